@@ -1,0 +1,36 @@
+# The first two commands a person needs: `make run` and `make test`. Both set everything up.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+export APPLIANCE_DATA_DIR ?= ./var
+
+.PHONY: run test test-postgres check install format clean
+
+install:
+	@VENV=$(VENV) EXTRAS=dev scripts/bootstrap.sh
+
+run: install
+	@echo "==> preparing data directory $(APPLIANCE_DATA_DIR) (keys, database)"
+	@$(BIN)/appliance init
+	@echo "==> starting the appliance (Ctrl-C to stop)"
+	@$(BIN)/appliance serve
+
+test: install
+	$(BIN)/pytest -q
+
+# The database-facing tests again, against PostgreSQL (.ci/run starts one for this).
+test-postgres: install
+	@test -n "$$APPLIANCE_TEST_DATABASE_URL" || { echo "set APPLIANCE_TEST_DATABASE_URL (see scripts/start-test-postgres.sh)"; exit 2; }
+	$(BIN)/pytest -q -m "not sqlite_only" tests/appliance tests/webui
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

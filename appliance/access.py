@@ -1,0 +1,30 @@
+"""Who is acting, and the two ways the service layer says no."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.audit import Outcome, record_event
+from appliance.roles import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    username: str
+    role: Role
+
+
+class AccessDenied(Exception):
+    """The actor's role may not do this at all (HTTP 403)."""
+
+
+class NotFound(Exception):
+    """No such object *for this actor*: someone else's record looks exactly like a missing one
+    (HTTP 404), so ids cannot be probed for existence."""
+
+
+def require_role(actor: Actor, *roles: Role, action: str) -> None:
+    if actor.role not in roles:
+        record_event(action, Outcome.DENIED, actor_id=actor.user_id, actor_role=actor.role.value)
+        raise AccessDenied(f"{actor.role.value} may not {action}")

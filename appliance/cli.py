@@ -1,0 +1,237 @@
+"""`appliance` command line: init, migrate, serve, user management, settings reference."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlmodel import Session
+
+from appliance import accounts
+from appliance.accounts import AccountError
+from appliance.keyfiles import KeyFileError
+from appliance.logging_setup import configure_logging
+from appliance.mfa import reset_mfa
+from appliance.migrate import current_revision
+from appliance.models import User
+from appliance.roles import Role
+from appliance.runtime import Appliance, initialise, open_appliance
+from appliance.settings import Settings, SettingsError, documented_settings, load_settings
+from appliance.setup_links import issue_user_setup_link, url_for_token
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A message for the operator; the command exits non-zero with it."""
+
+
+def _print_first_admin(url: str | None) -> None:
+    if url:
+        print("No admin account exists yet. Open this one-time link (valid for a limited time)")
+        print("to create the first admin:")
+        print(f"\n    {url}\n")
+
+
+def cmd_init(settings: Settings, _args: argparse.Namespace) -> int:
+    appliance, report = initialise(settings)
+    for name in report.created_keys:
+        print(f"created key file {settings.resolved_keys_dir / name}")
+    print(f"database ready at revision {current_revision(appliance.engine)}")
+    _print_first_admin(report.first_admin_url)
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    appliance = open_appliance(settings)
+    print(f"database at revision {current_revision(appliance.engine)}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from webui.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    appliance = open_appliance(settings)
+    print(f"appliance ready: http://{host}:{port}", flush=True)
+    uvicorn.run(
+        create_app(appliance),
+        host=host,
+        port=port,
+        # Uvicorn's access log prints raw paths, which can hold setup tokens; our middleware
+        # logs the route template instead.
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        server_header=False,
+        log_config=None,
+    )
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if not args.password_stdin:
+        return None
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise CommandError("--password-stdin given but no password arrived on standard input")
+    return password
+
+
+def _find(db: Session, name: str) -> User:
+    user = accounts.find_user(db, name)
+    if user is None:
+        raise CommandError(f"no user named {name!r}")
+    return user
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    appliance = open_appliance(settings)
+    role = accounts.parse_role(args.role)
+    password = _read_password(args)
+    with appliance.unit_of_work() as db:
+        user = accounts.create_user(db, args.name, role, password=password, by=None)
+        token = None if password else issue_user_setup_link(db, settings, user, by=None)
+    print(f"created {role.value} {user.username}")
+    if token:
+        print(f"setup link (one-time): {url_for_token(settings, token)}")
+    return 0
+
+
+def _user_action(
+    action: Callable[[Appliance, Session, User], str],
+) -> Callable[[Settings, argparse.Namespace], int]:
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        appliance = open_appliance(settings)
+        with appliance.unit_of_work() as db:
+            user = _find(db, args.name)
+            print(action(appliance, db, user))
+        return 0
+
+    return run
+
+
+def _disable(_a: Appliance, db: Session, user: User) -> str:
+    accounts.disable_user(db, user, by=None)
+    return f"disabled {user.username}; their sessions have ended"
+
+
+def _enable(_a: Appliance, db: Session, user: User) -> str:
+    accounts.enable_user(db, user, by=None)
+    return f"enabled {user.username}"
+
+
+def _setup_link(a: Appliance, db: Session, user: User) -> str:
+    token = issue_user_setup_link(db, a.settings, user, by=None)
+    return f"setup link (one-time): {url_for_token(a.settings, token)}"
+
+
+def _end_sessions(_a: Appliance, db: Session, user: User) -> str:
+    count = accounts.end_all_sessions(db, user.id, reason="ended_by_admin")
+    return f"ended {count} session(s) of {user.username}"
+
+
+def _reset_mfa(_a: Appliance, db: Session, user: User) -> str:
+    reset_mfa(db, user, by=None)
+    return f"two-factor sign-in reset for {user.username}; they enrol again at next sign-in"
+
+
+def cmd_user_list(settings: Settings, _args: argparse.Namespace) -> int:
+    appliance = open_appliance(settings)
+    with appliance.unit_of_work() as db:
+        for user in accounts.list_users(db):
+            state = "active" if user.is_active else "disabled"
+            mfa = "mfa" if user.mfa_enabled else "no-mfa"
+            print(f"{user.username:<24} {user.role:<10} {state:<8} {mfa}")
+    return 0
+
+
+def cmd_user_supervise(settings: Settings, args: argparse.Namespace) -> int:
+    appliance = open_appliance(settings)
+    with appliance.unit_of_work() as db:
+        clinician = _find(db, args.clinician)
+        supervisor = _find(db, args.supervisor) if args.supervisor else None
+        accounts.assign_supervisor(db, clinician, supervisor, by=None)
+    who = supervisor.username if supervisor else "nobody"
+    print(f"{clinician.username} is now supervised by {who}")
+    return 0
+
+
+def cmd_settings(_settings: Settings | None, _args: argparse.Namespace) -> int:
+    print("| Environment variable | Default | Meaning |")
+    print("|---|---|---|")
+    for env, default, description in documented_settings():
+        shown = f"`{default}`" if default else "*empty*"
+        print(f"| `{env}` | {shown} | {description} |")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="appliance", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create data dir, keys and database; print the first-admin link")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    serve = sub.add_parser("serve", help="run the web UI")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    sub.add_parser("settings", help="print every setting as a Markdown table")
+
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    add = user.add_parser(
+        "add", help="add an account (prints a setup link unless a password is given)"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    for name, help_text in (
+        ("disable", "disable an account and end its sessions"),
+        ("enable", "re-enable an account"),
+        ("setup-link", "issue a new one-time password setup link"),
+        ("end-sessions", "sign a person out everywhere"),
+        ("reset-mfa", "turn off a person's second factor so they enrol again"),
+    ):
+        user.add_parser(name, help=help_text).add_argument("name")
+    user.add_parser("list", help="list accounts")
+    supervise = user.add_parser("supervise", help="assign a clinician's supervisor")
+    supervise.add_argument("clinician")
+    supervise.add_argument("supervisor", nargs="?", help="omit to remove the supervisor")
+    return parser
+
+
+HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "migrate": cmd_migrate,
+    "serve": cmd_serve,
+    "user add": cmd_user_add,
+    "user disable": _user_action(_disable),
+    "user enable": _user_action(_enable),
+    "user setup-link": _user_action(_setup_link),
+    "user end-sessions": _user_action(_end_sessions),
+    "user reset-mfa": _user_action(_reset_mfa),
+    "user list": cmd_user_list,
+    "user supervise": cmd_user_supervise,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "settings":
+        return cmd_settings(None, args)
+    key = args.command if args.command != "user" else f"user {args.user_command}"
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        return HANDLERS[key](settings, args)
+    except (SettingsError, KeyFileError, AccountError, CommandError) as exc:
+        print(f"appliance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The running appliance: settings, database engine and keys, opened once per process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from appliance.db import make_engine, unit_of_work
+from appliance.keyfiles import Keys, create_missing_keys, load_keys
+from appliance.migrate import upgrade_to_head
+from appliance.settings import Settings
+from appliance.setup_links import issue_first_admin_link, url_for_token
+
+
+@dataclass
+class Appliance:
+    settings: Settings
+    engine: Engine
+    keys: Keys = field(repr=False)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        with unit_of_work(self.engine) as db:
+            yield db
+
+
+def open_appliance(settings: Settings, *, migrate: bool = True) -> Appliance:
+    """Refuses (KeyFileError) rather than run without its keys; migrates the schema on start."""
+    keys = load_keys(settings.resolved_keys_dir)
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade_to_head(engine)
+    return Appliance(settings=settings, engine=engine, keys=keys)
+
+
+@dataclass(frozen=True)
+class InitReport:
+    created_keys: list[str]
+    first_admin_url: str | None
+
+
+def initialise(settings: Settings) -> tuple[Appliance, InitReport]:
+    """Idempotent: creates what is missing, never replaces keys or data that exist."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    created = create_missing_keys(settings.resolved_keys_dir)
+    appliance = open_appliance(settings)
+    with appliance.unit_of_work() as db:
+        token = issue_first_admin_link(db, settings)
+    url = url_for_token(settings, token) if token else None
+    return appliance, InitReport([p.name for p in created], url)

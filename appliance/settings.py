@@ -1,0 +1,181 @@
+"""Typed settings from APPLIANCE_* environment variables and an optional TOML file.
+
+Precedence: environment, then `<data_dir>/appliance.toml`, then the defaults below.
+Every field's description is its documentation; tests check the README table against it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "APPLIANCE_"
+SETTINGS_FILE_NAME = "appliance.toml"
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Folder for the database, key files and uploads. Created by `appliance init`.",
+    )
+    database_url: str = Field(
+        default="",
+        description=(
+            "SQLAlchemy URL of the database. Empty means SQLite at `<data_dir>/appliance.db`; "
+            "for PostgreSQL use `postgresql+psycopg://user:pass@host/db`."
+        ),
+    )
+    keys_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder holding key files (mode 0600). Empty means `<data_dir>/keys`; "
+            "point it at a separate volume in production."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `appliance serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `appliance serve` binds to.")
+    public_url: str = Field(
+        default="",
+        description=(
+            "Base URL people use to reach the appliance (e.g. `https://notes.clinic.example`); "
+            "used in printed setup links. Empty means `http://<host>:<port>`."
+        ),
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Comma-separated addresses whose X-Forwarded-For/-Proto headers are trusted "
+            "(the TLS-terminating nginx)."
+        ),
+    )
+    idle_timeout_minutes: int = Field(
+        default=15, ge=1, le=60, description="Automatic logoff after this many idle minutes."
+    )
+    session_lifetime_hours: int = Field(
+        default=12, ge=1, le=24, description="Absolute lifetime of a session, however active."
+    )
+    lockout_threshold: int = Field(
+        default=5, ge=3, le=20, description="Failed sign-ins in a row that lock an account."
+    )
+    lockout_minutes: int = Field(
+        default=15, ge=1, le=1440, description="How long a locked account stays locked."
+    )
+    setup_link_hours: int = Field(
+        default=24, ge=1, le=168, description="Validity of one-time account setup links."
+    )
+    log_level: str = Field(
+        default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR. Logs never hold PHI."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'appliance.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads `<data_dir>/appliance.toml`; the data dir itself can only come from the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        data_dir = Path(os.environ.get(f"{ENV_PREFIX}DATA_DIR", "./var"))
+        self.path = data_dir / SETTINGS_FILE_NAME
+        self.values: dict[str, Any] = {}
+        if self.path.is_file():
+            try:
+                self.values = tomllib.loads(self.path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError(f"{self.path}: not valid TOML ({exc})") from exc
+            if "data_dir" in self.values:
+                raise SettingsError(
+                    f"{self.path}: data_dir cannot be set in the file it lives in; "
+                    f"use {ENV_PREFIX}DATA_DIR"
+                )
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def env_name(field_name: str) -> str:
+    return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load and validate settings, turning pydantic's report into one line per bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            label = env_name(name) if name in Settings.model_fields else f"{name} (unknown setting)"
+            # The database URL may carry a password, so its value is never echoed.
+            shown = "" if name == "database_url" else f" (got {error.get('input')!r})"
+            problems.append(f"{label}: {error['msg']}{shown}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from exc
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        rows.append((env_name(name), default, field.description or ""))
+    return rows

@@ -1,0 +1,214 @@
+"""Shared fixtures: a fresh appliance per test, the personas, and signed-in browsers.
+
+The database is SQLite by default; with APPLIANCE_TEST_DATABASE_URL set (as .ci/run does) the
+same tests run against PostgreSQL. Either way every test starts from an empty, migrated schema.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+from starlette.testclient import TestClient
+
+from appliance import accounts, clock
+from appliance.audit import AuditEvent, receivers
+from appliance.db import make_engine
+from appliance.keyfiles import create_missing_keys, load_keys
+from appliance.migrate import upgrade_to_head
+from appliance.models import User
+from appliance.passwords import hash_password
+from appliance.roles import Role
+from appliance.runtime import Appliance
+from appliance.settings import Settings
+from webui.app import create_app
+
+POSTGRES_URL = os.environ.get("APPLIANCE_TEST_DATABASE_URL", "")
+PASSWORD = "quiet-harbour-lantern-47"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see no APPLIANCE_* settings of the developer's shell (or of the Makefile)."""
+    for name in list(os.environ):
+        if name.startswith("APPLIANCE_") and name != "APPLIANCE_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    # One argon2 hash for every persona: hashing is deliberately slow, and the tests that
+    # prove hashing does the right thing call it themselves.
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating each time would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "appliance.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_postgres(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "data_dir": tmp_path / "data",
+            "public_url": "https://testserver",
+        }
+        if POSTGRES_URL:
+            values["database_url"] = POSTGRES_URL
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def appliance(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings], sqlite_template: Path
+) -> Iterator[Appliance]:
+    settings = make_settings()
+    settings.data_dir.mkdir(parents=True)
+    create_missing_keys(settings.resolved_keys_dir)
+    if POSTGRES_URL:
+        engine = request.getfixturevalue("postgres_engine")
+        _empty_postgres(engine)
+    else:
+        shutil.copy(sqlite_template, settings.data_dir / "appliance.db")
+        engine = make_engine(settings.resolved_database_url)
+    yield Appliance(settings=settings, engine=engine, keys=load_keys(settings.resolved_keys_dir))
+    if not POSTGRES_URL:
+        engine.dispose()
+
+
+@dataclass
+class People:
+    alice: User
+    bob: User
+    carol: User
+    dave: User
+    erin: User
+
+    def all(self) -> list[User]:
+        return [self.alice, self.bob, self.carol, self.dave, self.erin]
+
+
+@pytest.fixture
+def people(appliance: Appliance, password_hash: str) -> People:
+    """alice and bob: clinicians; carol: alice's supervisor; dave: admin; erin: auditor."""
+    made = {}
+    with appliance.unit_of_work() as db:
+        for name, role in (
+            ("alice", Role.CLINICIAN),
+            ("bob", Role.CLINICIAN),
+            ("carol", Role.SUPERVISOR),
+            ("dave", Role.ADMIN),
+            ("erin", Role.AUDITOR),
+        ):
+            user = accounts.create_user(db, name, role, by=None)
+            user.password_hash = password_hash
+            user.password_changed_at = clock.utcnow()
+            db.add(user)
+            made[name] = user
+        accounts.assign_supervisor(db, made["alice"], made["carol"], by=None)
+    return People(**made)
+
+
+class Clock:
+    """Moves `appliance.clock.utcnow` forward without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(clock, "utcnow", fake)
+    return fake
+
+
+@pytest.fixture
+def audit_events() -> Iterator[list[AuditEvent]]:
+    events: list[AuditEvent] = []
+    receivers.append(events.append)
+    yield events
+    receivers.remove(events.append)
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser(TestClient):
+    """A TestClient that reads the CSRF token from a page the way a real form would carry it."""
+
+    def form_token(self, page: str = "/login") -> str:
+        response = self.get(page)
+        match = CSRF_PATTERN.search(response.text)
+        assert match, f"no CSRF token on {page} ({response.status_code})"
+        return match.group(1)
+
+    def submit(self, path: str, data: dict[str, str] | None = None, page: str = "/login") -> Any:
+        fields = {"csrf_token": self.form_token(page), **(data or {})}
+        return self.post(path, data=fields, follow_redirects=False)
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> Any:
+        return self.submit("/login", {"username": username, "password": password})
+
+
+@pytest.fixture
+def browser(appliance: Appliance) -> Callable[[], Browser]:
+    app = create_app(appliance)
+
+    def open_browser() -> Browser:
+        return Browser(app, base_url="https://testserver")
+
+    return open_browser
+
+
+@pytest.fixture
+def signed_in(browser: Callable[[], Browser], people: People) -> Callable[[str], Browser]:
+    def as_person(username: str) -> Browser:
+        b = browser()
+        response = b.sign_in(username)
+        assert response.status_code == 303, f"{username} could not sign in"
+        return b
+
+    return as_person

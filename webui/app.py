@@ -1,0 +1,98 @@
+"""The Starlette application: the route table, middleware and error pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from appliance.runtime import Appliance
+from webui.auth import SessionMiddleware
+from webui.pages import not_found_page, render
+from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
+from webui.views import account, admin, clients, health, home, login, setup
+
+STATIC_DIR = Path(__file__).parent / "static"
+logger = logging.getLogger("webui")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/login", login.login_form, methods=["GET"]),
+        Route("/login", login.login_submit, methods=["POST"]),
+        Route("/login/mfa", login.mfa_form, methods=["GET"]),
+        Route("/login/mfa", login.mfa_submit, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/session/keepalive", login.keepalive, methods=["POST"]),
+        Route("/setup/{token}", setup.setup_form, methods=["GET"]),
+        Route("/setup/{token}", setup.setup_submit, methods=["POST"]),
+        Route("/", home.home, methods=["GET"]),
+        Route("/account", account.account_page, methods=["GET"]),
+        Route("/account/password", account.change_password, methods=["POST"]),
+        Route("/account/mfa", account.mfa_page, methods=["GET"]),
+        Route("/account/mfa/start", account.mfa_start, methods=["POST"]),
+        Route("/account/mfa/confirm", account.mfa_confirm, methods=["POST"]),
+        Route("/clients", clients.client_list, methods=["GET"]),
+        Route("/clients", clients.client_create, methods=["POST"]),
+        Route("/clients/new", clients.client_new, methods=["GET"]),
+        Route("/clients/{client_id}", clients.client_detail, methods=["GET"]),
+        Route("/admin/users", admin.user_list, methods=["GET"]),
+        Route("/admin/users", admin.user_create, methods=["POST"]),
+        Route("/admin/users/new", admin.user_new, methods=["GET"]),
+        Route("/admin/users/{user_id}", admin.user_detail, methods=["GET"]),
+        Route("/admin/users/{user_id}/disable", admin.user_disable, methods=["POST"]),
+        Route("/admin/users/{user_id}/enable", admin.user_enable, methods=["POST"]),
+        Route("/admin/users/{user_id}/end-sessions", admin.user_end_sessions, methods=["POST"]),
+        Route("/admin/users/{user_id}/unlock", admin.user_unlock, methods=["POST"]),
+        Route("/admin/users/{user_id}/reset-mfa", admin.user_reset_mfa, methods=["POST"]),
+        Route("/admin/users/{user_id}/setup-link", admin.user_setup_link, methods=["POST"]),
+        Route("/admin/users/{user_id}/supervisor", admin.user_set_supervisor, methods=["POST"]),
+        Route("/admin/settings", admin.settings_page, methods=["GET"]),
+        Route("/admin/settings", admin.settings_save, methods=["POST"]),
+        Route("/admin/status", admin.status_page, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return not_found_page(request)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # The exception text may hold PHI from a failed query: log its type only, show a reference.
+    logger.error("unhandled %s id=%s", type(exc).__name__, request.headers.get("x-request-id"))
+    response = render(
+        request,
+        "error.html",
+        {
+            "title": "Something went wrong",
+            "message": "The appliance could not finish this request. Nothing you entered was "
+            "shared. Try again; if it keeps happening, tell your administrator the time.",
+        },
+        status_code=500,
+    )
+    # This handler answers outside RequestMiddleware, so it adds the same headers itself.
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def create_app(appliance: Appliance) -> Starlette:
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(RequestMiddleware), Middleware(SessionMiddleware)],
+        exception_handlers={HTTPException: _http_error, 500: _server_error},
+    )
+    app.state.appliance = appliance
+    return app

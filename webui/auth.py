@@ -1,0 +1,203 @@
+"""Who is signed in, and the access rule every route must declare.
+
+Each endpoint is wrapped by `public(...)` or `allow(...)`; the wrapper enforces CSRF on state
+changes, the sign-in stage (password only / second factor done / enrolment forced) and the
+role. A route without a rule is caught by the route-matrix test.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from appliance.access import Actor
+from appliance.accounts import actor_for
+from appliance.audit import Outcome, record_event
+from appliance.roles import Role
+from appliance.runtime import Appliance
+from appliance.system_settings import mfa_required
+from appliance.user_sessions import LiveSession, resume_session
+from webui.csrf import PRESESSION_COOKIE, csrf_ok, ensure_presession
+from webui.pages import forbidden_page, form_expired_page
+
+SESSION_COOKIE = "__Host-session"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    roles: frozenset[Role]
+    public: bool = False
+    # Reachable after the password but before the second factor (the MFA prompt itself).
+    before_second_factor: bool = False
+    # Reachable while the MFA policy forces enrolment (the enrolment pages, sign-out).
+    during_forced_enrolment: bool = False
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    live: LiveSession
+    actor: Actor
+    must_enrol_mfa: bool
+
+    @property
+    def second_factor_pending(self) -> bool:
+        return not self.live.session.mfa_passed
+
+
+def cookie_is_secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    # Secure always: `__Host-` cookies are only accepted with it. Browsers treat
+    # http://localhost as a secure context, so development works; anywhere else needs TLS.
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/"
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, secure=True, samesite="strict", path="/")
+
+
+def _load_signed_in(appliance: Appliance, token: str) -> SignedIn | None:
+    with appliance.unit_of_work() as db:
+        live = resume_session(db, token, appliance.settings)
+        if live is None:
+            return None
+        must_enrol = not live.user.mfa_enabled and mfa_required(db)
+        return SignedIn(live=live, actor=actor_for(live.user), must_enrol_mfa=must_enrol)
+
+
+class SessionMiddleware:
+    """Resolves the session cookie before routing; hands out the pre-session CSRF cookie."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = scope.setdefault("state", {})
+        token = request.cookies.get(SESSION_COOKIE)
+        appliance: Appliance = scope["app"].state.appliance
+        signed_in = await run_in_threadpool(_load_signed_in, appliance, token) if token else None
+        state["signed_in"] = signed_in
+        state["session_token"] = token if signed_in else None
+        state["new_presession"] = None
+        state["stale_session_cookie"] = token is not None and signed_in is None
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if state.get("new_presession"):
+                    headers.append(
+                        "set-cookie",
+                        f"{PRESESSION_COOKIE}={state['new_presession']}; Path=/; Secure; "
+                        "HttpOnly; SameSite=Strict",
+                    )
+                if state.get("stale_session_cookie") and "set-cookie" not in headers:
+                    # An ended session's cookie is useless; drop it so the browser stops sending it.
+                    headers.append(
+                        "set-cookie",
+                        f"{SESSION_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Strict",
+                    )
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
+
+
+def signed_in_of(request: Request) -> SignedIn | None:
+    value: SignedIn | None = request.state.signed_in
+    return value
+
+
+def current_actor(request: Request) -> Actor:
+    signed_in = signed_in_of(request)
+    assert signed_in is not None, "route guard lets only signed-in people reach here"
+    return signed_in.actor
+
+
+def _login_redirect(request: Request) -> Response:
+    if request.method != "GET":
+        return JSONResponse({"error": "signed out"}, status_code=401)
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _guard(rule: AccessRule) -> Callable[[Endpoint], Endpoint]:
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def guarded(request: Request) -> Response:
+            ensure_presession(request)
+            if request.method not in ("GET", "HEAD") and not await csrf_ok(request):
+                record_event("http.csrf", Outcome.DENIED, reason="bad_csrf_token")
+                return form_expired_page(request)
+            if rule.public:
+                return await endpoint(request)
+            signed_in = signed_in_of(request)
+            if signed_in is None:
+                return _login_redirect(request)
+            if signed_in.second_factor_pending and not rule.before_second_factor:
+                return RedirectResponse("/login/mfa", status_code=303)
+            if (
+                signed_in.must_enrol_mfa
+                and not signed_in.second_factor_pending
+                and not rule.during_forced_enrolment
+            ):
+                return RedirectResponse("/account/mfa", status_code=303)
+            if signed_in.actor.role not in rule.roles:
+                record_event(
+                    "http.route",
+                    Outcome.DENIED,
+                    actor_id=signed_in.actor.user_id,
+                    actor_role=signed_in.actor.role.value,
+                    reason="role",
+                )
+                return forbidden_page(request)
+            return await endpoint(request)
+
+        guarded.access_rule = rule  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def public(endpoint: Endpoint) -> Endpoint:
+    return _guard(AccessRule(roles=frozenset(Role), public=True))(endpoint)
+
+
+def allow(
+    *roles: Role, before_second_factor: bool = False, during_forced_enrolment: bool = False
+) -> Callable[[Endpoint], Endpoint]:
+    return _guard(
+        AccessRule(
+            roles=frozenset(roles),
+            before_second_factor=before_second_factor,
+            during_forced_enrolment=during_forced_enrolment,
+        )
+    )
+
+
+EVERYONE = tuple(Role)

@@ -1,0 +1,87 @@
+"""Rendering: every page goes through `render`, which supplies the CSRF token and session timer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from webui.csrf import csrf_token, ensure_presession
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+_environment = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Fixed notices for redirects (?done=...); the query string never carries text to display.
+NOTICES = {
+    "password_changed": "Your password was changed. Sign in again with the new one.",
+    "signed_out": "You are signed out.",
+    "idle_timeout": "You were signed out after a period of inactivity.",
+    "setup_done": "Your password is set. Sign in to continue.",
+    "mfa_on": "Two-factor sign-in is on.",
+    "client_created": "Client added.",
+    "user_updated": "Account updated.",
+    "settings_saved": "Settings saved.",
+}
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    signed_in = getattr(request.state, "signed_in", None)
+    if not hasattr(request.state, "session_token"):
+        # Errors raised before the session middleware ran: render without a session.
+        request.state.session_token = None
+        request.state.new_presession = None
+    ensure_presession(request)
+    values: dict[str, Any] = {
+        "request": request,
+        "csrf_token": csrf_token(request),
+        "signed_in": signed_in,
+        "actor": signed_in.actor if signed_in else None,
+        "notice": NOTICES.get(request.query_params.get("done", "")),
+        "idle_seconds": signed_in.live.seconds_left if signed_in else None,
+        "idle_total_seconds": request.app.state.appliance.settings.idle_timeout_minutes * 60,
+    }
+    values.update(context or {})
+    body = _environment.get_template(template).render(values)
+    return HTMLResponse(body, status_code=status_code)
+
+
+def forbidden_page(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {"title": "Not allowed", "message": "Your role does not give access to this page."},
+        status_code=403,
+    )
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {"title": "Not found", "message": "There is nothing here, or it is not yours to see."},
+        status_code=404,
+    )
+
+
+def form_expired_page(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {
+            "title": "Form expired",
+            "message": "This form was stale or did not come from this appliance. "
+            "Go back, reload the page and try again; nothing was changed.",
+        },
+        status_code=403,
+    )

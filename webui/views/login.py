@@ -1,0 +1,143 @@
+"""Sign-in, second factor, sign-out and the idle-timer keepalive."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from appliance.accounts import get_user
+from appliance.authentication import (
+    GENERIC_FAILURE,
+    SignInResult,
+    complete_second_factor,
+    sign_in,
+    sign_out,
+)
+from appliance.runtime import Appliance
+from webui.auth import (
+    EVERYONE,
+    allow,
+    clear_session_cookie,
+    cookie_is_secure,
+    is_loopback,
+    public,
+    set_session_cookie,
+    signed_in_of,
+)
+from webui.pages import render
+from webui.views.forms import form_fields, safe_next
+
+
+def _insecure_transport(request: Request) -> bool:
+    return not cookie_is_secure(request) and not is_loopback(request.url.hostname)
+
+
+@public
+async def login_form(request: Request) -> Response:
+    signed_in = signed_in_of(request)
+    if signed_in is not None and not signed_in.second_factor_pending:
+        return RedirectResponse("/", status_code=303)
+    return render(
+        request,
+        "login.html",
+        {
+            "next": safe_next(request.query_params.get("next")),
+            "insecure": _insecure_transport(request),
+        },
+    )
+
+
+def _do_sign_in(appliance: Appliance, username: str, password: str) -> SignInResult:
+    with appliance.unit_of_work() as db:
+        return sign_in(db, appliance.settings, username, password)
+
+
+@public
+async def login_submit(request: Request) -> Response:
+    fields = await form_fields(request, "username", "password", "next")
+    appliance: Appliance = request.app.state.appliance
+    result = await run_in_threadpool(_do_sign_in, appliance, fields["username"], fields["password"])
+    if not result.ok:
+        return render(
+            request,
+            "login.html",
+            {
+                "error": GENERIC_FAILURE,
+                "username": fields["username"][:64],
+                "next": safe_next(fields["next"]),
+                "insecure": _insecure_transport(request),
+            },
+            status_code=401,
+        )
+    assert result.token is not None
+    target = "/login/mfa" if result.needs_second_factor else safe_next(fields["next"])
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, result.token)
+    return response
+
+
+@allow(*EVERYONE, before_second_factor=True)
+async def mfa_form(request: Request) -> Response:
+    signed_in = signed_in_of(request)
+    assert signed_in is not None
+    if not signed_in.second_factor_pending:
+        return RedirectResponse("/", status_code=303)
+    return render(request, "login_mfa.html")
+
+
+def _do_second_factor(appliance: Appliance, user_id: int, token: str, code: str) -> str | None:
+    with appliance.unit_of_work() as db:
+        user = get_user(db, user_id)
+        return complete_second_factor(db, appliance.settings, appliance.keys, user, token, code)
+
+
+@allow(*EVERYONE, before_second_factor=True)
+async def mfa_submit(request: Request) -> Response:
+    signed_in = signed_in_of(request)
+    assert signed_in is not None
+    if not signed_in.second_factor_pending:
+        return RedirectResponse("/", status_code=303)
+    fields = await form_fields(request, "code")
+    appliance: Appliance = request.app.state.appliance
+    token = await run_in_threadpool(
+        _do_second_factor,
+        appliance,
+        signed_in.actor.user_id,
+        request.state.session_token,
+        fields["code"],
+    )
+    if token is None:
+        return render(
+            request,
+            "login_mfa.html",
+            {
+                "error": "That code did not work. Use the current code from your app, "
+                "or one of your recovery codes."
+            },
+            status_code=401,
+        )
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, token)
+    return response
+
+
+def _do_sign_out(appliance: Appliance, token: str) -> None:
+    with appliance.unit_of_work() as db:
+        sign_out(db, token)
+
+
+@allow(*EVERYONE, before_second_factor=True, during_forced_enrolment=True)
+async def logout(request: Request) -> Response:
+    await run_in_threadpool(_do_sign_out, request.app.state.appliance, request.state.session_token)
+    response = RedirectResponse("/login?done=signed_out", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@allow(*EVERYONE, before_second_factor=True, during_forced_enrolment=True)
+async def keepalive(request: Request) -> Response:
+    """The idle warning's "stay signed in"; the session middleware already touched it."""
+    signed_in = signed_in_of(request)
+    assert signed_in is not None
+    return JSONResponse({"seconds_left": signed_in.live.seconds_left})
