@@ -1,0 +1,167 @@
+"""`appliance serve` as a real process on loopback: what `make run` starts."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+CLIENT_NAME = "Ophelia Marchbanks"
+PASSWORD = "quiet-harbour-lantern-47"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen[str]
+    setup_path: str
+    log: Path
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")},
+        "APPLIANCE_DATA_DIR": str(tmp_path / "data"),
+        "APPLIANCE_PORT": str(port),
+    }
+    cli = [sys.executable, "-m", "appliance.cli"]
+    init = subprocess.run([*cli, "init"], env=env, capture_output=True, text=True, check=True)
+    setup = re.search(r"http://127\.0\.0\.1:\d+(/setup/[\w-]+)", init.stdout)
+    assert setup, init.stdout
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [*cli, "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT, text=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("appliance serve did not become healthy:\n" + log.read_text())
+    yield Served(base, process, setup.group(1), log)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+class LoopbackBrowser:
+    """Keeps cookies by hand: like a real browser, treat http://127.0.0.1 as a secure context."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=10)
+        self.cookies: dict[str, str] = {}
+
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";")[0].strip('"')
+            if (
+                "max-age=0" in header.lower()
+                or "expires=thu, 01 jan 1970" in header.lower()
+                or not value
+            ):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response
+
+    def _cookie_header(self) -> dict[str, str]:
+        return {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+
+    def get(self, path: str) -> httpx.Response:
+        return self._remember(self.http.get(path, headers=self._cookie_header()))
+
+    def post(self, path: str, data: dict[str, str], page: str) -> httpx.Response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page).text)
+        assert token, f"no form on {page}"
+        fields = {"csrf_token": token.group(1), **data}
+        return self._remember(self.http.post(path, data=fields, headers=self._cookie_header()))
+
+
+@pytest.fixture
+def open_browser(served: Served) -> Iterator[Callable[[], LoopbackBrowser]]:
+    opened: list[LoopbackBrowser] = []
+
+    def make() -> LoopbackBrowser:
+        opened.append(LoopbackBrowser(served.base))
+        return opened[-1]
+
+    yield make
+    for browser in opened:
+        browser.http.close()
+
+
+def test_a_new_user_sets_up_the_appliance_end_to_end(
+    served: Served, open_browser: Callable[[], LoopbackBrowser]
+) -> None:
+    admin = open_browser()
+    response = admin.post(
+        served.setup_path,
+        {"username": "root", "password": PASSWORD, "password_again": PASSWORD},
+        page=served.setup_path,
+    )
+    assert response.headers["location"] == "/login?done=setup_done"
+    assert (
+        admin.post("/login", {"username": "root", "password": PASSWORD}, "/login").status_code
+        == 303
+    )
+    created = admin.post(
+        "/admin/users", {"username": "alice", "role": "clinician"}, "/admin/users/new"
+    )
+    link = re.search(r"http://127\.0\.0\.1:\d+(/setup/[\w-]+)", created.text)
+    assert link
+
+    alice = open_browser()
+    alice.post(
+        link.group(1), {"password": PASSWORD + "x", "password_again": PASSWORD + "x"}, link.group(1)
+    )
+    assert (
+        alice.post(
+            "/login", {"username": "alice", "password": PASSWORD + "x"}, "/login"
+        ).status_code
+        == 303
+    )
+    added = alice.post(
+        "/clients",
+        {"display_name": CLIENT_NAME, "external_id": "MRN-5521", "date_of_birth": "1970-01-02"},
+        "/clients/new",
+    )
+    assert added.status_code == 303
+    assert CLIENT_NAME in alice.get("/clients").text
+
+    served.process.terminate()
+    served.process.wait(timeout=10)
+    log = served.log.read_text()
+    assert "appliance ready: http://127.0.0.1:" in log
+    assert "GET /clients/{client_id}" in log or "POST /clients" in log
+    for secret in (
+        CLIENT_NAME,
+        "MRN-5521",
+        "1970-01-02",
+        PASSWORD,
+        served.setup_path,
+        link.group(1),
+    ):
+        assert secret not in log, f"{secret!r} leaked into the server log"
