@@ -15,7 +15,8 @@ run: install
 	@echo "==> starting the appliance (Ctrl-C to stop)"
 	@$(BIN)/appliance serve
 
-test: install
+test:
+	@VENV=$(VENV) EXTRAS=dev WITH_BROWSER=1 scripts/bootstrap.sh
 	$(BIN)/pytest -q
 
 # The database-facing tests again, against PostgreSQL (.ci/run starts one for this).

@@ -14,3 +14,5 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         force=True,
     )
+    # Migration chatter on every start buries the lines an operator needs (the setup link).
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))

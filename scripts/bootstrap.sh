@@ -43,6 +43,15 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+if [ "${WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt_install chromium
+  else
+    echo "note: Debian's 'chromium' package is not installed; the in-browser tests will be skipped" >&2
+  fi
+fi
+
 stamp="$venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ]; then
   echo "==> installing the appliance and its dependencies into $venv (first run takes a minute)"

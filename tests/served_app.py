@@ -1,0 +1,66 @@
+"""Runs `appliance init` + `appliance serve` as real processes on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen[str]
+    setup_path: str
+    log: Path
+
+
+@contextmanager
+def serve_appliance(workdir: Path, **settings: str) -> Iterator[Served]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")},
+        "APPLIANCE_DATA_DIR": str(workdir / "data"),
+        "APPLIANCE_PORT": str(port),
+        **{f"APPLIANCE_{name.upper()}": value for name, value in settings.items()},
+    }
+    cli = [sys.executable, "-m", "appliance.cli"]
+    init = subprocess.run([*cli, "init"], env=env, capture_output=True, text=True, check=True)
+    setup = re.search(r"http://127\.0\.0\.1:\d+(/setup/[\w-]+)", init.stdout)
+    assert setup, init.stdout
+    log = workdir / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [*cli, "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT, text=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("appliance serve did not become healthy:\n" + log.read_text())
+        yield Served(base, process, setup.group(1), log)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,101 @@
+"""The web UI in a real browser (Debian's Chromium driven by Playwright) against `appliance serve`.
+
+What only a browser can prove: the `__Host-` Secure session cookie is accepted on
+http://127.0.0.1 (the `make run` address), the idle countdown script runs under the
+Content-Security-Policy, and no page triggers a CSP violation.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.served_app import Served, serve_appliance
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian's chromium package (scripts/bootstrap.sh installs it)"
+)
+PASSWORD = "quiet-harbour-lantern-47"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    # Two minutes of idle time: the countdown warning (last two minutes) shows at once.
+    with serve_appliance(tmp_path, idle_timeout_minutes="2") as running:
+        yield running
+
+
+@pytest.fixture
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def test_a_clinician_signs_in_and_adds_a_client_in_chromium(
+    served: Served, chromium: object
+) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(chromium, Browser)
+    console: list[str] = []
+    page = chromium.new_page()
+    page.on("console", lambda message: console.append(message.text))
+
+    page.goto(served.base + served.setup_path)
+    page.fill("#username", "root")
+    page.fill("#password", PASSWORD)
+    page.fill("#password_again", PASSWORD)
+    page.click("main button[type=submit]")
+    page.fill("#username", "root")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    assert page.url.endswith("/admin/users")
+    assert {c["name"] for c in page.context.cookies()} >= {"__Host-session"}
+
+    page.goto(served.base + "/admin/users/new")
+    page.fill("#username", "alice")
+    page.select_option("#role", "clinician")
+    page.click("main button[type=submit]")
+    link = re.search(r"/setup/[\w-]+", page.inner_text("code.link-box"))
+    assert link
+
+    alice = chromium.new_page()
+    alice.on("console", lambda message: console.append(message.text))
+    alice.goto(served.base + link.group(0))
+    alice.fill("#password", PASSWORD)
+    alice.fill("#password_again", PASSWORD)
+    alice.click("main button[type=submit]")
+    alice.fill("#username", "alice")
+    alice.fill("#password", PASSWORD)
+    alice.click("main button[type=submit]")
+    alice.click("text=Add client")
+    alice.fill("#display_name", "J. D.")
+    alice.fill("#date_of_birth", "1980-04-05")
+    alice.click("main button[type=submit]")
+    assert "Client added." in alice.inner_text("main")
+
+    alice.wait_for_selector("#idle-warning", state="visible")
+    assert re.fullmatch(r"1:5\d|2:00", alice.inner_text("#idle-countdown"))
+    alice.click("#idle-stay")
+    alice.wait_for_timeout(500)
+    assert alice.is_visible("#idle-warning")
+
+    violations = [m for m in console if "Content Security Policy" in m]
+    assert violations == []
