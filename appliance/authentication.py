@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from appliance import clock, metrics
-from appliance.accounts import find_user
+from appliance.accounts import end_all_sessions, find_user
 from appliance.audit import Outcome, record_event
 from appliance.keyfiles import Keys
 from appliance.mfa import verify_second_factor
@@ -130,6 +130,14 @@ def complete_second_factor(
 
 
 def sign_out(db: Session, token: str) -> None:
+    """Sign out everywhere: on shared clinic workstations a session left open elsewhere is the
+    likeliest leak, and signing out at your own desk should close it too."""
     ended = end_session(db, token, "logout")
     if ended is not None:
-        record_event("auth.logout", Outcome.ALLOWED, actor_id=ended.user_id)
+        others = end_all_sessions(db, ended.user_id, reason="logout_elsewhere")
+        record_event(
+            "auth.logout",
+            Outcome.ALLOWED,
+            actor_id=ended.user_id,
+            reason="with_other_sessions" if others else None,
+        )

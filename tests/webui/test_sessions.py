@@ -52,6 +52,13 @@ def test_keepalive_reports_the_time_left(
     assert response.status_code == 200 and response.json()["seconds_left"] == 900
 
 
+def test_sign_out_ends_every_session_of_that_person(signed_in: Callable[[str], Browser]) -> None:
+    front_desk, alice, bob = signed_in("alice"), signed_in("alice"), signed_in("bob")
+    alice.submit("/logout", page="/account")
+    assert _signed_out(front_desk)
+    assert not _signed_out(bob)
+
+
 def test_sign_out_ends_the_session_on_the_server(signed_in: Callable[[str], Browser]) -> None:
     alice = signed_in("alice")
     token = alice.cookies[SESSION_COOKIE]
