@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export APPLIANCE_DATA_DIR ?= ./var
 
-.PHONY: run test test-postgres check install format clean
+.PHONY: run test test-postgres check install format clean bench
 
 install:
 	@VENV=$(VENV) EXTRAS=dev scripts/bootstrap.sh
@@ -35,3 +35,7 @@ format: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks print tables; they are never part of `make test`.
+bench: install
+	$(BIN)/python -m bench.web_requests

@@ -64,3 +64,37 @@ def serve_appliance(workdir: Path, **settings: str) -> Iterator[Served]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class LoopbackBrowser:
+    """Keeps cookies by hand: like a real browser, treat http://127.0.0.1 as a secure context."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=10)
+        self.cookies: dict[str, str] = {}
+
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";")[0].strip('"')
+            if (
+                "max-age=0" in header.lower()
+                or "expires=thu, 01 jan 1970" in header.lower()
+                or not value
+            ):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response
+
+    def cookie_header(self) -> dict[str, str]:
+        return {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+
+    def get(self, path: str) -> httpx.Response:
+        return self._remember(self.http.get(path, headers=self.cookie_header()))
+
+    def post(self, path: str, data: dict[str, str], page: str) -> httpx.Response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page).text)
+        assert token, f"no form on {page}"
+        fields = {"csrf_token": token.group(1), **data}
+        return self._remember(self.http.post(path, data=fields, headers=self.cookie_header()))

@@ -6,10 +6,9 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
-from tests.served_app import Served, serve_appliance
+from tests.served_app import LoopbackBrowser, Served, serve_appliance
 
 CLIENT_NAME = "Ophelia Marchbanks"
 PASSWORD = "quiet-harbour-lantern-47"
@@ -19,40 +18,6 @@ PASSWORD = "quiet-harbour-lantern-47"
 def served(tmp_path: Path) -> Iterator[Served]:
     with serve_appliance(tmp_path) as running:
         yield running
-
-
-class LoopbackBrowser:
-    """Keeps cookies by hand: like a real browser, treat http://127.0.0.1 as a secure context."""
-
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=10)
-        self.cookies: dict[str, str] = {}
-
-    def _remember(self, response: httpx.Response) -> httpx.Response:
-        for header in response.headers.get_list("set-cookie"):
-            name, _, rest = header.partition("=")
-            value = rest.split(";")[0].strip('"')
-            if (
-                "max-age=0" in header.lower()
-                or "expires=thu, 01 jan 1970" in header.lower()
-                or not value
-            ):
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-        return response
-
-    def _cookie_header(self) -> dict[str, str]:
-        return {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-
-    def get(self, path: str) -> httpx.Response:
-        return self._remember(self.http.get(path, headers=self._cookie_header()))
-
-    def post(self, path: str, data: dict[str, str], page: str) -> httpx.Response:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page).text)
-        assert token, f"no form on {page}"
-        fields = {"csrf_token": token.group(1), **data}
-        return self._remember(self.http.post(path, data=fields, headers=self._cookie_header()))
 
 
 @pytest.fixture
