@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
-from webui.pages import not_found_page, render
+from webui.pages import error_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
 from webui.views import account, admin, clients, health, home, login, setup
 
@@ -71,20 +71,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     # The exception text may hold PHI from a failed query: log its type only, show a reference.
-    logger.error("unhandled %s id=%s", type(exc).__name__, request.headers.get("x-request-id"))
-    response = render(
+    request_id = getattr(request.state, "request_id", "unknown")
+    logger.error("unhandled %s id=%s", type(exc).__name__, request_id)
+    response = error_page(
         request,
-        "error.html",
-        {
-            "title": "Something went wrong",
-            "message": "The appliance could not finish this request. Nothing you entered was "
-            "shared. Try again; if it keeps happening, tell your administrator the time.",
-        },
-        status_code=500,
+        "Something went wrong",
+        "The appliance could not finish this request. Nothing you entered was shared. "
+        f"Try again; if it keeps happening, give your administrator this reference: {request_id}.",
+        500,
     )
     # This handler answers outside RequestMiddleware, so it adds the same headers itself.
     response.headers.update(SECURITY_HEADERS)
     response.headers["cache-control"] = "no-store"
+    response.headers["x-request-id"] = request_id
     return response
 
 

@@ -56,32 +56,25 @@ def render(
     return HTMLResponse(body, status_code=status_code)
 
 
+def error_page(request: Request, title: str, message: str, status_code: int) -> HTMLResponse:
+    return render(request, "error.html", {"title": title, "message": message}, status_code)
+
+
 def forbidden_page(request: Request) -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        {"title": "Not allowed", "message": "Your role does not give access to this page."},
-        status_code=403,
-    )
+    return error_page(request, "Not allowed", "Your role does not give access to this page.", 403)
 
 
 def not_found_page(request: Request) -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        {"title": "Not found", "message": "There is nothing here, or it is not yours to see."},
-        status_code=404,
+    return error_page(
+        request, "Not found", "There is nothing here, or it is not yours to see.", 404
     )
 
 
 def form_expired_page(request: Request) -> HTMLResponse:
-    return render(
+    return error_page(
         request,
-        "error.html",
-        {
-            "title": "Form expired",
-            "message": "This form was stale or did not come from this appliance. "
-            "Go back, reload the page and try again; nothing was changed.",
-        },
-        status_code=403,
+        "Form expired",
+        "This form was stale or did not come from this appliance. "
+        "Go back, reload the page and try again; nothing was changed.",
+        403,
     )

@@ -60,6 +60,8 @@ class RequestMiddleware:
         client = scope.get("client")
         info = RequestInfo(request_id=uuid.uuid4().hex, source_ip=client[0] if client else None)
         reset_token = current_request.set(info)
+        # Kept on the scope too: the 500 handler runs after this middleware has unwound.
+        scope.setdefault("state", {})["request_id"] = info.request_id
         started = time.perf_counter()
         status = 500
         is_static = str(scope.get("path", "")).startswith("/static/")

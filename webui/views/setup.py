@@ -11,7 +11,7 @@ from appliance.passwords import MAX_LENGTH, MIN_LENGTH
 from appliance.runtime import Appliance
 from appliance.setup_links import Purpose, SetupLink, SetupLinkInvalid, open_link, redeem_link
 from webui.auth import public
-from webui.pages import render
+from webui.pages import error_page, render
 from webui.views.forms import form_fields
 
 
@@ -37,9 +37,7 @@ def _page(request: Request, link: SetupLink, status_code: int = 200, **extra: ob
 
 
 def _invalid(request: Request, error: SetupLinkInvalid) -> Response:
-    return render(
-        request, "error.html", {"title": "Link not valid", "message": str(error)}, status_code=404
-    )
+    return error_page(request, "Link not valid", str(error), 404)
 
 
 @public
