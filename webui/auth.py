@@ -146,36 +146,43 @@ def _login_redirect(request: Request) -> Response:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+def _refuse_by_sign_in_and_role(request: Request, rule: AccessRule) -> Response | None:
+    signed_in = signed_in_of(request)
+    if signed_in is None:
+        return _login_redirect(request)
+    if signed_in.second_factor_pending and not rule.before_second_factor:
+        return RedirectResponse("/login/mfa", status_code=303)
+    if (
+        signed_in.must_enrol_mfa
+        and not signed_in.second_factor_pending
+        and not rule.during_forced_enrolment
+    ):
+        return RedirectResponse("/account/mfa", status_code=303)
+    if signed_in.actor.role not in rule.roles:
+        record_event(
+            "http.route",
+            Outcome.DENIED,
+            actor_id=signed_in.actor.user_id,
+            actor_role=signed_in.actor.role.value,
+            reason="role",
+        )
+        return forbidden_page(request)
+    return None
+
+
 def _guard(rule: AccessRule) -> Callable[[Endpoint], Endpoint]:
     def decorate(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
         async def guarded(request: Request) -> Response:
             ensure_presession(request)
+            refusal = None if rule.public else _refuse_by_sign_in_and_role(request, rule)
+            if refusal is not None:
+                return refusal
+            # Checked after who-you-are, so a signed-out or wrong-role request is turned away
+            # before its body (later: an audio upload) is read at all.
             if request.method not in ("GET", "HEAD") and not await csrf_ok(request):
                 record_event("http.csrf", Outcome.DENIED, reason="bad_csrf_token")
                 return form_expired_page(request)
-            if rule.public:
-                return await endpoint(request)
-            signed_in = signed_in_of(request)
-            if signed_in is None:
-                return _login_redirect(request)
-            if signed_in.second_factor_pending and not rule.before_second_factor:
-                return RedirectResponse("/login/mfa", status_code=303)
-            if (
-                signed_in.must_enrol_mfa
-                and not signed_in.second_factor_pending
-                and not rule.during_forced_enrolment
-            ):
-                return RedirectResponse("/account/mfa", status_code=303)
-            if signed_in.actor.role not in rule.roles:
-                record_event(
-                    "http.route",
-                    Outcome.DENIED,
-                    actor_id=signed_in.actor.user_id,
-                    actor_role=signed_in.actor.role.value,
-                    reason="role",
-                )
-                return forbidden_page(request)
             return await endpoint(request)
 
         guarded.access_rule = rule  # type: ignore[attr-defined]
