@@ -1,8 +1,12 @@
 """THE audit hook: every security-relevant event in the appliance goes through `record_event`.
 
-Issue #3 turns this into the HMAC-chained, append-only audit table; until then each event is
-written as one JSON line to the `appliance.audit` logger (journald keeps it). Events carry ids,
-never PHI and never free text typed by a person.
+Each event goes to two places: the HMAC-chained `audit_events` table (appliance.audit_chain)
+and one JSON line on the `appliance.audit` logger, so journald can ship it off the box.
+Events carry ids and fixed codes, never PHI and never free text typed by a person.
+
+Inside a unit of work the event is appended as that transaction's last step, so an allowed
+action and its record commit together; if the transaction rolls back, denials and failures
+are still written (in a fresh transaction), while "allowed" records of undone work are not.
 """
 
 from __future__ import annotations
@@ -10,11 +14,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict
 from enum import StrEnum
 
-from appliance import clock
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from appliance import clock, metrics
+from appliance.audit_chain import EventData, append_events
+from appliance.db import Unit, current_unit, unit_of_work
 from appliance.request_context import current_request
 
 logger = logging.getLogger("appliance.audit")
@@ -26,24 +34,22 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class AuditEvent:
-    action: str
-    outcome: Outcome
-    actor_id: int | None = None
-    actor_role: str | None = None
-    object_type: str | None = None
-    object_id: str | None = None
-    # A code from a fixed vocabulary (e.g. "bad_password", "locked"); never free text.
-    reason: str | None = None
-    source_ip: str | None = None
-    request_id: str | None = None
-    at: datetime = field(default_factory=clock.utcnow)
+class _Trail:
+    """Where events are persisted: set once per process by `attach` (appliance.runtime)."""
+
+    engine: Engine | None = None
+    key: bytes = b""
 
 
-# Extra receivers (tests, later the metrics counter). Kept as a plain list on purpose:
-# there is one process-wide audit trail, and a receiver that raises must stop the request.
-receivers: list[Callable[[AuditEvent], None]] = []
+_trail = _Trail()
+
+# Extra receivers (tests). A receiver that raises stops the request, on purpose.
+receivers: list[Callable[[EventData], None]] = []
+_PENDING = "audit.pending"
+
+
+def attach(engine: Engine, key: bytes) -> None:
+    _trail.engine, _trail.key = engine, key
 
 
 def record_event(
@@ -55,11 +61,12 @@ def record_event(
     object_type: str | None = None,
     object_id: str | int | None = None,
     reason: str | None = None,
-) -> AuditEvent:
+) -> EventData:
     request = current_request.get()
-    event = AuditEvent(
+    event = EventData(
+        at=clock.utcnow(),
         action=action,
-        outcome=outcome,
+        outcome=outcome.value,
         actor_id=actor_id,
         actor_role=actor_role,
         object_type=object_type,
@@ -73,4 +80,40 @@ def record_event(
     logger.info(json.dumps(payload, sort_keys=True))
     for receiver in receivers:
         receiver(event)
+    unit = current_unit.get()
+    if unit is not None:
+        _queue(unit, event)
+    elif _trail.engine is not None:
+        _persist([event])
     return event
+
+
+def _queue(unit: Unit, event: EventData) -> None:
+    pending: list[EventData] | None = unit.state.get(_PENDING)
+    if pending is None:
+        pending = unit.state[_PENDING] = []
+
+        def flush(db: Session) -> None:
+            if _trail.engine is not None:
+                _append(db, pending)
+
+        def after_rollback() -> None:
+            survivors = [e for e in pending if e.outcome != Outcome.ALLOWED]
+            if survivors and _trail.engine is not None:
+                _persist(survivors)
+
+        unit.before_commit.append(flush)
+        unit.after_rollback.append(after_rollback)
+    pending.append(event)
+
+
+def _persist(events: list[EventData]) -> None:
+    assert _trail.engine is not None
+    with unit_of_work(_trail.engine) as db:
+        _append(db, events)
+
+
+def _append(db: Session, events: list[EventData]) -> None:
+    append_events(db, _trail.key, events)
+    for event in events:
+        metrics.AUDIT_EVENTS.labels(event.action, event.outcome).inc()

@@ -1,7 +1,7 @@
 """Clients (the people in therapy). Every read and write checks role and ownership here.
 
-Issue #3 encrypts display name, record number and birth date at rest; callers only ever see
-`ClientView`, so that change stays inside this module.
+Name, record number and birth date are stored only as ciphertext under the client's own data
+key (appliance.envelope); callers see decrypted `ClientView`s and nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from appliance import clock
 from appliance.access import AccessDenied, Actor, NotFound
 from appliance.accounts import supervisee_ids
 from appliance.audit import Outcome, record_event
+from appliance.blind_index import blind_index
+from appliance.envelope import new_record_key, open_record_key, seal, unseal
+from appliance.keyfiles import Keys
 from appliance.models import Client, User
 from appliance.roles import Role
 
@@ -61,12 +64,21 @@ def _visible_owner_ids(db: Session, actor: Actor) -> list[int]:
     return []  # admin and auditor never see PHI
 
 
-def _view(client: Client, owner: User, actor: Actor) -> ClientView:
+TABLE = "clients"
+
+
+def _view(db: Session, keys: Keys, client: Client, owner: User, actor: Actor) -> ClientView:
+    key = open_record_key(db, keys.keks, client.data_key_id)
+
+    def field(name: str, sealed: bytes | None) -> str | None:
+        return None if sealed is None else unseal(key, TABLE, client.id, name, sealed)
+
+    birth = field("date_of_birth", client.date_of_birth_sealed)
     return ClientView(
         id=client.id,
-        display_name=client.display_name,
-        external_id=client.external_id,
-        date_of_birth=client.date_of_birth,
+        display_name=field("display_name", client.display_name_sealed) or "",
+        external_id=field("external_id", client.external_id_sealed),
+        date_of_birth=date.fromisoformat(birth) if birth else None,
         owner_username=owner.username,
         read_only=client.owner_id != actor.user_id,
     )
@@ -95,25 +107,44 @@ def validate_client_input(
 
 
 def create_client(
-    db: Session, actor: Actor, *, display_name: str, external_id: str = "", date_of_birth: str = ""
+    db: Session,
+    keys: Keys,
+    actor: Actor,
+    *,
+    display_name: str,
+    external_id: str = "",
+    date_of_birth: str = "",
 ) -> ClientView:
     if actor.role is not Role.CLINICIAN:
         raise _deny(actor, "client.create")
     name, record_number, birth = validate_client_input(display_name, external_id, date_of_birth)
-    if record_number is not None:
+    index = (
+        blind_index(keys.index, f"owner:{actor.user_id}", record_number)
+        if record_number is not None
+        else None
+    )
+    if index is not None:
         clash = db.exec(
             select(Client.id).where(
-                Client.owner_id == actor.user_id, Client.external_id == record_number
+                Client.owner_id == actor.user_id, Client.external_id_index == index
             )
         ).first()
         if clash is not None:
             raise ClientInputError("Record number: you already have a client with this number.")
+    client_id = secrets.token_hex(16)
+    key = new_record_key(db, keys.keks, "client")
     client = Client(
-        id=secrets.token_hex(16),
+        id=client_id,
         owner_id=actor.user_id,
-        display_name=name,
-        external_id=record_number,
-        date_of_birth=birth,
+        data_key_id=key.id,
+        display_name_sealed=seal(key, TABLE, client_id, "display_name", name),
+        external_id_sealed=(
+            seal(key, TABLE, client_id, "external_id", record_number) if record_number else None
+        ),
+        external_id_index=index,
+        date_of_birth_sealed=(
+            seal(key, TABLE, client_id, "date_of_birth", birth.isoformat()) if birth else None
+        ),
         created_at=clock.utcnow(),
     )
     db.add(client)
@@ -121,10 +152,10 @@ def create_client(
     _audit("client.create", actor, Outcome.ALLOWED, client.id)
     owner = db.get(User, actor.user_id)
     assert owner is not None
-    return _view(client, owner, actor)
+    return _view(db, keys, client, owner, actor)
 
 
-def list_clients(db: Session, actor: Actor) -> list[ClientView]:
+def list_clients(db: Session, keys: Keys, actor: Actor) -> list[ClientView]:
     if actor.role not in (Role.CLINICIAN, Role.SUPERVISOR):
         raise _deny(actor, "client.list")
     owner_ids = _visible_owner_ids(db, actor)
@@ -133,13 +164,13 @@ def list_clients(db: Session, actor: Actor) -> list[ClientView]:
         .join(User, col(User.id) == col(Client.owner_id))
         .where(col(Client.owner_id).in_(owner_ids))
     ).all()
-    views = [_view(client, owner, actor) for client, owner in rows]
+    views = [_view(db, keys, client, owner, actor) for client, owner in rows]
     _audit("client.list", actor, Outcome.ALLOWED, None)
-    # Sorted here, not in SQL: once names are encrypted (issue #3) the database cannot sort them.
+    # Sorted here, not in SQL: the database holds only ciphertext and cannot sort names.
     return sorted(views, key=lambda v: (v.read_only, v.owner_username, v.display_name.lower()))
 
 
-def get_client(db: Session, actor: Actor, client_id: str) -> ClientView:
+def get_client(db: Session, keys: Keys, actor: Actor, client_id: str) -> ClientView:
     if actor.role not in (Role.CLINICIAN, Role.SUPERVISOR):
         raise _deny(actor, "client.view")
     row = db.exec(
@@ -151,4 +182,4 @@ def get_client(db: Session, actor: Actor, client_id: str) -> ClientView:
         _audit("client.view", actor, Outcome.DENIED, client_id if row else None)
         raise NotFound("client")
     _audit("client.view", actor, Outcome.ALLOWED, client_id)
-    return _view(row[0], row[1], actor)
+    return _view(db, keys, row[0], row[1], actor)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -40,9 +42,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL lets the web workers read while one writes; busy_timeout waits out a writer
+    # WAL lets readers proceed while one transaction writes; busy_timeout waits out a writer
     # instead of failing the request with "database is locked".
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -50,21 +54,58 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    # Nearly every unit of work writes (session touch, audit event). A deferred transaction that
+    # read first cannot upgrade to a writer once another connection has committed
+    # (SQLITE_BUSY_SNAPSHOT, which busy_timeout does not wait out); taking the write lock at
+    # BEGIN makes concurrent units queue instead of fail.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+@dataclass
+class Unit:
+    """The unit of work in progress on this thread, and what must happen at its end."""
+
+    session: Session
+    before_commit: list[Callable[[Session], None]] = field(default_factory=list)
+    after_rollback: list[Callable[[], None]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+current_unit: ContextVar[Unit | None] = ContextVar("current_unit", default=None)
+
+
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends normally, rolled back otherwise."""
+    """One transaction: committed when the block ends normally, rolled back otherwise.
+
+    Hooks let the audit trail append its events last in the same transaction (allowed actions)
+    or in a fresh one after a rollback (denials and failures must survive the rollback).
+    """
+    if current_unit.get() is not None:
+        raise RuntimeError("units of work do not nest (SQLite would wait on itself)")
     with Session(engine, expire_on_commit=False) as session:
+        unit = Unit(session)
+        token = current_unit.set(unit)
         try:
             yield session
+            for hook in unit.before_commit:
+                hook(session)
             session.commit()
         except BaseException:
             session.rollback()
+            current_unit.reset(token)
+            for callback in unit.after_rollback:
+                callback()
             raise
+        else:
+            current_unit.reset(token)

@@ -1,6 +1,8 @@
 """Key files on disk, outside the database, readable by the service account only (0600).
 
-Issue #3 adds the KEK and the audit key here; this module owns how any of them is made and read.
+Each key has one job: the web secret signs CSRF tokens, the credentials key seals TOTP seeds,
+the KEK wraps the per-record data keys, the audit key MACs the audit chain, and the index key
+makes blind indexes. Keeping them apart means a leak of one does not open the others.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.keyring import KeyRing, next_kek_path
+from appliance.settings import Settings
+
 KEY_BYTES = 32
-SECRET_KEY_FILE = "web_secret.key"  # noqa: S105 (a file name) — HMAC key for CSRF tokens
-CREDENTIALS_KEY_FILE = "credentials.key"  # AES-256-GCM key sealing TOTP seeds
 
 
 class KeyFileError(Exception):
@@ -21,29 +24,62 @@ class KeyFileError(Exception):
 
 
 @dataclass(frozen=True)
+class KeyPaths:
+    web_secret: Path
+    credentials: Path
+    audit: Path
+    index: Path
+    kek: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyPaths:
+        keys_dir = settings.resolved_keys_dir
+        return cls(
+            web_secret=keys_dir / "web_secret.key",
+            credentials=keys_dir / "credentials.key",
+            audit=settings.audit_key_file or keys_dir / "audit.key",
+            index=keys_dir / "index.key",
+            kek=settings.kek_file or keys_dir / "kek.key",
+        )
+
+    def all(self) -> tuple[Path, ...]:
+        return (self.web_secret, self.credentials, self.audit, self.index, self.kek)
+
+
+@dataclass(frozen=True)
 class Keys:
     web_secret: bytes
     credentials: bytes
+    audit: bytes
+    index: bytes
+    keks: KeyRing
 
 
-def create_missing_keys(keys_dir: Path) -> list[Path]:
-    """Create any key file that does not exist yet; never overwrite one (that would lose data)."""
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(keys_dir, 0o700)
+def write_new_key(path: Path) -> bytes:
+    """Create a fresh random key file; refuses to overwrite (O_EXCL), since that would lose data."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def create_missing_keys(paths: KeyPaths) -> list[Path]:
     created = []
-    for name in (SECRET_KEY_FILE, CREDENTIALS_KEY_FILE):
-        path = keys_dir / name
-        if path.exists():
-            continue
-        # O_EXCL: two `appliance init` runs racing must not both write (one would lose).
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(KEY_BYTES))
-        created.append(path)
+    for path in paths.all():
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True)
+            os.chmod(path.parent, 0o700)
+        if not path.exists():
+            write_new_key(path)
+            created.append(path)
     return created
 
 
-def _read_key(path: Path) -> bytes:
+def read_key(path: Path) -> bytes:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -56,8 +92,16 @@ def _read_key(path: Path) -> bytes:
     return data
 
 
-def load_keys(keys_dir: Path) -> Keys:
+def load_keys(paths: KeyPaths) -> Keys:
+    keks = [read_key(paths.kek)]
+    pending = next_kek_path(paths.kek)
+    if pending.exists():
+        # A key rotation was interrupted: both KEKs are needed until it is re-run to the end.
+        keks.append(read_key(pending))
     return Keys(
-        web_secret=_read_key(keys_dir / SECRET_KEY_FILE),
-        credentials=_read_key(keys_dir / CREDENTIALS_KEY_FILE),
+        web_secret=read_key(paths.web_secret),
+        credentials=read_key(paths.credentials),
+        audit=read_key(paths.audit),
+        index=read_key(paths.index),
+        keks=KeyRing(keks),
     )

@@ -15,3 +15,8 @@ HTTP_REQUEST_DURATION = Histogram(
     "Time to answer an HTTP request, by route template (never the raw path).",
     ["route", "method", "status"],
 )
+AUDIT_EVENTS = Counter(
+    "appliance_audit_events_total",
+    "Audit events written to the chain, by action and outcome.",
+    ["action", "outcome"],
+)

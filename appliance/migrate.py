@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from appliance.keyfiles import Keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -19,10 +23,12 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade_to_head(engine: Engine) -> None:
+def upgrade_to_head(engine: Engine, keys: Keys | None = None) -> None:
+    """Keys are needed only by data migrations that encrypt existing rows."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["keys"] = keys
         command.upgrade(config, "head")
 
 

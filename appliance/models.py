@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from appliance.db import UTCDateTime
+
+# Deterministic constraint names, so migrations can name what they alter on every database.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class User(SQLModel, table=True):
@@ -89,14 +98,91 @@ class SystemSetting(SQLModel, table=True):
     updated_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
 
 
+class KeyEncryptionKey(SQLModel, table=True):
+    """KEKs this database has known, by key id only; lets start-up spot a wrong key file."""
+
+    __tablename__ = "key_encryption_keys"
+
+    kid: str = Field(primary_key=True, max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DataKey(SQLModel, table=True):
+    """One random AES-256 key per record or file, stored only wrapped by a KEK.
+
+    Crypto-shredding sets `wrapped` to NULL: the record's ciphertext, wherever copies of it
+    live (backups included), can never be opened again.
+    """
+
+    __tablename__ = "data_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kid: str = Field(foreign_key="key_encryption_keys.kid", max_length=16, index=True)
+    wrapped: bytes | None = Field(default=None)
+    purpose: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    shredded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class Client(SQLModel, table=True):
     __tablename__ = "clients"
-    __table_args__ = (UniqueConstraint("owner_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("owner_id", "external_id_index"),)
 
     # Random, not sequential: a URL must not reveal how many clients a practice has.
     id: str = Field(primary_key=True, max_length=32)
     owner_id: int = Field(foreign_key="users.id", index=True)
-    display_name: str = Field(max_length=120)
-    external_id: str | None = Field(default=None, max_length=64)
-    date_of_birth: date | None = Field(default=None)
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    # AES-256-GCM under this client's data key; see appliance.envelope.
+    display_name_sealed: bytes
+    external_id_sealed: bytes | None = Field(default=None)
+    # Blind index (keyed HMAC) so one clinician cannot file two clients under one record number
+    # without the database ever holding the number itself.
+    external_id_index: str | None = Field(default=None, max_length=64)
+    date_of_birth_sealed: bytes | None = Field(default=None)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, HMAC-chained. Ids and codes only: never PHI, never free text."""
+
+    __tablename__ = "audit_events"
+
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(default=None, index=True)
+    actor_role: str | None = Field(default=None, max_length=16)
+    action: str = Field(max_length=48, index=True)
+    object_type: str | None = Field(default=None, max_length=32)
+    object_id: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(max_length=8, index=True)
+    reason: str | None = Field(default=None, max_length=48)
+    source_ip: str | None = Field(default=None, max_length=45)
+    request_id: str | None = Field(default=None, max_length=32)
+    mac: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The single row every append locks first, so concurrent writers form one chain."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = Field(default=0)
+    last_mac: str = Field(default="", max_length=64)
+
+
+class EmergencyAccessGrant(SQLModel, table=True):
+    """HIPAA emergency access: time-limited read access to another clinician's clients."""
+
+    __tablename__ = "emergency_access_grants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    grantee_id: int = Field(foreign_key="users.id", index=True)
+    owner_id: int = Field(foreign_key="users.id")
+    granted_by: int = Field(foreign_key="users.id")
+    # Typed by the admin; the form asks for no client details. Shown to auditors.
+    reason: str = Field(max_length=500)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from appliance.audit import attach as attach_audit
 from appliance.db import make_engine, unit_of_work
-from appliance.keyfiles import Keys, create_missing_keys, load_keys
+from appliance.kek_registry import check_key_files_match
+from appliance.keyfiles import KeyPaths, Keys, create_missing_keys, load_keys
 from appliance.migrate import upgrade_to_head
 from appliance.settings import Settings
 from appliance.setup_links import issue_first_admin_link, url_for_token
@@ -23,6 +25,10 @@ class Appliance:
     engine: Engine
     keys: Keys = field(repr=False)
 
+    def __post_init__(self) -> None:
+        # One appliance per process: its audit events go to its database under its key.
+        attach_audit(self.engine, self.keys.audit)
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         with unit_of_work(self.engine) as db:
@@ -30,12 +36,16 @@ class Appliance:
 
 
 def open_appliance(settings: Settings, *, migrate: bool = True) -> Appliance:
-    """Refuses (KeyFileError) rather than run without its keys; migrates the schema on start."""
-    keys = load_keys(settings.resolved_keys_dir)
+    """Refuses (KeyFileError, KeyMismatch) rather than run without its keys, or with another
+    database's; migrates the schema on start."""
+    keys = load_keys(KeyPaths.from_settings(settings))
     engine = make_engine(settings.resolved_database_url)
     if migrate:
-        upgrade_to_head(engine)
-    return Appliance(settings=settings, engine=engine, keys=keys)
+        upgrade_to_head(engine, keys)
+    appliance = Appliance(settings=settings, engine=engine, keys=keys)
+    with appliance.unit_of_work() as db:
+        check_key_files_match(db, keys.keks)
+    return appliance
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ def initialise(settings: Settings) -> tuple[Appliance, InitReport]:
     """Idempotent: creates what is missing, never replaces keys or data that exist."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
-    created = create_missing_keys(settings.resolved_keys_dir)
+    created = create_missing_keys(KeyPaths.from_settings(settings))
     appliance = open_appliance(settings)
     with appliance.unit_of_work() as db:
         token = issue_first_admin_link(db, settings)

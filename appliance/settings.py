@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE_NAME = "appliance.toml"
+SECRET_SETTINGS = frozenset({"database_url", "metrics_token"})
 
 
 class SettingsError(Exception):
@@ -46,6 +47,17 @@ class Settings(BaseSettings):
             "Folder holding key files (mode 0600). Empty means `<data_dir>/keys`; "
             "point it at a separate volume in production."
         ),
+    )
+    kek_file: Path | None = Field(
+        default=None,
+        description=(
+            "Key-encryption key file (0600). Empty means `<keys_dir>/kek.key`; keep it on a "
+            "separate volume or feed it as a systemd credential. Without it nothing decrypts."
+        ),
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="HMAC key of the audit chain. Empty means `<keys_dir>/audit.key`.",
     )
     host: str = Field(default="127.0.0.1", description="Address `appliance serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `appliance serve` binds to.")
@@ -77,6 +89,22 @@ class Settings(BaseSettings):
     )
     setup_link_hours: int = Field(
         default=24, ge=1, le=168, description="Validity of one-time account setup links."
+    )
+    metrics_token: str = Field(
+        default="",
+        description=(
+            "Bearer token that lets Prometheus read `/metrics` from another host. Empty means "
+            "`/metrics` answers loopback only."
+        ),
+    )
+    audit_verify_interval_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="How often `appliance serve` re-verifies the whole audit chain.",
+    )
+    emergency_access_hours: int = Field(
+        default=4, ge=1, le=72, description="Default length of an emergency access grant."
     )
     log_level: str = Field(
         default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR. Logs never hold PHI."
@@ -166,8 +194,8 @@ def load_settings(**overrides: Any) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "?"
             label = env_name(name) if name in Settings.model_fields else f"{name} (unknown setting)"
-            # The database URL may carry a password, so its value is never echoed.
-            shown = "" if name == "database_url" else f" (got {error.get('input')!r})"
+            # The database URL and the token are secrets, so their values are never echoed.
+            shown = "" if name in SECRET_SETTINGS else f" (got {error.get('input')!r})"
             problems.append(f"{label}: {error['msg']}{shown}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from exc
 

@@ -22,11 +22,13 @@ from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 from appliance import accounts, clock
-from appliance.audit import AuditEvent, receivers
+from appliance.audit import receivers
+from appliance.audit_chain import EventData
 from appliance.db import make_engine
-from appliance.keyfiles import create_missing_keys, load_keys
+from appliance.kek_registry import check_key_files_match
+from appliance.keyfiles import KeyPaths, create_missing_keys, load_keys
 from appliance.migrate import upgrade_to_head
-from appliance.models import User
+from appliance.models import AuditHead, User
 from appliance.passwords import hash_password
 from appliance.roles import Role
 from appliance.runtime import Appliance
@@ -74,9 +76,12 @@ def postgres_engine() -> Iterator[Engine]:
 
 
 def _empty_postgres(engine: Engine) -> None:
-    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+    tables = ", ".join(
+        t.name for t in SQLModel.metadata.sorted_tables if t.name != AuditHead.__tablename__
+    )
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("UPDATE audit_head SET last_seq = 0, last_mac = ''"))
 
 
 @pytest.fixture
@@ -100,14 +105,18 @@ def appliance(
 ) -> Iterator[Appliance]:
     settings = make_settings()
     settings.data_dir.mkdir(parents=True)
-    create_missing_keys(settings.resolved_keys_dir)
+    paths = KeyPaths.from_settings(settings)
+    create_missing_keys(paths)
     if POSTGRES_URL:
         engine = request.getfixturevalue("postgres_engine")
         _empty_postgres(engine)
     else:
         shutil.copy(sqlite_template, settings.data_dir / "appliance.db")
         engine = make_engine(settings.resolved_database_url)
-    yield Appliance(settings=settings, engine=engine, keys=load_keys(settings.resolved_keys_dir))
+    running = Appliance(settings=settings, engine=engine, keys=load_keys(paths))
+    with running.unit_of_work() as db:
+        check_key_files_match(db, running.keys.keks)
+    yield running
     if not POSTGRES_URL:
         engine.dispose()
 
@@ -166,8 +175,8 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def audit_events() -> Iterator[list[AuditEvent]]:
-    events: list[AuditEvent] = []
+def audit_events() -> Iterator[list[EventData]]:
+    events: list[EventData] = []
     receivers.append(events.append)
     yield events
     receivers.remove(events.append)

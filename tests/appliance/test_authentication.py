@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from appliance import metrics
-from appliance.audit import AuditEvent, Outcome
+from appliance.audit import Outcome
+from appliance.audit_chain import EventData
 from appliance.authentication import sign_in
 from appliance.runtime import Appliance
 from tests.conftest import PASSWORD, Clock, People
@@ -49,7 +50,7 @@ def test_four_failures_then_success_resets_the_count(appliance: Appliance, peopl
 
 
 def test_a_lockout_is_counted_and_audited(
-    appliance: Appliance, people: People, audit_events: list[AuditEvent]
+    appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
     before = metrics.ACCOUNT_LOCKOUTS._value.get()
     for _ in range(5):
@@ -60,7 +61,7 @@ def test_a_lockout_is_counted_and_audited(
 
 
 def test_every_attempt_is_recorded_without_the_typed_username(
-    appliance: Appliance, people: People, audit_events: list[AuditEvent]
+    appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
     _attempt(appliance, "alice", PASSWORD)
     _attempt(appliance, "alice", "wrong-password-here")

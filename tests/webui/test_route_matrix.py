@@ -58,7 +58,7 @@ def _rule(endpoint: Callable[..., object]) -> AccessRule:
 @pytest.fixture
 def sample_path(appliance: Appliance, people: People) -> Callable[[str], str]:
     with appliance.unit_of_work() as db:
-        client = create_client(db, actor_for(people.alice), display_name="Sample")
+        client = create_client(db, appliance.keys, actor_for(people.alice), display_name="Sample")
         target = create_user(db, "frank", Role.CLINICIAN, by=None)
     values = {"client_id": client.id, "user_id": str(target.id), "token": "no-such-token"}
 

@@ -19,7 +19,7 @@ CLIENT_FIELDS = ("display_name", "external_id", "date_of_birth")
 
 def _list(appliance: Appliance, actor: Actor) -> list[ClientView]:
     with appliance.unit_of_work() as db:
-        return list_clients(db, actor)
+        return list_clients(db, appliance.keys, actor)
 
 
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
@@ -40,7 +40,7 @@ async def client_new(request: Request) -> Response:
 
 def _create(appliance: Appliance, actor: Actor, values: dict[str, str]) -> ClientView:
     with appliance.unit_of_work() as db:
-        return create_client(db, actor, **values)
+        return create_client(db, appliance.keys, actor, **values)
 
 
 @allow(Role.CLINICIAN)
@@ -60,7 +60,7 @@ async def client_create(request: Request) -> Response:
 
 def _get(appliance: Appliance, actor: Actor, client_id: str) -> ClientView:
     with appliance.unit_of_work() as db:
-        return get_client(db, actor, client_id)
+        return get_client(db, appliance.keys, actor, client_id)
 
 
 @allow(Role.CLINICIAN, Role.SUPERVISOR)

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("mfa_last_step", sa.Integer(), nullable=True),
         sa.Column("created_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("password_changed_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_username"), ["username"], unique=True)
@@ -48,12 +48,11 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=64), nullable=True),
         sa.Column("date_of_birth", sa.Date(), nullable=True),
         sa.Column("created_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"],
-            ["users.id"],
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_clients_owner_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_clients")),
+        sa.UniqueConstraint(
+            "owner_id", "external_id", name=op.f("uq_clients_owner_id_external_id")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("owner_id", "external_id"),
     )
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_clients_owner_id"), ["owner_id"], unique=False)
@@ -64,8 +63,13 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("used_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_recovery_codes_user_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_codes")),
     )
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_recovery_codes_user_id"), ["user_id"], unique=False)
@@ -79,8 +83,13 @@ def upgrade() -> None:
         sa.Column("created_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_setup_tokens_user_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_setup_tokens")),
     )
     with op.batch_alter_table("setup_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_setup_tokens_token_hash"), ["token_hash"], unique=True)
@@ -89,9 +98,19 @@ def upgrade() -> None:
         "supervisions",
         sa.Column("supervisor_id", sa.Integer(), nullable=False),
         sa.Column("clinician_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["clinician_id"], ["users.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["supervisor_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("supervisor_id", "clinician_id"),
+        sa.ForeignKeyConstraint(
+            ["clinician_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_supervisions_clinician_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["supervisor_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_supervisions_supervisor_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("supervisor_id", "clinician_id", name=op.f("pk_supervisions")),
     )
     op.create_table(
         "system_settings",
@@ -99,8 +118,13 @@ def upgrade() -> None:
         sa.Column("value", sa.String(length=255), nullable=False),
         sa.Column("updated_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["updated_by"], ["users.id"], ondelete="SET NULL"),
-        sa.PrimaryKeyConstraint("key"),
+        sa.ForeignKeyConstraint(
+            ["updated_by"],
+            ["users.id"],
+            ondelete="SET NULL",
+            name=op.f("fk_system_settings_updated_by_users"),
+        ),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_system_settings")),
     )
     op.create_table(
         "user_sessions",
@@ -113,8 +137,13 @@ def upgrade() -> None:
         sa.Column("ended_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("end_reason", sa.String(length=32), nullable=True),
         sa.Column("mfa_passed", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_user_sessions_user_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
     )
     with op.batch_alter_table("user_sessions", schema=None) as batch_op:
         batch_op.create_index(

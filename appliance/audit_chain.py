@@ -1,0 +1,133 @@
+"""The tamper-evident audit table: append under the head-row lock, and verify end to end.
+
+Each event's MAC is HMAC-SHA256(audit key, previous MAC || canonical bytes of the event). A row
+changed, deleted, inserted or moved breaks the chain at that row, and `verify_chain` names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from appliance.models import AuditEvent, AuditHead
+
+# The chain's fields, in the order they are MACed. Changing this list breaks every chain.
+CHAINED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "reason",
+    "source_ip",
+    "request_id",
+)
+VERIFY_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class EventData:
+    """An event before it has a place in the chain."""
+
+    at: datetime
+    action: str
+    outcome: str
+    actor_id: int | None = None
+    actor_role: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    reason: str | None = None
+    source_ip: str | None = None
+    request_id: str | None = None
+
+
+def canonical_bytes(row: AuditEvent) -> bytes:
+    values = {name: getattr(row, name) for name in CHAINED_FIELDS}
+    values["at"] = row.at.isoformat(timespec="microseconds")
+    return json.dumps(values, sort_keys=True, separators=(",", ":")).encode()
+
+
+def event_mac(key: bytes, previous_mac: str, row: AuditEvent) -> str:
+    return hmac.new(key, previous_mac.encode() + canonical_bytes(row), hashlib.sha256).hexdigest()
+
+
+def append_events(db: Session, key: bytes, events: Iterable[EventData]) -> list[AuditEvent]:
+    """Append in order, inside the caller's transaction.
+
+    The head row is locked (FOR UPDATE on PostgreSQL; SQLite transactions already hold the
+    write lock) so two workers can never both extend the same MAC: no forked chain. Callers
+    append as the last step of their transaction, so the head lock is always taken last and
+    lock order cannot invert into a deadlock.
+    """
+    head = db.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    rows = []
+    for event in events:
+        row = AuditEvent(seq=head.last_seq + 1, mac="", **asdict(event))
+        row.mac = event_mac(key, head.last_mac, row)
+        db.add(row)
+        head.last_seq, head.last_mac = row.seq, row.mac
+        rows.append(row)
+    db.add(head)
+    db.flush()
+    return rows
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    count: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(engine: Engine, key: bytes) -> ChainReport:
+    """Walk every event in order; stop at the first that does not follow from the one before."""
+    previous_mac, expected_seq, count = "", 1, 0
+    with Session(engine) as db:
+        while True:
+            page = db.exec(
+                select(AuditEvent)
+                .where(AuditEvent.seq >= expected_seq)
+                .order_by(col(AuditEvent.seq))
+                .limit(VERIFY_PAGE)
+            ).all()
+            for row in page:
+                if row.seq != expected_seq:
+                    return ChainReport(
+                        False,
+                        count,
+                        row.seq,
+                        f"event {row.seq} follows event {expected_seq - 1}: "
+                        f"{row.seq - expected_seq} event(s) missing before it",
+                    )
+                if not hmac.compare_digest(row.mac, event_mac(key, previous_mac, row)):
+                    return ChainReport(
+                        False,
+                        count,
+                        row.seq,
+                        f"event {row.seq} does not match its MAC: changed, inserted or moved",
+                    )
+                previous_mac, expected_seq, count = row.mac, expected_seq + 1, count + 1
+            if len(page) < VERIFY_PAGE:
+                break
+        head = db.get(AuditHead, 1)
+    if head is None or head.last_seq != count or head.last_mac != previous_mac:
+        last = head.last_seq if head else 0
+        return ChainReport(
+            False,
+            count,
+            count + 1,
+            f"the chain ends at event {count} but the head says {last}: "
+            "events removed from the end",
+        )
+    return ChainReport(True, count)

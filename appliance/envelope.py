@@ -1,0 +1,89 @@
+"""Envelope encryption of PHI: each record (or file) under its own data key (DEK).
+
+A DEK is random, used with AES-256-GCM, and stored only wrapped by the KEK (appliance.keyring).
+Every ciphertext is bound by its associated data to table, row id and field, so a ciphertext
+copied onto another row or into another column does not decrypt.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlmodel import Session
+
+from appliance import clock
+from appliance.keyring import KeyRing
+from appliance.models import DataKey
+
+FORMAT_VERSION = b"\x01"
+NONCE_BYTES = 12
+DEK_BYTES = 32
+
+
+class DecryptionError(Exception):
+    """Ciphertext does not open: wrong row or field, tampering, or a shredded key."""
+
+
+class KeyShredded(DecryptionError):
+    """The record's data key was destroyed on purpose (crypto-shredding)."""
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """An unwrapped data key, held only in memory for the duration of one operation."""
+
+    id: int
+    key: bytes = field(repr=False)  # never printed, not even in a traceback
+
+
+def new_record_key(db: Session, keks: KeyRing, purpose: str) -> RecordKey:
+    row = DataKey(kid=keks.active_id, purpose=purpose, created_at=clock.utcnow())
+    db.add(row)
+    db.flush()  # the row id goes into the wrapping's associated data
+    assert row.id is not None
+    dek = AESGCM.generate_key(bit_length=DEK_BYTES * 8)
+    row.kid, row.wrapped = keks.wrap(dek, row.id)
+    db.add(row)
+    return RecordKey(row.id, dek)
+
+
+def open_record_key(db: Session, keks: KeyRing, data_key_id: int) -> RecordKey:
+    row = db.get(DataKey, data_key_id)
+    if row is None:
+        raise DecryptionError(f"data key {data_key_id} does not exist")
+    if row.wrapped is None:
+        raise KeyShredded(f"data key {data_key_id} was shredded")
+    return RecordKey(data_key_id, keks.unwrap(row.kid, row.wrapped, data_key_id))
+
+
+def crypto_shred(db: Session, data_key_id: int) -> None:
+    """Destroy a record's key. Its ciphertext (and every backup of it) becomes noise."""
+    row = db.get(DataKey, data_key_id)
+    if row is None or row.wrapped is None:
+        return
+    row.wrapped = None
+    row.shredded_at = clock.utcnow()
+    db.add(row)
+
+
+def _aad(key: RecordKey, table: str, row_id: str, field: str) -> bytes:
+    return f"{table}/{row_id}/{field}/dek:{key.id}".encode()
+
+
+def seal(key: RecordKey, table: str, row_id: str, field: str, plaintext: str) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    body = AESGCM(key.key).encrypt(nonce, plaintext.encode(), _aad(key, table, row_id, field))
+    return FORMAT_VERSION + nonce + body
+
+
+def unseal(key: RecordKey, table: str, row_id: str, field: str, sealed: bytes) -> str:
+    if sealed[:1] != FORMAT_VERSION:
+        raise DecryptionError(f"{table}.{field} of {row_id}: unknown ciphertext format")
+    nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(key.key).decrypt(nonce, body, _aad(key, table, row_id, field)).decode()
+    except InvalidTag as exc:
+        raise DecryptionError(f"{table}.{field} of {row_id} does not decrypt") from exc
