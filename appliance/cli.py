@@ -10,7 +10,10 @@ from sqlmodel import Session
 
 from appliance import accounts
 from appliance.accounts import AccountError
-from appliance.keyfiles import KeyFileError
+from appliance.audit_verification import verify_and_record
+from appliance.kek_registry import KeyMismatch
+from appliance.key_rotation import rotate_kek
+from appliance.keyfiles import KeyFileError, KeyPaths
 from appliance.logging_setup import configure_logging
 from appliance.mfa import reset_mfa
 from appliance.migrate import current_revision
@@ -20,6 +23,7 @@ from appliance.runtime import Appliance, initialise, open_appliance
 from appliance.settings import Settings, SettingsError, documented_settings, load_settings
 from appliance.setup_links import issue_user_setup_link, url_for_token
 
+EXIT_CHAIN_BROKEN = 1
 EXIT_USAGE = 2
 
 
@@ -59,7 +63,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     appliance = open_appliance(settings)
     print(f"appliance ready: http://{host}:{port}", flush=True)
     uvicorn.run(
-        create_app(appliance),
+        create_app(appliance, background_tasks=True),
         host=host,
         port=port,
         # Uvicorn's access log prints raw paths, which can hold setup tokens; our middleware
@@ -161,6 +165,32 @@ def cmd_user_supervise(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
+    appliance = open_appliance(settings)
+    report = verify_and_record(appliance.engine, appliance.keys.audit)
+    if report.ok:
+        print(f"audit chain intact: {report.count} events")
+        return 0
+    print(
+        f"audit chain BROKEN at event {report.first_bad_seq}: {report.problem} "
+        f"({report.count} events verified before it)",
+        file=sys.stderr,
+    )
+    return EXIT_CHAIN_BROKEN
+
+
+def cmd_keys_rotate(settings: Settings, _args: argparse.Namespace) -> int:
+    appliance = open_appliance(settings)
+    print("rotating the KEK; keep the appliance service stopped until this finishes", flush=True)
+    report = rotate_kek(appliance.engine, KeyPaths.from_settings(settings))
+    verb = "resumed and finished" if report.resumed else "finished"
+    print(
+        f"key rotation {verb}: {report.rewrapped} data key(s) now under KEK {report.new_kid} "
+        f"(was {report.old_kid}); the old KEK file is gone"
+    )
+    return 0
+
+
 def cmd_settings(_settings: Settings | None, _args: argparse.Namespace) -> int:
     print("| Environment variable | Default | Meaning |")
     print("|---|---|---|")
@@ -179,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     sub.add_parser("settings", help="print every setting as a Markdown table")
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit.add_parser("verify", help="walk the HMAC chain; exit 1 naming the first bad event")
+    keys = sub.add_parser("keys", help="key management").add_subparsers(
+        dest="keys_command", required=True
+    )
+    keys.add_parser("rotate", help="new KEK, re-wrap every data key (resumable)")
 
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
         dest="user_command", required=True
@@ -216,6 +254,8 @@ HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "user reset-mfa": _user_action(_reset_mfa),
     "user list": cmd_user_list,
     "user supervise": cmd_user_supervise,
+    "audit verify": cmd_audit_verify,
+    "keys rotate": cmd_keys_rotate,
 }
 
 
@@ -223,12 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "settings":
         return cmd_settings(None, args)
-    key = args.command if args.command != "user" else f"user {args.user_command}"
+    sub_command = getattr(args, f"{args.command}_command", None)
+    key = f"{args.command} {sub_command}" if sub_command else args.command
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
         return HANDLERS[key](settings, args)
-    except (SettingsError, KeyFileError, AccountError, CommandError) as exc:
+    except (SettingsError, KeyFileError, KeyMismatch, AccountError, CommandError) as exc:
         print(f"appliance: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -20,3 +20,8 @@ AUDIT_EVENTS = Counter(
     "Audit events written to the chain, by action and outcome.",
     ["action", "outcome"],
 )
+EMERGENCY_ACCESS = Counter(
+    "appliance_emergency_access_total",
+    "Emergency access events: grants made and each use of one.",
+    ["event"],
+)

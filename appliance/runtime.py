@@ -40,11 +40,15 @@ def open_appliance(settings: Settings, *, migrate: bool = True) -> Appliance:
     database's; migrates the schema on start."""
     keys = load_keys(KeyPaths.from_settings(settings))
     engine = make_engine(settings.resolved_database_url)
-    if migrate:
-        upgrade_to_head(engine, keys)
-    appliance = Appliance(settings=settings, engine=engine, keys=keys)
-    with appliance.unit_of_work() as db:
-        check_key_files_match(db, keys.keks)
+    try:
+        if migrate:
+            upgrade_to_head(engine, keys)
+        appliance = Appliance(settings=settings, engine=engine, keys=keys)
+        with appliance.unit_of_work() as db:
+            check_key_files_match(db, keys.keks)
+    except BaseException:
+        engine.dispose()
+        raise
     return appliance
 
 

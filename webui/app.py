@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -13,11 +18,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from appliance.audit_metrics import AuditChainCollector
+from appliance.audit_verification import verify_and_record
 from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
-from webui.views import account, admin, clients, health, home, login, setup
+from webui.views import account, admin, clients, health, home, login, metrics, setup
 
 STATIC_DIR = Path(__file__).parent / "static"
 logger = logging.getLogger("webui")
@@ -26,6 +33,7 @@ logger = logging.getLogger("webui")
 def routes() -> list[BaseRoute]:
     return [
         Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/login", login.login_form, methods=["GET"]),
         Route("/login", login.login_submit, methods=["POST"]),
         Route("/login/mfa", login.mfa_form, methods=["GET"]),
@@ -87,11 +95,35 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(appliance: Appliance) -> Starlette:
+def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starlette:
+    """`background_tasks` starts the periodic audit verification (on for `appliance serve`)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task = (
+            asyncio.create_task(verify_audit_periodically(appliance)) if background_tasks else None
+        )
+        yield
+        if task is not None:
+            task.cancel()
+
     app = Starlette(
         routes=routes(),
         middleware=[Middleware(RequestMiddleware), Middleware(SessionMiddleware)],
         exception_handlers={HTTPException: _http_error, 500: _server_error},
+        lifespan=lifespan,
     )
     app.state.appliance = appliance
+    app.state.chain_registry = CollectorRegistry(auto_describe=True)
+    app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     return app
+
+
+async def verify_audit_periodically(appliance: Appliance) -> None:
+    interval = appliance.settings.audit_verify_interval_minutes * 60
+    while True:
+        try:
+            await run_in_threadpool(verify_and_record, appliance.engine, appliance.keys.audit)
+        except Exception as exc:  # keep verifying later; the metric shows it as not verified
+            logger.error("audit verification could not run: %s", type(exc).__name__)
+        await asyncio.sleep(interval)

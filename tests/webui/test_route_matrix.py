@@ -21,6 +21,8 @@ from webui.auth import AccessRule
 
 PUBLIC_ROUTES = {
     ("GET", "/healthz"),
+    # No session, but its own rule: loopback or bearer token (tests/webui/test_metrics.py).
+    ("GET", "/metrics"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/setup/{token}"),
