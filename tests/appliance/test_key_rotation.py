@@ -92,7 +92,7 @@ def test_the_service_refuses_a_kek_that_is_not_this_databases(
 
 def test_the_service_refuses_to_start_without_its_kek(appliance: Appliance) -> None:
     KeyPaths.from_settings(appliance.settings).kek.unlink()
-    with pytest.raises(KeyFileError, match="kek.key is missing"):
+    with pytest.raises(KeyFileError, match=r"kek\.key is missing"):
         open_appliance(appliance.settings)
 
 
