@@ -16,7 +16,7 @@ run: install
 	@$(BIN)/appliance serve
 
 test:
-	@VENV=$(VENV) EXTRAS=dev WITH_BROWSER=1 scripts/bootstrap.sh
+	@VENV=$(VENV) EXTRAS=dev WITH_TEST_TOOLS=1 scripts/bootstrap.sh
 	$(BIN)/pytest -q
 
 # The database-facing tests again, against PostgreSQL (.ci/run starts one for this).

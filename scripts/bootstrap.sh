@@ -20,7 +20,19 @@ find_python() {
 apt_install() {
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing system packages: $*"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    # Packages are installed for their tools (promtool); their daemons must not start.
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && added_policy=1
+    fi
+    local status=0
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; } ||
+      status=$?
+    if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi
+    if [ "$status" != 0 ]; then
+      echo "error: could not install $* (apt-get exit $status)" >&2
+      exit "$status"
+    fi
   else
     echo "error: this machine needs the system packages: $*" >&2
     echo "       install them (e.g. 'sudo apt-get install $*') and run make again." >&2
@@ -43,12 +55,18 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
-# The browser tests drive Debian's Chromium (never a downloaded browser build).
-if [ "${WITH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt_install chromium
-  else
-    echo "note: Debian's 'chromium' package is not installed; the in-browser tests will be skipped" >&2
+# Test tools from Debian's packages: Chromium for the in-browser tests (never a downloaded
+# browser build) and promtool (package prometheus) for the alert-rule tests.
+if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt_install "${missing[@]}"
+    else
+      echo "note: Debian packages ${missing[*]} are missing; the tests that need them are skipped" >&2
+    fi
   fi
 fi
 

@@ -1,0 +1,67 @@
+"""The Prometheus alert rules: valid, unit-tested with promtool, and about metrics that exist."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from appliance.runtime import Appliance
+from webui.app import create_app
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "ansible/roles/monitoring/files"
+RULES = RULES_DIR / "appliance-alerts.yml"
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None, reason="needs promtool (Debian package prometheus; bootstrap installs it)"
+)
+
+
+@needs_promtool
+def test_the_rules_are_valid() -> None:
+    result = subprocess.run(
+        [str(PROMTOOL), "check", "rules", str(RULES)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_promtool
+def test_the_rule_unit_tests_pass() -> None:
+    result = subprocess.run(
+        [str(PROMTOOL), "test", "rules", "appliance-alerts.test.yml"],
+        capture_output=True,
+        text=True,
+        cwd=RULES_DIR,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_the_issue_asks_for_exists() -> None:
+    names = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]}
+    assert {
+        "ApplianceFailedLoginBurst",
+        "ApplianceAccountLockout",
+        "ApplianceEmergencyAccessUsed",
+        "ApplianceAuditChainBroken",
+        "ApplianceAuditNotVerified",
+    } <= names
+
+
+def test_every_metric_the_rules_use_is_exported(appliance: Appliance) -> None:
+    expressions = [
+        r["expr"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]
+    ]
+    used = {m for e in expressions for m in re.findall(r"\b(appliance_[a-z_]+)", e)}
+    with TestClient(
+        create_app(appliance), base_url="https://testserver", client=("127.0.0.1", 1)
+    ) as http:
+        exported = http.get("/metrics").text
+    for metric in used:
+        base = metric.removesuffix("_total")
+        assert re.search(rf"^# TYPE {base}(_total)? ", exported, re.M), metric
