@@ -17,6 +17,7 @@ from appliance.access import AccessDenied, Actor, NotFound
 from appliance.accounts import supervisee_ids
 from appliance.audit import Outcome, record_event
 from appliance.blind_index import blind_index
+from appliance.emergency_access import active_grants, record_use
 from appliance.envelope import new_record_key, open_record_key, seal, unseal
 from appliance.keyfiles import Keys
 from appliance.models import Client, User
@@ -38,6 +39,8 @@ class ClientView:
     date_of_birth: date | None
     owner_username: str
     read_only: bool
+    # Set when the actor reads this client only through an emergency access grant.
+    emergency_grant_id: int | None = None
 
 
 def _audit(action: str, actor: Actor, outcome: Outcome, client_id: str | None) -> None:
@@ -56,18 +59,28 @@ def _deny(actor: Actor, action: str) -> AccessDenied:
     return AccessDenied(f"{actor.role.value} may not {action}")
 
 
-def _visible_owner_ids(db: Session, actor: Actor) -> list[int]:
+def _visible_owners(db: Session, actor: Actor) -> dict[int, int | None]:
+    """Owner ids this actor may read, each with the emergency grant that allows it (if any)."""
     if actor.role is Role.CLINICIAN:
-        return [actor.user_id]
+        visible: dict[int, int | None] = dict(active_grants(db, actor.user_id))
+        visible[actor.user_id] = None
+        return visible
     if actor.role is Role.SUPERVISOR:
-        return supervisee_ids(db, actor.user_id)
-    return []  # admin and auditor never see PHI
+        return dict.fromkeys(supervisee_ids(db, actor.user_id))
+    return {}  # admin and auditor never see PHI
 
 
 TABLE = "clients"
 
 
-def _view(db: Session, keys: Keys, client: Client, owner: User, actor: Actor) -> ClientView:
+def _view(
+    db: Session,
+    keys: Keys,
+    client: Client,
+    owner: User,
+    actor: Actor,
+    grant_id: int | None = None,
+) -> ClientView:
     key = open_record_key(db, keys.keks, client.data_key_id)
 
     def field(name: str, sealed: bytes | None) -> str | None:
@@ -81,6 +94,7 @@ def _view(db: Session, keys: Keys, client: Client, owner: User, actor: Actor) ->
         date_of_birth=date.fromisoformat(birth) if birth else None,
         owner_username=owner.username,
         read_only=client.owner_id != actor.user_id,
+        emergency_grant_id=grant_id,
     )
 
 
@@ -158,14 +172,18 @@ def create_client(
 def list_clients(db: Session, keys: Keys, actor: Actor) -> list[ClientView]:
     if actor.role not in (Role.CLINICIAN, Role.SUPERVISOR):
         raise _deny(actor, "client.list")
-    owner_ids = _visible_owner_ids(db, actor)
+    owners = _visible_owners(db, actor)
     rows = db.exec(
         select(Client, User)
         .join(User, col(User.id) == col(Client.owner_id))
-        .where(col(Client.owner_id).in_(owner_ids))
+        .where(col(Client.owner_id).in_(list(owners)))
     ).all()
-    views = [_view(db, keys, client, owner, actor) for client, owner in rows]
+    views = [
+        _view(db, keys, client, owner, actor, owners[client.owner_id]) for client, owner in rows
+    ]
     _audit("client.list", actor, Outcome.ALLOWED, None)
+    for grant_id in sorted({v.emergency_grant_id for v in views if v.emergency_grant_id}):
+        record_use(actor, grant_id, "client.list", None)
     # Sorted here, not in SQL: the database holds only ciphertext and cannot sort names.
     return sorted(views, key=lambda v: (v.read_only, v.owner_username, v.display_name.lower()))
 
@@ -178,8 +196,13 @@ def get_client(db: Session, keys: Keys, actor: Actor, client_id: str) -> ClientV
         .join(User, col(User.id) == col(Client.owner_id))
         .where(Client.id == client_id)
     ).first()
-    if row is None or row[0].owner_id not in _visible_owner_ids(db, actor):
+    owners = _visible_owners(db, actor)
+    if row is None or row[0].owner_id not in owners:
         _audit("client.view", actor, Outcome.DENIED, client_id if row else None)
         raise NotFound("client")
-    _audit("client.view", actor, Outcome.ALLOWED, client_id)
-    return _view(db, keys, row[0], row[1], actor)
+    grant_id = owners[row[0].owner_id]
+    if grant_id is None:
+        _audit("client.view", actor, Outcome.ALLOWED, client_id)
+    else:
+        record_use(actor, grant_id, "client.view", client_id)
+    return _view(db, keys, row[0], row[1], actor, grant_id)

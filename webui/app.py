@@ -24,7 +24,18 @@ from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
-from webui.views import account, admin, clients, health, home, login, metrics, setup
+from webui.views import (
+    account,
+    admin,
+    audit,
+    clients,
+    emergency,
+    health,
+    home,
+    login,
+    metrics,
+    setup,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 logger = logging.getLogger("webui")
@@ -66,6 +77,12 @@ def routes() -> list[BaseRoute]:
         Route("/admin/settings", admin.settings_page, methods=["GET"]),
         Route("/admin/settings", admin.settings_save, methods=["POST"]),
         Route("/admin/status", admin.status_page, methods=["GET"]),
+        Route("/admin/emergency", emergency.emergency_page, methods=["GET"]),
+        Route("/admin/emergency", emergency.emergency_grant, methods=["POST"]),
+        Route("/admin/emergency/{grant_id}/revoke", emergency.emergency_revoke, methods=["POST"]),
+        Route("/audit", audit.audit_log, methods=["GET"]),
+        Route("/audit/export.csv", audit.audit_export, methods=["GET"]),
+        Route("/audit/emergency", audit.emergency_grants, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 
 from appliance.accounts import actor_for, create_user
 from appliance.clients import create_client
+from appliance.emergency_access import grant_access
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People
@@ -62,7 +63,20 @@ def sample_path(appliance: Appliance, people: People) -> Callable[[str], str]:
     with appliance.unit_of_work() as db:
         client = create_client(db, appliance.keys, actor_for(people.alice), display_name="Sample")
         target = create_user(db, "frank", Role.CLINICIAN, by=None)
-    values = {"client_id": client.id, "user_id": str(target.id), "token": "no-such-token"}
+        grant = grant_access(
+            db,
+            actor_for(people.dave),
+            grantee=target,
+            owner=people.bob,
+            reason="covering an absence",
+            hours=1,
+        )
+    values = {
+        "client_id": client.id,
+        "user_id": str(target.id),
+        "token": "no-such-token",
+        "grant_id": str(grant.id),
+    }
 
     def fill(template: str) -> str:
         path = template

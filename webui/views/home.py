@@ -5,7 +5,6 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.roles import Role
 from webui.auth import EVERYONE, allow, current_actor
-from webui.pages import render
 
 
 @allow(*EVERYONE)
@@ -16,4 +15,4 @@ async def home(request: Request) -> Response:
         return RedirectResponse("/clients", status_code=303)
     if role is Role.ADMIN:
         return RedirectResponse("/admin/users", status_code=303)
-    return render(request, "home_auditor.html")
+    return RedirectResponse("/audit", status_code=303)
