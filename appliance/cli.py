@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -260,6 +261,8 @@ HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything this process writes (database, keys, later uploads) is for its own account only.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     if args.command == "settings":
         return cmd_settings(None, args)

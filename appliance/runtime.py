@@ -64,6 +64,8 @@ def initialise(settings: Settings) -> tuple[Appliance, InitReport]:
     os.chmod(settings.data_dir, 0o700)
     created = create_missing_keys(KeyPaths.from_settings(settings))
     appliance = open_appliance(settings)
+    for database_file in settings.data_dir.glob("appliance.db*"):
+        os.chmod(database_file, 0o600)  # also tightens files made before the umask was set
     with appliance.unit_of_work() as db:
         token = issue_first_admin_link(db, settings)
     url = url_for_token(settings, token) if token else None

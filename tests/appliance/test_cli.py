@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -18,7 +19,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    previous = os.umask(0o022)
+    try:
+        code = main(list(argv))
+    finally:
+        os.umask(previous)  # main() tightens the umask for its process; not for pytest's
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -107,3 +112,46 @@ def test_serve_refuses_to_start_without_its_keys(
 def test_settings_prints_the_markdown_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "settings")
     assert code == 0 and "| `APPLIANCE_IDLE_TIMEOUT_MINUTES` | `15` |" in out
+
+
+def test_audit_verify_reports_an_intact_chain(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(capsys, "init")
+    _run(capsys, "user", "add", "bob", "--role", "clinician")
+    code, out, _ = _run(capsys, "audit", "verify")
+    assert code == 0 and re.search(r"audit chain intact: \d+ events", out)
+
+
+def test_audit_verify_names_the_first_bad_event(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    _run(capsys, "init")
+    _run(capsys, "user", "add", "bob", "--role", "clinician")
+    with sqlite3.connect(data_dir / "appliance.db") as raw:
+        raw.execute("UPDATE audit_events SET actor_role = 'admin' WHERE seq = 2")
+    code, _, err = _run(capsys, "audit", "verify")
+    assert code == 1 and "audit chain BROKEN at event 2" in err
+
+
+def test_keys_rotate_replaces_the_kek_and_keeps_data(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(capsys, "init")
+    kek = (data_dir / "keys" / "kek.key").read_bytes()
+    code, out, _ = _run(capsys, "keys", "rotate")
+    assert code == 0 and "key rotation finished" in out
+    assert (data_dir / "keys" / "kek.key").read_bytes() != kek
+    assert _run(capsys, "audit", "verify")[0] == 0
+
+
+def test_init_leaves_the_database_readable_by_the_owner_only(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stat
+
+    _run(capsys, "init")
+    assert stat.S_IMODE((data_dir / "appliance.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
