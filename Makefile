@@ -39,3 +39,4 @@ clean:
 # Benchmarks print tables; they are never part of `make test`.
 bench: install
 	$(BIN)/python -m bench.web_requests
+	$(BIN)/python -m bench.crypto_audit_cost

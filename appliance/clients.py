@@ -18,7 +18,14 @@ from appliance.accounts import supervisee_ids
 from appliance.audit import Outcome, record_event
 from appliance.blind_index import blind_index
 from appliance.emergency_access import active_grants, record_use
-from appliance.envelope import new_record_key, open_record_key, seal, unseal
+from appliance.envelope import (
+    RecordKey,
+    new_record_key,
+    open_record_key,
+    open_record_keys,
+    seal,
+    unseal,
+)
 from appliance.keyfiles import Keys
 from appliance.models import Client, User
 from appliance.roles import Role
@@ -80,8 +87,10 @@ def _view(
     owner: User,
     actor: Actor,
     grant_id: int | None = None,
+    key: RecordKey | None = None,
 ) -> ClientView:
-    key = open_record_key(db, keys.keks, client.data_key_id)
+    if key is None:
+        key = open_record_key(db, keys.keks, client.data_key_id)
 
     def field(name: str, sealed: bytes | None) -> str | None:
         return None if sealed is None else unseal(key, TABLE, client.id, name, sealed)
@@ -178,8 +187,18 @@ def list_clients(db: Session, keys: Keys, actor: Actor) -> list[ClientView]:
         .join(User, col(User.id) == col(Client.owner_id))
         .where(col(Client.owner_id).in_(list(owners)))
     ).all()
+    record_keys = open_record_keys(db, keys.keks, [client.data_key_id for client, _ in rows])
     views = [
-        _view(db, keys, client, owner, actor, owners[client.owner_id]) for client, owner in rows
+        _view(
+            db,
+            keys,
+            client,
+            owner,
+            actor,
+            owners[client.owner_id],
+            record_keys[client.data_key_id],
+        )
+        for client, owner in rows
     ]
     _audit("client.list", actor, Outcome.ALLOWED, None)
     for grant_id in sorted({v.emergency_grant_id for v in views if v.emergency_grant_id}):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from appliance import clock
 from appliance.keyring import KeyRing
@@ -50,13 +50,25 @@ def new_record_key(db: Session, keks: KeyRing, purpose: str) -> RecordKey:
     return RecordKey(row.id, dek)
 
 
-def open_record_key(db: Session, keks: KeyRing, data_key_id: int) -> RecordKey:
-    row = db.get(DataKey, data_key_id)
+def _unwrap(keks: KeyRing, data_key_id: int, row: DataKey | None) -> RecordKey:
     if row is None:
         raise DecryptionError(f"data key {data_key_id} does not exist")
     if row.wrapped is None:
         raise KeyShredded(f"data key {data_key_id} was shredded")
     return RecordKey(data_key_id, keks.unwrap(row.kid, row.wrapped, data_key_id))
+
+
+def open_record_key(db: Session, keks: KeyRing, data_key_id: int) -> RecordKey:
+    return _unwrap(keks, data_key_id, db.get(DataKey, data_key_id))
+
+
+def open_record_keys(db: Session, keks: KeyRing, data_key_ids: list[int]) -> dict[int, RecordKey]:
+    """Many keys in one query: listing N records must not cost N round trips."""
+    rows = {
+        row.id: row
+        for row in db.exec(select(DataKey).where(col(DataKey.id).in_(data_key_ids))).all()
+    }
+    return {i: _unwrap(keks, i, rows.get(i)) for i in data_key_ids}
 
 
 def crypto_shred(db: Session, data_key_id: int) -> None:
