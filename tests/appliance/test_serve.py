@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,9 +72,19 @@ def test_a_new_user_sets_up_the_appliance_end_to_end(
     assert added.status_code == 303
     assert CLIENT_NAME in alice.get("/clients").text
 
+    metrics = alice.get("/metrics").text  # the test client is on loopback
+    assert re.search(r"^appliance_audit_chain_ok 1\.0$", metrics, re.M), "startup verification"
+
     served.process.terminate()
     served.process.wait(timeout=10)
     log = served.log.read_text()
+    audit_lines = [
+        json.loads(line.split("appliance.audit ", 1)[1])
+        for line in log.splitlines()
+        if " appliance.audit {" in line
+    ]
+    actions = {event["action"] for event in audit_lines}
+    assert {"auth.login", "user.create", "client.create", "audit.verify"} <= actions
     assert "appliance ready: http://127.0.0.1:" in log
     assert "GET /clients/{client_id}" in log or "POST /clients" in log
     for secret in (
