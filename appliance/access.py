@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by
 from appliance.roles import Role
 
 
@@ -26,5 +26,5 @@ class NotFound(Exception):
 
 def require_role(actor: Actor, *roles: Role, action: str) -> None:
     if actor.role not in roles:
-        record_event(action, Outcome.DENIED, actor_id=actor.user_id, actor_role=actor.role.value)
+        record_by(actor, action, Outcome.DENIED)
         raise AccessDenied(f"{actor.role.value} may not {action}")

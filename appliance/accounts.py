@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from appliance import clock
 from appliance.access import Actor, require_role
-from appliance.audit import Outcome, record_event
+from appliance.audit import record_by
 from appliance.models import Supervision, User, UserSession
 from appliance.passwords import check_policy, hash_password
 from appliance.roles import Role
@@ -74,15 +74,8 @@ def require_admin(by: Actor | None, action: str) -> None:
         require_role(by, Role.ADMIN, action=action)
 
 
-def _audit(action: str, by: Actor | None, user: User, outcome: Outcome = Outcome.ALLOWED) -> None:
-    record_event(
-        action,
-        outcome,
-        actor_id=by.user_id if by else None,
-        actor_role=by.role.value if by else "system",
-        object_type="user",
-        object_id=user.id,
-    )
+def _audit(action: str, by: Actor | None, user: User) -> None:
+    record_by(by, action, object_type="user", object_id=user.id)
 
 
 def create_user(

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,7 +24,11 @@ from sqlmodel import Session
 from appliance import clock, metrics
 from appliance.audit_chain import EventData, append_events
 from appliance.db import Unit, current_unit, unit_of_work
+from appliance.models import User
 from appliance.request_context import current_request
+
+if TYPE_CHECKING:
+    from appliance.access import Actor  # access.py records denials through this module
 
 logger = logging.getLogger("appliance.audit")
 
@@ -86,6 +91,34 @@ def record_event(
     elif _trail.engine is not None:
         _persist([event])
     return event
+
+
+def record_by(
+    who: Actor | User | None,
+    action: str,
+    outcome: Outcome = Outcome.ALLOWED,
+    *,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    reason: str | None = None,
+) -> EventData:
+    """`record_event` for an event done by someone: a signed-in person (as an Actor or their
+    User row), or None for the operator at the shell (CLI, Ansible), recorded as "system"."""
+    if who is None:
+        actor_id, role = None, "system"
+    elif isinstance(who, User):
+        actor_id, role = who.id, who.role
+    else:
+        actor_id, role = who.user_id, who.role.value
+    return record_event(
+        action,
+        outcome,
+        actor_id=actor_id,
+        actor_role=role,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason,
+    )
 
 
 def _queue(unit: Unit, event: EventData) -> None:

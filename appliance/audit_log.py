@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from appliance.access import Actor, require_role
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by
 from appliance.models import AuditEvent, User
 from appliance.roles import Role
 
@@ -114,7 +114,7 @@ def _rows(db: Session, events: list[AuditEvent]) -> list[EventRow]:
 
 
 def _audit_read(by: Actor, action: str) -> None:
-    record_event(action, Outcome.ALLOWED, actor_id=by.user_id, actor_role=by.role.value)
+    record_by(by, action)
 
 
 def search_events(db: Session, by: Actor, spec: AuditFilter, page: int = 1) -> EventPage:

@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy.engine import Engine
 
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by
 from appliance.audit_chain import ChainReport, verify_chain
 
 logger = logging.getLogger("appliance.audit")
@@ -22,13 +22,13 @@ VERIFY_ACTION = "audit.verify"
 def verify_and_record(engine: Engine, key: bytes) -> ChainReport:
     report = verify_chain(engine, key)
     if report.ok:
-        record_event(VERIFY_ACTION, Outcome.ALLOWED, actor_role="system", reason="intact")
+        record_by(None, VERIFY_ACTION, reason="intact")
     else:
         logger.error("audit chain broken at event %s: %s", report.first_bad_seq, report.problem)
-        record_event(
+        record_by(
+            None,
             VERIFY_ACTION,
             Outcome.FAILED,
-            actor_role="system",
             object_type="audit_event",
             object_id=report.first_bad_seq,
             reason="broken",

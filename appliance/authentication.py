@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from appliance import clock, metrics
 from appliance.accounts import end_all_sessions, find_user
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by, record_event
 from appliance.keyfiles import Keys
 from appliance.mfa import verify_second_factor
 from appliance.models import User
@@ -61,14 +61,7 @@ def _count_failure(db: Session, settings: Settings, user: User) -> bool:
         user.failed_logins = 0
         user.locked_until = clock.utcnow() + timedelta(minutes=settings.lockout_minutes)
         metrics.ACCOUNT_LOCKOUTS.inc()
-        record_event(
-            "auth.lockout",
-            Outcome.ALLOWED,
-            actor_id=user.id,
-            actor_role=user.role,
-            object_type="user",
-            object_id=user.id,
-        )
+        record_by(user, "auth.lockout", object_type="user", object_id=user.id)
     db.add(user)
     return locked
 
@@ -91,13 +84,7 @@ def sign_in(db: Session, settings: Settings, username: str, password: str) -> Si
     user.locked_until = None
     db.add(user)
     token = start_session(db, user, settings, mfa_passed=not user.mfa_enabled)
-    record_event(
-        "auth.login",
-        Outcome.ALLOWED,
-        actor_id=user.id,
-        actor_role=user.role,
-        reason="password_ok_mfa_pending" if user.mfa_enabled else None,
-    )
+    record_by(user, "auth.login", reason="password_ok_mfa_pending" if user.mfa_enabled else None)
     return SignInResult(token=token, user=user, needs_second_factor=user.mfa_enabled)
 
 
@@ -117,15 +104,13 @@ def complete_second_factor(
     if method is None:
         if _count_failure(db, settings, user):
             end_session(db, partial_token, "locked")
-        record_event(
-            "auth.mfa", Outcome.FAILED, actor_id=user.id, actor_role=user.role, reason="bad_code"
-        )
+        record_by(user, "auth.mfa", Outcome.FAILED, reason="bad_code")
         metrics.LOGIN_FAILURES.inc()
         return None
     user.failed_logins = 0
     db.add(user)
     end_session(db, partial_token, "mfa_upgrade")
-    record_event("auth.mfa", Outcome.ALLOWED, actor_id=user.id, actor_role=user.role, reason=method)
+    record_by(user, "auth.mfa", reason=method)
     return start_session(db, user, settings, mfa_passed=True)
 
 

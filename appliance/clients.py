@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from appliance import clock
 from appliance.access import AccessDenied, Actor, NotFound
 from appliance.accounts import supervisee_ids
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by
 from appliance.blind_index import blind_index
 from appliance.emergency_access import active_grants, record_use
 from appliance.envelope import (
@@ -51,14 +51,7 @@ class ClientView:
 
 
 def _audit(action: str, actor: Actor, outcome: Outcome, client_id: str | None) -> None:
-    record_event(
-        action,
-        outcome,
-        actor_id=actor.user_id,
-        actor_role=actor.role.value,
-        object_type="client",
-        object_id=client_id,
-    )
+    record_by(actor, action, outcome, object_type="client", object_id=client_id)
 
 
 def _deny(actor: Actor, action: str) -> AccessDenied:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from appliance import clock, metrics
 from appliance.access import Actor, require_role
 from appliance.accounts import AccountError
-from appliance.audit import Outcome, record_event
+from appliance.audit import record_by
 from appliance.models import EmergencyAccessGrant, User
 from appliance.roles import Role
 
@@ -75,14 +75,7 @@ def grant_access(
     db.add(grant)
     db.flush()
     metrics.EMERGENCY_ACCESS.labels("grant").inc()
-    record_event(
-        "emergency.grant",
-        Outcome.ALLOWED,
-        actor_id=by.user_id,
-        actor_role=by.role.value,
-        object_type="emergency_grant",
-        object_id=grant.id,
-    )
+    record_by(by, "emergency.grant", object_type="emergency_grant", object_id=grant.id)
     return grant
 
 
@@ -94,14 +87,7 @@ def revoke_access(db: Session, by: Actor, grant_id: int) -> None:
     if grant.revoked_at is None:
         grant.revoked_at = clock.utcnow()
         db.add(grant)
-        record_event(
-            "emergency.revoke",
-            Outcome.ALLOWED,
-            actor_id=by.user_id,
-            actor_role=by.role.value,
-            object_type="emergency_grant",
-            object_id=grant.id,
-        )
+        record_by(by, "emergency.revoke", object_type="emergency_grant", object_id=grant.id)
 
 
 def active_grants(db: Session, grantee_id: int) -> dict[int, int]:
@@ -120,11 +106,9 @@ def active_grants(db: Session, grantee_id: int) -> dict[int, int]:
 
 def record_use(actor: Actor, grant_id: int, action: str, client_id: str | None) -> None:
     metrics.EMERGENCY_ACCESS.labels("use").inc()
-    record_event(
+    record_by(
+        actor,
         action,
-        Outcome.ALLOWED,
-        actor_id=actor.user_id,
-        actor_role=actor.role.value,
         object_type="client",
         object_id=client_id,
         reason=f"emergency_grant:{grant_id}",

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import col, delete, select
 
-from appliance.audit import Outcome, record_event
+from appliance.audit import record_by
 from appliance.db import unit_of_work
 from appliance.kek_registry import register
 from appliance.keyfiles import KeyPaths, read_key, write_new_key
@@ -49,10 +49,9 @@ def rotate_kek(
     old_kid, new_kid = key_id(old), ring.active_id
     with unit_of_work(engine) as db:
         register(db, new_kid)
-    record_event(
+    record_by(
+        None,
         "keys.rotate",
-        Outcome.ALLOWED,
-        actor_role="system",
         object_type="kek",
         object_id=new_kid,
         reason="resumed" if resumed else "started",
@@ -81,14 +80,7 @@ def rotate_kek(
         # rather than a key silently wrapped by a KEK that is about to disappear.
         db.exec(delete(KeyEncryptionKey).where(col(KeyEncryptionKey.kid) != new_kid))
     _replace_file(pending_path, paths.kek)
-    record_event(
-        "keys.rotate",
-        Outcome.ALLOWED,
-        actor_role="system",
-        object_type="kek",
-        object_id=new_kid,
-        reason="completed",
-    )
+    record_by(None, "keys.rotate", object_type="kek", object_id=new_kid, reason="completed")
     return RotationReport(old_kid, new_kid, resumed, rewrapped)
 
 

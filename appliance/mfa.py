@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from appliance import clock
 from appliance.access import Actor
 from appliance.accounts import require_admin
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by
 from appliance.credential_box import seal, unseal
 from appliance.keyfiles import Keys
 from appliance.models import RecoveryCode, User
@@ -90,13 +90,13 @@ def confirm_enrolment(db: Session, keys: Keys, user: User, code: str) -> list[st
         return None
     step = _matching_step(_secret_of(keys, user), code)
     if step is None:
-        record_event("auth.mfa_enrol", Outcome.FAILED, actor_id=user.id, actor_role=user.role)
+        record_by(user, "auth.mfa_enrol", Outcome.FAILED)
         return None
     user.mfa_enabled = True
     user.mfa_last_step = step
     db.add(user)
     codes = _replace_recovery_codes(db, user)
-    record_event("auth.mfa_enrol", Outcome.ALLOWED, actor_id=user.id, actor_role=user.role)
+    record_by(user, "auth.mfa_enrol")
     return codes
 
 
@@ -157,11 +157,4 @@ def reset_mfa(db: Session, user: User, *, by: Actor | None) -> None:
     db.add(user)
     for old in db.exec(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
         db.delete(old)
-    record_event(
-        "user.mfa_reset",
-        Outcome.ALLOWED,
-        actor_id=by.user_id if by else None,
-        actor_role=by.role.value if by else "system",
-        object_type="user",
-        object_id=user.id,
-    )
+    record_by(by, "user.mfa_reset", object_type="user", object_id=user.id)

@@ -17,7 +17,7 @@ from appliance.accounts import (
     require_admin,
     set_password,
 )
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by, record_event
 from appliance.models import SetupToken, User
 from appliance.roles import Role
 from appliance.settings import Settings
@@ -86,7 +86,7 @@ def issue_first_admin_link(db: Session, settings: Settings) -> str | None:
     if count_active_admins(db) > 0:
         return None
     token = _issue(db, settings, Purpose.FIRST_ADMIN, None)
-    record_event("setup.first_admin_link", Outcome.ALLOWED, actor_role="system")
+    record_by(None, "setup.first_admin_link")
     return token
 
 
@@ -94,14 +94,7 @@ def issue_user_setup_link(db: Session, settings: Settings, user: User, *, by: Ac
     """Link for a person to choose their own password (new account, or a forgotten one)."""
     require_admin(by, "user.setup_link")
     token = _issue(db, settings, Purpose.USER_SETUP, user.id)
-    record_event(
-        "user.setup_link",
-        Outcome.ALLOWED,
-        actor_id=by.user_id if by else None,
-        actor_role=by.role.value if by else "system",
-        object_type="user",
-        object_id=user.id,
-    )
+    record_by(by, "user.setup_link", object_type="user", object_id=user.id)
     return token
 
 
@@ -138,12 +131,5 @@ def redeem_link(db: Session, token: str, *, password: str, username: str | None 
         set_password(db, user, password, by=None)
     row.used_at = clock.utcnow()
     db.add(row)
-    record_event(
-        "setup.redeem",
-        Outcome.ALLOWED,
-        actor_id=user.id,
-        actor_role=user.role,
-        object_type="user",
-        object_id=user.id,
-    )
+    record_by(user, "setup.redeem", object_type="user", object_id=user.id)
     return user

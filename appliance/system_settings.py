@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from appliance import clock
 from appliance.access import Actor, require_role
-from appliance.audit import Outcome, record_event
+from appliance.audit import record_by
 from appliance.models import SystemSetting
 from appliance.roles import Role
 
@@ -26,14 +26,7 @@ def _set(db: Session, key: str, value: str, by: Actor) -> None:
     row.updated_at = clock.utcnow()
     row.updated_by = by.user_id
     db.add(row)
-    record_event(
-        "settings.change",
-        Outcome.ALLOWED,
-        actor_id=by.user_id,
-        actor_role=by.role.value,
-        object_type="setting",
-        object_id=key,
-    )
+    record_by(by, "settings.change", object_type="setting", object_id=key)
 
 
 def mfa_required(db: Session) -> bool:

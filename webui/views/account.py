@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.access import Actor
 from appliance.accounts import PasswordRejected, get_user, set_password
-from appliance.audit import Outcome, record_event
+from appliance.audit import Outcome, record_by
 from appliance.mfa import (
     Enrolment,
     begin_enrolment,
@@ -65,11 +65,10 @@ def _change_password(appliance: Appliance, actor: Actor, current: str, new: str)
     with appliance.unit_of_work() as db:
         user = get_user(db, actor.user_id)
         if user.password_hash is None or not verify_password(current, user.password_hash):
-            record_event(
+            record_by(
+                user,
                 "user.password_change",
                 Outcome.FAILED,
-                actor_id=user.id,
-                actor_role=user.role,
                 object_type="user",
                 object_id=user.id,
                 reason="bad_current_password",
