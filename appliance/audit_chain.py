@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from appliance.db import read_only
 from appliance.models import AuditEvent, AuditHead
 
 # The chain's fields, in the order they are MACed. Changing this list breaks every chain.
@@ -93,7 +94,7 @@ class ChainReport:
 def verify_chain(engine: Engine, key: bytes) -> ChainReport:
     """Walk every event in order; stop at the first that does not follow from the one before."""
     previous_mac, expected_seq, count = "", 1, 0
-    with Session(engine) as db:
+    with read_only(engine) as db:
         while True:
             page = db.exec(
                 select(AuditEvent)

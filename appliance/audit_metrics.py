@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from appliance.audit import Outcome
 from appliance.audit_verification import VERIFY_ACTION
+from appliance.db import read_only
 from appliance.models import AuditEvent
 
 
@@ -19,7 +20,7 @@ class AuditChainCollector(Collector):
         self.engine = engine
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with Session(self.engine) as db:
+        with read_only(self.engine) as db:
             last = db.exec(
                 select(AuditEvent.at, AuditEvent.outcome)
                 .where(AuditEvent.action == VERIFY_ACTION)

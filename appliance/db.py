@@ -54,12 +54,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+READ_ONLY = "appliance_read_only"
+
+
 def _sqlite_begin_immediate(connection: Connection) -> None:
     # Nearly every unit of work writes (session touch, audit event). A deferred transaction that
     # read first cannot upgrade to a writer once another connection has committed
     # (SQLITE_BUSY_SNAPSHOT, which busy_timeout does not wait out); taking the write lock at
-    # BEGIN makes concurrent units queue instead of fail.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN makes concurrent units queue instead of fail. Long read-only work (verifying the
+    # audit chain, scraping metrics) must not hold that lock, so it asks for a plain BEGIN.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -69,6 +76,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Session]:
+    """A session for reads only: on SQLite it takes no write lock, so writers carry on."""
+    with (
+        engine.connect().execution_options(**{READ_ONLY: True}) as connection,
+        Session(bind=connection) as session,
+    ):
+        yield session
 
 
 @dataclass

@@ -134,3 +134,17 @@ def test_events_carry_the_request_context(appliance: Appliance) -> None:
     with appliance.unit_of_work() as db:
         row = db.exec(select(AuditEvent).where(AuditEvent.action == "test.context")).one()
     assert (row.request_id, row.source_ip) == ("r" * 32, "192.0.2.7")
+
+
+def test_verifying_does_not_hold_up_writers(appliance: Appliance) -> None:
+    import time
+
+    from appliance.db import read_only
+
+    _record(appliance, 3)
+    with read_only(appliance.engine) as reader:
+        reader.exec(select(AuditEvent)).all()  # a long verification is mid-way
+        started = time.monotonic()
+        record_event("test.while_verifying", Outcome.ALLOWED)
+        assert time.monotonic() - started < 2, "a writer waited for the verifier's lock"
+    assert _verify(appliance) == (True, 4, None)
