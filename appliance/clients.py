@@ -168,7 +168,7 @@ def create_client(
     _audit("client.create", actor, Outcome.ALLOWED, client.id)
     owner = db.get(User, actor.user_id)
     assert owner is not None
-    return _view(db, keys, client, owner, actor)
+    return _view(db, keys, client, owner, actor, key=key)
 
 
 def list_clients(db: Session, keys: Keys, actor: Actor) -> list[ClientView]:
