@@ -1,0 +1,131 @@
+"""Decoding uploaded audio in memory with PyAV (the FFmpeg binding faster-whisper already uses).
+
+Nothing is written to disk: the upload arrives as bytes, is decoded to 16 kHz mono float32, and
+is dropped when the request ends. The accepted formats are the ones browsers record (webm/opus,
+ogg/opus, mp4/m4a) and the ones people upload (wav, mp3, flac).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+
+import av
+import numpy as np
+
+from model_server.engines.base import SAMPLE_RATE, Samples
+
+# PyAV/FFmpeg demuxer names -> what we tell people. Matching the demuxer FFmpeg actually
+# detects (not the file name or the client's content type) is what makes this a real check.
+ACCEPTED_DEMUXERS = {
+    "wav": "wav",
+    "mp3": "mp3",
+    "mov,mp4,m4a,3gp,3g2,mj2": "m4a/mp4",
+    "ogg": "ogg/opus",
+    "matroska,webm": "webm",
+    "flac": "flac",
+}
+ACCEPTED_NAMES = "wav, mp3, m4a/mp4, ogg/opus, webm/opus, flac"
+
+
+class AudioProblem(StrEnum):
+    UNSUPPORTED = "unsupported"
+    CORRUPT = "corrupt"
+    TOO_LONG = "too_long"
+    EMPTY = "empty"
+
+
+class AudioError(Exception):
+    def __init__(self, problem: AudioProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    samples: Samples
+    format: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+AUDIO_EXTENSIONS = frozenset({"wav", "mp3", "m4a", "mp4", "ogg", "oga", "opus", "webm", "flac"})
+
+
+def claims_audio(filename: str | None, content_type: str | None) -> bool:
+    """Whether the client says this is one of our formats (used to tell corrupt from foreign)."""
+    extension = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
+    return extension in AUDIO_EXTENSIONS or (content_type or "").startswith("audio/")
+
+
+def decode(data: bytes, *, max_seconds: float, claimed_audio: bool = False) -> DecodedAudio:
+    """16 kHz mono float32 samples, or AudioError saying what is wrong with the upload.
+
+    Bytes no demuxer recognises are "unsupported", unless the client called them audio of an
+    accepted kind: then they are a damaged file ("corrupt"), which is what the person needs
+    to hear.
+    """
+    if not data:
+        raise AudioError(AudioProblem.EMPTY, "The audio file is empty.")
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except (av.error.FFmpegError, ValueError) as exc:
+        if claimed_audio:
+            raise AudioError(
+                AudioProblem.CORRUPT,
+                "The audio file is damaged or incomplete and cannot be decoded.",
+            ) from exc
+        raise AudioError(
+            AudioProblem.UNSUPPORTED,
+            f"This is not an audio file this service reads. Accepted formats: {ACCEPTED_NAMES}.",
+        ) from exc
+    with container:
+        format_name = ACCEPTED_DEMUXERS.get(container.format.name)
+        if format_name is None or not container.streams.audio:
+            raise AudioError(
+                AudioProblem.UNSUPPORTED,
+                f"Audio format {container.format.name!r} is not accepted. "
+                f"Accepted formats: {ACCEPTED_NAMES}.",
+            )
+        # The container's declared duration lets a 3-hour file be refused before decoding it.
+        if container.duration is not None and container.duration / av.time_base > max_seconds:
+            raise _too_long(max_seconds)
+        samples = _decode_stream(container, max_seconds)
+    if samples.size == 0:
+        raise AudioError(AudioProblem.EMPTY, "The audio file contains no sound.")
+    return DecodedAudio(samples=samples, format=format_name)
+
+
+def _too_long(max_seconds: float) -> AudioError:
+    return AudioError(
+        AudioProblem.TOO_LONG,
+        f"The recording is longer than {max_seconds / 60:g} minutes; split it and send the parts.",
+    )
+
+
+def _decode_stream(container: av.container.InputContainer, max_seconds: float) -> Samples:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int(max_seconds * SAMPLE_RATE)
+    try:
+        for frame in container.decode(audio=0):
+            for resampled in resampler.resample(frame):
+                chunk = resampled.to_ndarray().reshape(-1)
+                total += chunk.size
+                # Counted while decoding too: a container can lie about (or omit) its duration.
+                if total > limit:
+                    raise _too_long(max_seconds)
+                chunks.append(chunk)
+        for resampled in resampler.resample(None):
+            chunks.append(resampled.to_ndarray().reshape(-1))
+    except av.error.FFmpegError as exc:
+        raise AudioError(
+            AudioProblem.CORRUPT, "The audio file is damaged or incomplete and cannot be decoded."
+        ) from exc
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32, copy=False)

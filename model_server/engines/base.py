@@ -1,0 +1,50 @@
+"""The interface every speech engine implements.
+
+Audio reaches an engine already decoded: 16 kHz mono float32 samples in [-1, 1] (see
+model_server.audio), so engines never touch files, formats or the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 16_000
+Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str
+    duration: float
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None = None
+    # OpenAI's `prompt`: text the recording is expected to follow or contain.
+    prompt: str | None = None
+    # Terms to favour while decoding (faster-whisper's `hotwords`; other engines ignore them).
+    hotwords: str | None = None
+    # Silero voice-activity filtering (faster-whisper only).
+    vad: bool = True
+
+
+class SpeechEngine(Protocol):
+    """Loaded once per process; `transcribe` may be called from several threads."""
+
+    name: str  # e.g. "faster-whisper"
+
+    def transcribe(self, audio: Samples, options: TranscribeOptions) -> Transcript: ...

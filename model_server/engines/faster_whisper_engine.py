@@ -1,0 +1,54 @@
+"""faster-whisper (CTranslate2): the default engine. int8 on CPU, float16 on CUDA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from model_server.engines.base import Samples, Segment, TranscribeOptions, Transcript
+
+
+class FasterWhisperEngine:
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: Path, *, device: str, cpu_threads: int, beam_size: int) -> None:
+        from faster_whisper import WhisperModel
+
+        if not (model_dir / "model.bin").is_file():
+            raise FileNotFoundError(f"{model_dir} is not a CTranslate2 Whisper model folder")
+        resolved = _resolve_device(device)
+        # A local folder is loaded as is; nothing is looked up on a model hub.
+        self.model = WhisperModel(
+            str(model_dir),
+            device=resolved,
+            compute_type="float16" if resolved == "cuda" else "int8",
+            cpu_threads=cpu_threads,
+            local_files_only=True,
+        )
+        self.beam_size = beam_size
+
+    def transcribe(self, audio: Samples, options: TranscribeOptions) -> Transcript:
+        segments, info = self.model.transcribe(
+            audio,
+            language=options.language or "en",
+            beam_size=self.beam_size,
+            initial_prompt=options.prompt,
+            hotwords=options.hotwords,
+            vad_filter=options.vad,
+            # Each segment stands on its own: a misheard word is not carried into the next one.
+            condition_on_previous_text=False,
+        )
+        parts = [Segment(s.start, s.end, s.text.strip()) for s in segments]
+        return Transcript(
+            text=" ".join(p.text for p in parts if p.text),
+            language=info.language,
+            duration=len(audio) / 16_000,
+            segments=parts,
+        )
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"

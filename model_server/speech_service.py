@@ -1,0 +1,84 @@
+"""Speech-to-text: decode the upload, pick the vocabulary hint, run the engine, count it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Histogram
+
+from model_server.audio import AudioError, AudioProblem, claims_audio, decode
+from model_server.engines.base import SpeechEngine, TranscribeOptions, Transcript
+from model_server.openai_errors import APIError
+from model_server.settings import ModelServerSettings
+
+logger = logging.getLogger("model_server.speech")
+
+TRANSCRIPTIONS = Counter(
+    "model_server_transcriptions_total", "Transcription requests by outcome.", ["outcome"]
+)
+AUDIO_SECONDS = Counter("model_server_audio_seconds_total", "Seconds of audio transcribed.")
+TRANSCRIBE_SECONDS = Histogram(
+    "model_server_transcribe_seconds",
+    "Wall time to decode and transcribe one upload.",
+    buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320),
+)
+STATUS_OF = {
+    AudioProblem.UNSUPPORTED: 415,
+    AudioProblem.CORRUPT: 400,
+    AudioProblem.TOO_LONG: 413,
+    AudioProblem.EMPTY: 400,
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    data: bytes
+    filename: str | None
+    content_type: str | None
+    language: str | None
+    prompt: str | None
+
+
+class SpeechService:
+    def __init__(self, engine: SpeechEngine, settings: ModelServerSettings, model_id: str) -> None:
+        self.engine, self.settings, self.model_id = engine, settings, model_id
+
+    def options_for(self, language: str | None, prompt: str | None) -> TranscribeOptions:
+        vocabulary = self.settings.vocabulary if self.settings.vocabulary_mode != "off" else None
+        if prompt:
+            return TranscribeOptions(language, prompt, None, self.settings.vad)
+        if self.settings.vocabulary_mode == "prompt":
+            return TranscribeOptions(language, vocabulary, None, self.settings.vad)
+        return TranscribeOptions(language, None, vocabulary, self.settings.vad)
+
+    def transcribe(self, request: Request) -> Transcript:
+        """Runs in a worker thread. Logs sizes and timings only, never what was said."""
+        started = time.perf_counter()
+        try:
+            audio = decode(
+                request.data,
+                max_seconds=self.settings.max_audio_minutes * 60,
+                claimed_audio=claims_audio(request.filename, request.content_type),
+            )
+        except AudioError as exc:
+            TRANSCRIPTIONS.labels(exc.problem.value).inc()
+            raise APIError(
+                STATUS_OF[exc.problem], str(exc), param="file", code=exc.problem
+            ) from exc
+        transcript = self.engine.transcribe(
+            audio.samples, self.options_for(request.language, request.prompt)
+        )
+        elapsed = time.perf_counter() - started
+        TRANSCRIPTIONS.labels("ok").inc()
+        AUDIO_SECONDS.inc(audio.duration)
+        TRANSCRIBE_SECONDS.observe(elapsed)
+        logger.info(
+            "transcribed %s %.1fs of audio in %.2fs (%d segments)",
+            audio.format,
+            audio.duration,
+            elapsed,
+            len(transcript.segments),
+        )
+        return transcript

@@ -1,0 +1,76 @@
+"""Reading a multipart upload into memory, with a hard size limit enforced while it streams.
+
+Starlette's own parser spools files over 1 MB to a temporary file on disk; a dictation is PHI,
+so this parser keeps it in memory (bounded by the limit) and never touches the disk. Oversized
+requests are refused from Content-Length before any byte is read, or as soon as the stream
+passes the limit when the length is not declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from model_server.openai_errors import APIError
+
+FIELD_LIMIT = 64 * 1024  # the text fields (model, prompt, ...) are short
+
+
+@dataclass(frozen=True)
+class Upload:
+    fields: dict[str, str]
+    file_bytes: bytes
+    filename: str | None
+    content_type: str | None
+
+
+class _InMemoryParser(MultiPartParser):
+    def __init__(self, request: Request, stream: AsyncGenerator[bytes, None], limit: int) -> None:
+        super().__init__(
+            request.headers, stream, max_files=1, max_fields=16, max_part_size=FIELD_LIMIT
+        )
+        self.spool_max_size = limit + 1  # never rolls over to disk below the request limit
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError(
+        413,
+        f"The upload is larger than {limit // (1024 * 1024)} MB.",
+        param="file",
+        code="file_too_large",
+    )
+
+
+async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
+async def read_upload(request: Request, *, limit: int) -> Upload:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise APIError(400, "Send the audio as multipart/form-data with a `file` field.")
+    parser = _InMemoryParser(request, _limited(request.stream(), limit), limit)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise APIError(400, f"The multipart body could not be read: {exc}") from exc
+    try:
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise APIError(400, "The request has no `file` field.", param="file")
+        data = await upload.read()
+        return Upload(fields, data, upload.filename, upload.content_type)
+    finally:
+        await form.close()
