@@ -4,16 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export APPLIANCE_DATA_DIR ?= ./var
 
-.PHONY: run test test-postgres check install format clean bench
+.PHONY: run test test-postgres check install format clean bench bench-asr
 
 install:
 	@VENV=$(VENV) EXTRAS=dev scripts/bootstrap.sh
 
 run: install
-	@echo "==> preparing data directory $(APPLIANCE_DATA_DIR) (keys, database)"
-	@$(BIN)/appliance init
-	@echo "==> starting the appliance (Ctrl-C to stop)"
-	@$(BIN)/appliance serve
+	@VENV=$(VENV) scripts/run-dev.sh
 
 test:
 	@VENV=$(VENV) EXTRAS=dev WITH_TEST_TOOLS=1 scripts/bootstrap.sh
@@ -40,3 +37,6 @@ clean:
 bench: install
 	$(BIN)/python -m bench.web_requests
 	$(BIN)/python -m bench.crypto_audit_cost
+
+bench-asr: install
+	$(BIN)/python -m bench.asr

@@ -80,6 +80,10 @@ def llama_cpp_services(settings: ModelServerSettings) -> list[ServiceSpec]:
             str(settings.llm_context),
             "--n_threads",
             str(threads),
+            # llama.cpp's verbose mode prints thousands of load lines and per-request timings;
+            # nothing of the request, but nothing anyone needs either.
+            "--verbose",
+            "False",
         ],
         f"{backend}/v1/models",
         None,

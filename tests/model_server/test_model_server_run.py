@@ -1,0 +1,141 @@
+"""`model-server run --profile cpu` as a person runs it: both services, via the `openai` client."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import jsonschema
+import openai
+import pytest
+
+from model_server.wer import word_error_rate
+from tests.model_server.conftest import dictations
+from tests.served_app import free_port
+
+NOTE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "mood": {"type": "string", "enum": ["low", "neutral", "elevated"]},
+        "sleep_hours": {"type": "integer", "minimum": 0, "maximum": 24},
+        "interventions": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["thought record", "behavioral activation"]},
+            "maxItems": 2,
+        },
+        "risk_addressed": {"type": "boolean"},
+    },
+    "required": ["mood", "sleep_hours", "interventions", "risk_addressed"],
+    "additionalProperties": False,
+}
+PROMPT = (
+    "Session summary: Dana reported sleeping five hours, low mood, we did a thought record. "
+    "Return the structured fields."
+)
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[str]
+    lines: list[str]
+    speech_url: str
+    llm_url: str
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[Running]:
+    ports = {name: free_port() for name in ("SPEECH_PORT", "LLM_PORT", "LLM_BACKEND_PORT")}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MODEL_SERVER_")},
+        **{f"MODEL_SERVER_{k}": str(v) for k, v in ports.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "model_server.cli", "run", "--profile", "cpu"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    ready: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if " ready: " in line:
+                ready.put(line.strip())
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    announced = {}
+    deadline = time.monotonic() + 180
+    try:
+        while len(announced) < 2 and time.monotonic() < deadline:
+            try:
+                name, url = ready.get(timeout=1).split(" ready: ")
+                announced[name] = url
+            except queue.Empty:
+                assert process.poll() is None, "".join(lines)
+        assert set(announced) == {"speech", "llm"}, "".join(lines)
+        yield Running(process, lines, announced["speech"], announced["llm"])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+        process.stdout.close()
+
+
+def test_it_prints_one_line_per_service_with_its_base_url(model_server: Running) -> None:
+    speech_port = model_server.speech_url.split(":")[-1].split("/")[0]
+    assert model_server.speech_url == f"http://127.0.0.1:{speech_port}/v1"
+    assert model_server.llm_url.startswith("http://127.0.0.1:") and model_server.llm_url.endswith(
+        "/v1"
+    )
+
+
+def test_speech_answers_the_openai_client(model_server: Running) -> None:
+    dictation = dictations()[1]
+    with openai.OpenAI(base_url=model_server.speech_url, api_key="x", max_retries=0) as client:
+        assert [m.id for m in client.models.list()] == ["whisper-tiny.en"]
+        with dictation.audio.open("rb") as audio:
+            text = client.audio.transcriptions.create(model="whisper-tiny.en", file=audio).text
+    assert word_error_rate(dictation.script, text) <= 0.3
+
+
+def test_the_llm_output_conforms_to_the_requested_json_schema(model_server: Running) -> None:
+    with openai.OpenAI(base_url=model_server.llm_url, api_key="x", max_retries=0) as client:
+        model = client.models.list().data[0].id
+        assert model == "smollm2-135m-instruct"
+        for seed in range(3):
+            reply = client.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": PROMPT}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "session_fields", "schema": NOTE_SCHEMA},
+                },
+                max_tokens=120,
+                temperature=0.7,
+                seed=seed,
+            )
+            content = reply.choices[0].message.content
+            assert content is not None
+            jsonschema.validate(json.loads(content), NOTE_SCHEMA)
+
+
+def test_no_line_it_logged_holds_what_was_said_or_asked(model_server: Running) -> None:
+    test_speech_answers_the_openai_client(model_server)
+    test_the_llm_output_conforms_to_the_requested_json_schema(model_server)
+    logged = "".join(model_server.lines).lower()
+    for secret in ("dana", "thought record", "session summary", "diary card"):
+        assert secret not in logged, secret
+    assert "chat completion: upstream 200" in logged and "transcribed ogg/opus" in logged
