@@ -46,12 +46,18 @@ class SpeechService:
         self.engine, self.settings, self.model_id = engine, settings, model_id
 
     def options_for(self, language: str | None, prompt: str | None) -> TranscribeOptions:
-        vocabulary = self.settings.vocabulary if self.settings.vocabulary_mode != "off" else None
-        if prompt:
-            return TranscribeOptions(language, prompt, None, self.settings.vad)
-        if self.settings.vocabulary_mode == "prompt":
-            return TranscribeOptions(language, vocabulary, None, self.settings.vad)
-        return TranscribeOptions(language, None, vocabulary, self.settings.vad)
+        vad = self.settings.vad
+        if prompt:  # the caller's own hint wins
+            return TranscribeOptions(language, prompt, None, vad)
+        mode = self.settings.vocabulary_mode
+        if mode == "auto":
+            mode = "prompt" if self.engine.name == "faster-whisper" else "off"
+        vocabulary = self.settings.vocabulary
+        if mode == "prompt":
+            return TranscribeOptions(language, vocabulary, None, vad)
+        if mode == "hotwords":
+            return TranscribeOptions(language, None, vocabulary, vad)
+        return TranscribeOptions(language, None, None, vad)
 
     def transcribe(self, request: Request) -> Transcript:
         """Runs in a worker thread. Logs sizes and timings only, never what was said."""

@@ -23,7 +23,9 @@ def load_engine(settings: ModelServerSettings) -> SpeechEngine:
     if settings.speech_engine == "openai-whisper":
         from model_server.engines.openai_whisper_engine import OpenAIWhisperEngine
 
-        return OpenAIWhisperEngine(_checkpoint(settings), device=settings.device)
+        return OpenAIWhisperEngine(
+            _checkpoint(settings), device=settings.device, beam_size=settings.beam_size
+        )
     from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 
     return FasterWhisperEngine(

@@ -21,7 +21,7 @@ Device = Literal["cpu", "cuda", "auto"]
 class OpenAIWhisperEngine:
     name = "openai-whisper"
 
-    def __init__(self, checkpoint: Path, device: Device = "auto") -> None:
+    def __init__(self, checkpoint: Path, device: Device = "auto", beam_size: int = 5) -> None:
         # load_model treats a known model name ("tiny.en") as a download from OpenAI's CDN, and
         # checks names before paths; an absolute path to an existing file can never be a name.
         path = Path(checkpoint).resolve()
@@ -55,6 +55,7 @@ class OpenAIWhisperEngine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             get_tokenizer(self.multilingual, num_languages=model.num_languages)
+        self.beam_size = beam_size
         # A torch module keeps per-call state (kv-cache hooks), so calls must not interleave.
         self._lock = threading.Lock()
 
@@ -78,6 +79,8 @@ class OpenAIWhisperEngine:
                     # the same dictation give different text on each run and multiplies the
                     # decoding time on hard audio; a clinician reviews the draft anyway.
                     temperature=0.0,
+                    # The same beam as faster-whisper, so the two engines compare like for like.
+                    beam_size=self.beam_size if self.beam_size > 1 else None,
                     # Conditioning on earlier windows lets one misheard phrase repeat itself
                     # through the rest of a long dictation.
                     condition_on_previous_text=False,
