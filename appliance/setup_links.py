@@ -12,6 +12,7 @@ from appliance import clock
 from appliance.access import Actor
 from appliance.accounts import (
     AccountError,
+    actor_for,
     count_active_admins,
     create_user,
     require_admin,
@@ -128,7 +129,7 @@ def redeem_link(db: Session, token: str, *, password: str, username: str | None 
     else:
         assert link.user is not None
         user = link.user
-        set_password(db, user, password, by=None)
+        set_password(db, user, password, by=actor_for(user))  # done by the person themselves
     row.used_at = clock.utcnow()
     db.add(row)
     record_by(user, "setup.redeem", object_type="user", object_id=user.id)
