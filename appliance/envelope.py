@@ -85,17 +85,25 @@ def _aad(key: RecordKey, table: str, row_id: str, field: str) -> bytes:
     return f"{table}/{row_id}/{field}/dek:{key.id}".encode()
 
 
-def seal(key: RecordKey, table: str, row_id: str, field: str, plaintext: str) -> bytes:
+def seal_bytes(key: RecordKey, table: str, row_id: str, field: str, plaintext: bytes) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
-    body = AESGCM(key.key).encrypt(nonce, plaintext.encode(), _aad(key, table, row_id, field))
+    body = AESGCM(key.key).encrypt(nonce, plaintext, _aad(key, table, row_id, field))
     return FORMAT_VERSION + nonce + body
 
 
-def unseal(key: RecordKey, table: str, row_id: str, field: str, sealed: bytes) -> str:
+def unseal_bytes(key: RecordKey, table: str, row_id: str, field: str, sealed: bytes) -> bytes:
     if sealed[:1] != FORMAT_VERSION:
         raise DecryptionError(f"{table}.{field} of {row_id}: unknown ciphertext format")
     nonce, body = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]
     try:
-        return AESGCM(key.key).decrypt(nonce, body, _aad(key, table, row_id, field)).decode()
+        return AESGCM(key.key).decrypt(nonce, body, _aad(key, table, row_id, field))
     except InvalidTag as exc:
         raise DecryptionError(f"{table}.{field} of {row_id} does not decrypt") from exc
+
+
+def seal(key: RecordKey, table: str, row_id: str, field: str, plaintext: str) -> bytes:
+    return seal_bytes(key, table, row_id, field, plaintext.encode())
+
+
+def unseal(key: RecordKey, table: str, row_id: str, field: str, sealed: bytes) -> str:
+    return unseal_bytes(key, table, row_id, field, sealed).decode()

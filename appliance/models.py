@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -186,3 +186,39 @@ class EmergencyAccessGrant(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Dictation(SQLModel, table=True):
+    """One session's dictation (audio or typed) and the job that turns it into a transcript.
+
+    The row is the durable job: its state survives restarts, and a worker claims it atomically.
+    """
+
+    __tablename__ = "dictations"
+
+    id: str = Field(primary_key=True, max_length=32)
+    client_id: str = Field(foreign_key="clients.id", index=True, max_length=32)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    # Seals the transcript (and typed notes); the audio has its own key so it can be shredded
+    # alone the moment its transcript is stored.
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    session_date: date
+    start_time: str | None = Field(default=None, max_length=5)
+    duration_minutes: int
+    service_code: str = Field(max_length=8)
+    modality: str = Field(max_length=24)
+    note_format: str = Field(max_length=8)
+    source: str = Field(max_length=8)
+    state: str = Field(max_length=16, index=True)
+    # A fixed, human-readable message (never PHI, never an exception's text).
+    status_message: str | None = Field(default=None, max_length=200)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    audio_key_id: int | None = Field(default=None, foreign_key="data_keys.id")
+    audio_format: str | None = Field(default=None, max_length=16)
+    audio_bytes: int | None = Field(default=None)
+    audio_deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    transcript_sealed: bytes | None = Field(default=None)
+    transcribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)

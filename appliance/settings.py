@@ -20,7 +20,7 @@ from pydantic_settings import (
 
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE_NAME = "appliance.toml"
-SECRET_SETTINGS = frozenset({"database_url", "metrics_token"})
+SECRET_SETTINGS = frozenset({"database_url", "metrics_token", "model_api_key"})
 
 
 class SettingsError(Exception):
@@ -105,6 +105,22 @@ class Settings(BaseSettings):
     )
     emergency_access_hours: int = Field(
         default=4, ge=1, le=72, description="Default length of an emergency access grant."
+    )
+    speech_url: str = Field(
+        default="http://127.0.0.1:8101/v1",
+        description="OpenAI-compatible speech-to-text base URL (`model-server run` prints it).",
+    )
+    speech_model: str = Field(
+        default="whisper-tiny.en", description="Model id sent to the speech service."
+    )
+    model_api_key: str = Field(
+        default="", description="Bearer key for the model services, if they require one."
+    )
+    workers: int = Field(
+        default=2, ge=0, le=64, description="Job workers started by `appliance serve` (0: none)."
+    )
+    max_upload_mb: int = Field(
+        default=100, ge=1, le=2048, description="Largest dictation upload accepted."
     )
     log_level: str = Field(
         default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR. Logs never hold PHI."

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from appliance.audit_metrics import AuditChainCollector
 from appliance.audit_verification import verify_and_record
 from appliance.runtime import Appliance
+from appliance.transcription_jobs import TranscriptionWorkers
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
@@ -113,16 +114,20 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starlette:
-    """`background_tasks` starts the periodic audit verification (on for `appliance serve`)."""
+    """`background_tasks` starts the periodic audit verification and the dictation workers
+    (on for `appliance serve`, off for tests that drive the app directly)."""
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        task = (
-            asyncio.create_task(verify_audit_periodically(appliance)) if background_tasks else None
-        )
+        if not background_tasks:
+            yield
+            return
+        task = asyncio.create_task(verify_audit_periodically(appliance))
+        workers = TranscriptionWorkers(appliance, appliance.settings.workers)
+        workers.start()
         yield
-        if task is not None:
-            task.cancel()
+        task.cancel()
+        await run_in_threadpool(workers.stop)
 
     app = Starlette(
         routes=routes(),

@@ -1,0 +1,273 @@
+"""Dictations: what a clinician submits after a session, and the durable job that follows.
+
+States: queued -> transcribing -> transcribed, or failed (with a message and a retry). Typed
+notes need no transcription and are stored as their own transcript. Drafting (issue #5's next
+stage) starts from `transcribed`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, func, select
+
+from appliance import audio_store, clock
+from appliance.access import AccessDenied, Actor, NotFound
+from appliance.audit import Outcome, record_by
+from appliance.clients import get_client
+from appliance.envelope import new_record_key, open_record_key, seal, unseal
+from appliance.keyfiles import Keys
+from appliance.models import Dictation
+from appliance.roles import Role
+from appliance.settings import Settings
+
+TABLE = "dictations"
+SERVICE_CODES = {
+    "90832": "Psychotherapy, 30 min",
+    "90834": "Psychotherapy, 45 min",
+    "90837": "Psychotherapy, 60 min",
+    "90846": "Family psychotherapy without the client",
+    "90847": "Family psychotherapy with the client",
+    "90853": "Group psychotherapy",
+}
+MODALITIES = {
+    "cbt": "CBT",
+    "dbt": "DBT",
+    "act": "ACT",
+    "emdr": "EMDR",
+    "ifs": "IFS",
+    "psychodynamic": "Psychodynamic",
+    "integrative": "Integrative / general",
+}
+NOTE_FORMATS = {"soap": "SOAP", "dap": "DAP", "birp": "BIRP", "girp": "GIRP"}
+MAX_TYPED = 50_000
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    TRANSCRIBING = "transcribing"
+    TRANSCRIBED = "transcribed"
+    FAILED = "failed"
+
+
+class DictationInputError(ValueError):
+    """Bad form input; the message names the field. Nothing has been stored."""
+
+
+@dataclass(frozen=True)
+class SessionDetails:
+    session_date: date
+    start_time: str | None
+    duration_minutes: int
+    service_code: str
+    modality: str
+    note_format: str
+
+
+def parse_details(
+    session_date: str,
+    start_time: str,
+    duration_minutes: str,
+    service_code: str,
+    modality: str,
+    note_format: str,
+) -> SessionDetails:
+    try:
+        day = date.fromisoformat(session_date.strip())
+    except ValueError:
+        raise DictationInputError("Session date: use the form YYYY-MM-DD.") from None
+    if day > clock.utcnow().date():
+        raise DictationInputError("Session date: the session cannot be in the future.")
+    start = start_time.strip() or None
+    if start is not None and not TIME_PATTERN.match(start):
+        raise DictationInputError("Start time: use the form HH:MM.")
+    if not duration_minutes.strip().isdigit() or not 1 <= int(duration_minutes) <= 600:
+        raise DictationInputError("Duration: whole minutes between 1 and 600.")
+    if service_code not in SERVICE_CODES:
+        raise DictationInputError("Service code: choose one from the list.")
+    if modality not in MODALITIES:
+        raise DictationInputError("Modality: choose one from the list.")
+    if note_format not in NOTE_FORMATS:
+        raise DictationInputError("Note format: choose one from the list.")
+    return SessionDetails(day, start, int(duration_minutes), service_code, modality, note_format)
+
+
+@dataclass(frozen=True)
+class DictationView:
+    id: str
+    client_id: str
+    details: SessionDetails
+    source: str
+    state: str
+    status_message: str | None
+    created_at: datetime
+    audio_deleted_at: datetime | None
+    transcribed_at: datetime | None
+    transcript: str | None
+    queue_position: int | None
+
+
+def _audit(
+    actor: Actor, action: str, dictation_id: str, outcome: Outcome = Outcome.ALLOWED
+) -> None:
+    record_by(actor, action, outcome, object_type="dictation", object_id=dictation_id)
+
+
+def create_dictation(
+    db: Session,
+    keys: Keys,
+    settings: Settings,
+    actor: Actor,
+    client_id: str,
+    details: SessionDetails,
+    *,
+    audio: bytes | None = None,
+    typed_text: str = "",
+) -> str:
+    """Store the submission (sealed) and queue it. Validates everything before storing anything."""
+    if actor.role is not Role.CLINICIAN:
+        record_by(actor, "dictation.create", Outcome.DENIED)
+        raise AccessDenied("only clinicians submit dictations")
+    client = get_client(db, keys, actor, client_id)  # 404 unless it is theirs
+    if client.read_only:
+        raise AccessDenied("read-only client")
+    text = typed_text.strip()
+    audio_format = None
+    if audio:
+        if len(audio) > settings.max_upload_mb * 1024 * 1024:
+            raise DictationInputError(
+                f"Audio: the file is larger than {settings.max_upload_mb} MB."
+            )
+        audio_format = audio_store.sniff_format(audio)
+        if audio_format is None:
+            raise DictationInputError(
+                f"Audio: this is not a recording the appliance reads ({audio_store.ACCEPTED})."
+            )
+        if text:
+            raise DictationInputError("Give either a recording or typed notes, not both.")
+    elif not text:
+        raise DictationInputError("Record, upload or type what happened in the session.")
+    if len(text) > MAX_TYPED:
+        raise DictationInputError(f"Typed notes: at most {MAX_TYPED} characters.")
+
+    dictation_id = secrets.token_hex(16)
+    key = new_record_key(db, keys.keks, "dictation")
+    now = clock.utcnow()
+    row = Dictation(
+        id=dictation_id,
+        client_id=client_id,
+        owner_id=actor.user_id,
+        data_key_id=key.id,
+        session_date=details.session_date,
+        start_time=details.start_time,
+        duration_minutes=details.duration_minutes,
+        service_code=details.service_code,
+        modality=details.modality,
+        note_format=details.note_format,
+        source="typed" if text else "audio",
+        state=State.TRANSCRIBED if text else State.QUEUED,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    if text:
+        row.transcript_sealed = seal(key, TABLE, dictation_id, "transcript", text)
+        row.transcribed_at = now
+    else:
+        assert audio is not None
+        audio_key = new_record_key(db, keys.keks, "audio")
+        # Written (and fsynced) before the row commits: a crash in between leaves an orphan
+        # file that nothing can decrypt once its key row is rolled back, never a lost dictation.
+        audio_store.write_sealed(settings.data_dir, dictation_id, audio_key, audio)
+        row.audio_key_id, row.audio_format, row.audio_bytes = audio_key.id, audio_format, len(audio)
+    db.add(row)
+    db.flush()
+    _audit(actor, "dictation.create", dictation_id)
+    return dictation_id
+
+
+def _visible(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> Dictation:
+    row = db.get(Dictation, dictation_id)
+    if row is None:
+        _audit(actor, "dictation.view", dictation_id, Outcome.DENIED)
+        raise NotFound("dictation")
+    try:
+        get_client(db, keys, actor, row.client_id)  # same rule as the client: owner, supervisor
+    except (NotFound, AccessDenied):
+        _audit(actor, "dictation.view", dictation_id, Outcome.DENIED)
+        raise NotFound("dictation") from None
+    return row
+
+
+def queue_position(db: Session, row: Dictation) -> int | None:
+    if row.state != State.QUEUED:
+        return None
+    ahead = db.exec(
+        select(func.count()).where(
+            Dictation.state == State.QUEUED.value, Dictation.created_at < row.created_at
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> DictationView:
+    transcript = None
+    if with_transcript and row.transcript_sealed is not None:
+        key = open_record_key(db, keys.keks, row.data_key_id)
+        transcript = unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+    return DictationView(
+        id=row.id,
+        client_id=row.client_id,
+        details=SessionDetails(
+            row.session_date,
+            row.start_time,
+            row.duration_minutes,
+            row.service_code,
+            row.modality,
+            row.note_format,
+        ),
+        source=row.source,
+        state=row.state,
+        status_message=row.status_message,
+        created_at=row.created_at,
+        audio_deleted_at=row.audio_deleted_at,
+        transcribed_at=row.transcribed_at,
+        transcript=transcript,
+        queue_position=queue_position(db, row),
+    )
+
+
+def get_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
+    row = _visible(db, keys, actor, dictation_id)
+    _audit(actor, "dictation.view", dictation_id)
+    return _view(db, keys, row, with_transcript=True)
+
+
+def dictation_status(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
+    """For the progress poll: the state only, no transcript (and no audit line every 2 s)."""
+    return _view(db, keys, _visible(db, keys, actor, dictation_id), with_transcript=False)
+
+
+def list_dictations(db: Session, keys: Keys, actor: Actor, client_id: str) -> list[DictationView]:
+    get_client(db, keys, actor, client_id)  # raises NotFound for someone else's client
+    rows = db.exec(
+        select(Dictation)
+        .where(Dictation.client_id == client_id)
+        .order_by(col(Dictation.created_at).desc())
+    ).all()
+    return [_view(db, keys, row, with_transcript=False) for row in rows]
+
+
+def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> None:
+    row = _visible(db, keys, actor, dictation_id)
+    if row.owner_id != actor.user_id:
+        raise NotFound("dictation")
+    if row.state == State.FAILED and row.audio_key_id is not None and row.audio_deleted_at is None:
+        row.state, row.status_message, row.attempts = State.QUEUED, None, 0
+        row.next_attempt_at = clock.utcnow()
+        db.add(row)
+        _audit(actor, "dictation.retry", dictation_id)

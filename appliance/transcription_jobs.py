@@ -1,0 +1,207 @@
+"""Workers that turn queued dictations into transcripts, durably.
+
+A job is a `dictations` row. Claiming is atomic (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+serialises writers), so several processes can share one database and no dictation is
+transcribed twice. A claim older than the lease is treated as abandoned (the worker died) and
+taken again, so a restart at any moment loses nothing. When the speech service is down, jobs
+wait and retry with backoff instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlmodel import col, or_, select
+
+from appliance import audio_store, clock
+from appliance.audit import Outcome, record_by
+from appliance.dictations import TABLE, State
+from appliance.envelope import crypto_shred, open_record_key, seal
+from appliance.models import Dictation
+from appliance.runtime import Appliance
+from appliance.speech_client import SpeechRejected, SpeechUnavailable, transcribe
+
+logger = logging.getLogger("appliance.jobs")
+# A worker renews its claim every HEARTBEAT while it works; a claim not renewed for LEASE
+# belongs to a worker that died (killed server, crashed process) and is taken over.
+HEARTBEAT = 20.0
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = 60.0
+REJECTED_MESSAGES = {
+    "unsupported": (
+        "The recording's format could not be read. Upload wav, mp3, m4a, ogg, webm or flac."
+    ),
+    "corrupt": "The recording is damaged or incomplete. Record or upload it again.",
+    "empty": "The recording contains no sound. Record or upload it again.",
+    "too_long": "The recording is too long for the speech service. Split it and upload the parts.",
+    "file_too_large": "The recording is too large for the speech service.",
+}
+
+
+def claim_next(appliance: Appliance) -> str | None:
+    now = clock.utcnow()
+    with appliance.unit_of_work() as db:
+        stale = now - LEASE
+        row = db.exec(
+            select(Dictation)
+            .where(
+                or_(
+                    (col(Dictation.state) == State.QUEUED.value)
+                    & (col(Dictation.next_attempt_at) <= now),
+                    (col(Dictation.state) == State.TRANSCRIBING.value)
+                    & (col(Dictation.claimed_at) < stale),
+                )
+            )
+            .order_by(col(Dictation.created_at))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        row.state, row.claimed_at = State.TRANSCRIBING.value, now
+        row.status_message = "Transcribing."
+        db.add(row)
+        return row.id
+
+
+def _backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
+
+
+def process(appliance: Appliance, dictation_id: str) -> None:
+    settings, keys = appliance.settings, appliance.keys
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.audio_key_id is not None
+        audio = audio_store.read_sealed(
+            settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
+        )
+        audio_format = row.audio_format or "wav"
+    alive = threading.Event()
+    heartbeat = threading.Thread(
+        target=_renew_claim, args=(appliance, dictation_id, alive), daemon=True
+    )
+    heartbeat.start()
+    try:
+        text = transcribe(
+            settings.speech_url, settings.speech_model, settings.model_api_key, audio, audio_format
+        )
+    except SpeechUnavailable as exc:
+        _wait_and_retry(appliance, dictation_id, type(exc).__name__)
+        return
+    except SpeechRejected as exc:
+        _fail(appliance, dictation_id, exc)
+        return
+    finally:
+        alive.set()
+        heartbeat.join()
+        del audio
+    _store_transcript(appliance, dictation_id, text)
+
+
+def _renew_claim(appliance: Appliance, dictation_id: str, done: threading.Event) -> None:
+    while not done.wait(HEARTBEAT):
+        with appliance.unit_of_work() as db:
+            row = db.get(Dictation, dictation_id)
+            if row is not None and row.state == State.TRANSCRIBING.value:
+                row.claimed_at = clock.utcnow()
+                db.add(row)
+
+
+def _wait_and_retry(appliance: Appliance, dictation_id: str, why: str) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        row.attempts += 1
+        delay = _backoff(row.attempts)
+        row.state = State.QUEUED.value
+        row.next_attempt_at = clock.utcnow() + timedelta(seconds=delay)
+        row.status_message = (
+            f"Waiting for the speech service (attempt {row.attempts}); "
+            f"trying again in {delay:.0f} s. Nothing is lost."
+        )
+        db.add(row)
+    logger.warning("dictation %s: speech service unavailable (%s)", dictation_id, why)
+
+
+def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        row.state = State.FAILED.value
+        row.status_message = REJECTED_MESSAGES.get(
+            rejected.code or "",
+            f"The speech service refused the recording (HTTP {rejected.status}).",
+        )
+        db.add(row)
+        record_by(
+            None,
+            "dictation.transcribe",
+            Outcome.FAILED,
+            object_type="dictation",
+            object_id=dictation_id,
+            reason=rejected.code or f"http_{rejected.status}",
+        )
+
+
+def _store_transcript(appliance: Appliance, dictation_id: str, text: str) -> None:
+    keys, settings = appliance.keys, appliance.settings
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.audio_key_id is not None
+        if row.state != State.TRANSCRIBING.value:
+            return  # someone else finished it (a stale lease taken over); keep theirs
+        key = open_record_key(db, keys.keks, row.data_key_id)
+        now = clock.utcnow()
+        row.transcript_sealed = seal(key, TABLE, row.id, "transcript", text)
+        row.state, row.transcribed_at, row.status_message = State.TRANSCRIBED.value, now, None
+        # Zero retention: the audio's key dies in the same transaction that stores the
+        # transcript; the ciphertext file is removed right after the commit.
+        crypto_shred(db, row.audio_key_id)
+        row.audio_deleted_at = now
+        db.add(row)
+        record_by(None, "dictation.transcribe", object_type="dictation", object_id=dictation_id)
+        record_by(None, "audio.shred", object_type="dictation", object_id=dictation_id)
+    audio_store.remove(settings.data_dir, dictation_id)
+
+
+class TranscriptionWorkers:
+    """`count` threads inside `appliance serve`; each claims one job at a time."""
+
+    def __init__(self, appliance: Appliance, count: int, idle_seconds: float = 1.0) -> None:
+        self.appliance, self.count, self.idle_seconds = appliance, count, idle_seconds
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def run_once(self) -> bool:
+        dictation_id = claim_next(self.appliance)
+        if dictation_id is None:
+            return False
+        try:
+            process(self.appliance, dictation_id)
+        except Exception as exc:  # the lease brings the job back; keep the worker alive
+            logger.error("dictation %s: %s", dictation_id, type(exc).__name__)
+        return True
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                worked = self.run_once()
+            except Exception as exc:  # a database hiccup must not end the worker
+                logger.error("job worker: %s", type(exc).__name__)
+                worked = False
+            if not worked:
+                self.stopping.wait(self.idle_seconds)
+
+    def start(self) -> None:
+        for n in range(self.count):
+            thread = threading.Thread(target=self._loop, name=f"transcriber-{n}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=30)

@@ -1,0 +1,170 @@
+"""The durable transcription pipeline against a real speech service (faster-whisper tiny.en)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from appliance.accounts import actor_for
+from appliance.audit_chain import EventData
+from appliance.clients import create_client
+from appliance.dictations import (
+    State,
+    create_dictation,
+    get_dictation,
+    parse_details,
+    retry_dictation,
+)
+from appliance.models import DataKey, Dictation
+from appliance.runtime import Appliance
+from appliance.transcription_jobs import LEASE, TranscriptionWorkers, claim_next, process
+from model_server.bundled import whisper_tiny_en_dir
+from model_server.engines.faster_whisper_engine import FasterWhisperEngine
+from model_server.wer import word_error_rate
+from tests.conftest import Clock, People
+from tests.model_server.conftest import MODEL_ID, ServerThread, make_service
+from tests.served_app import free_port
+
+AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
+HELLO = (AUDIO / "hello.txt").read_text()
+
+
+@pytest.fixture(scope="module")
+def speech_url() -> Iterator[str]:
+    engine = FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=5)
+    with ServerThread(make_service(engine)) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def wired(appliance: Appliance, speech_url: str, monkeypatch: pytest.MonkeyPatch) -> Appliance:
+    monkeypatch.setattr(
+        appliance,
+        "settings",
+        appliance.settings.model_copy(update={"speech_url": speech_url, "speech_model": MODEL_ID}),
+    )
+    return appliance
+
+
+def _queue(appliance: Appliance, people: People, name: str = "hello.m4a") -> str:
+    with appliance.unit_of_work() as db:
+        client = create_client(db, appliance.keys, actor_for(people.alice), display_name="Ann A")
+        return create_dictation(
+            db,
+            appliance.keys,
+            appliance.settings,
+            actor_for(people.alice),
+            client.id,
+            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
+            audio=(AUDIO / name).read_bytes(),
+        )
+
+
+def _row(appliance: Appliance, dictation_id: str) -> Dictation:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+    assert row is not None
+    return row
+
+
+def test_a_queued_dictation_is_transcribed_and_its_audio_shredded(
+    wired: Appliance, people: People, audit_events: list[EventData]
+) -> None:
+    dictation_id = _queue(wired, people)
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    row = _row(wired, dictation_id)
+    assert row.state == State.TRANSCRIBED and row.audio_deleted_at is not None
+    assert not (wired.settings.data_dir / "audio" / f"{dictation_id}.sealed").exists()
+    with wired.unit_of_work() as db:
+        audio_key = db.get(DataKey, row.audio_key_id)
+        assert audio_key is not None and audio_key.wrapped is None  # crypto-shredded
+        view = get_dictation(db, wired.keys, actor_for(people.alice), dictation_id)
+    assert view.transcript is not None and word_error_rate(HELLO, view.transcript) <= 0.45
+    actions = [e.action for e in audit_events if e.object_id == dictation_id]
+    assert actions[:3] == ["dictation.create", "dictation.transcribe", "audio.shred"]
+
+
+def test_with_the_speech_service_down_jobs_wait_and_then_finish(
+    appliance: Appliance,
+    people: People,
+    speech_url: str,
+    frozen_clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    monkeypatch.setattr(
+        appliance,
+        "settings",
+        appliance.settings.model_copy(update={"speech_url": down, "speech_model": MODEL_ID}),
+    )
+    dictation_id = _queue(appliance, people)
+    for attempt in (1, 2):
+        assert claim_next(appliance) == dictation_id
+        process(appliance, dictation_id)
+        row = _row(appliance, dictation_id)
+        assert row.state == State.QUEUED and row.attempts == attempt
+        assert row.status_message and "Waiting for the speech service" in row.status_message
+        assert claim_next(appliance) is None, "retried before its backoff"
+        frozen_clock.advance(seconds=61)
+    monkeypatch.setattr(
+        appliance, "settings", appliance.settings.model_copy(update={"speech_url": speech_url})
+    )
+    assert claim_next(appliance) == dictation_id
+    process(appliance, dictation_id)
+    assert _row(appliance, dictation_id).state == State.TRANSCRIBED
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_the_lease(
+    wired: Appliance, people: People, frozen_clock: Clock
+) -> None:
+    dictation_id = _queue(wired, people)
+    assert claim_next(wired) == dictation_id  # ...and then the server is killed
+    assert claim_next(wired) is None, "a live claim is not taken twice"
+    frozen_clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    assert _row(wired, dictation_id).state == State.TRANSCRIBED
+
+
+def test_a_damaged_recording_fails_with_a_reason_and_can_be_retried(
+    wired: Appliance, people: People
+) -> None:
+    dictation_id = _queue(wired, people, "corrupt.ogg")
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    row = _row(wired, dictation_id)
+    assert row.state == State.FAILED
+    assert (
+        row.status_message == "The recording is damaged or incomplete. Record or upload it again."
+    )
+    assert row.audio_deleted_at is None, "kept until the clinician decides"
+    with wired.unit_of_work() as db:
+        retry_dictation(db, wired.keys, actor_for(people.alice), dictation_id)
+    assert _row(wired, dictation_id).state == State.QUEUED
+
+
+def test_workers_drain_the_queue_without_doing_any_job_twice(
+    wired: Appliance, people: People, audit_events: list[EventData]
+) -> None:
+    ids = [_queue(wired, people, name) for name in ("hello.m4a", "hello.wav", "hello.ogg")]
+    workers = TranscriptionWorkers(wired, count=2, idle_seconds=0.05)
+    workers.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with wired.unit_of_work() as db:
+                states = {r.state for r in db.exec(select(Dictation))}
+            if states == {State.TRANSCRIBED.value}:
+                break
+            time.sleep(0.2)
+    finally:
+        workers.stop()
+    assert states == {State.TRANSCRIBED.value}
+    transcribed = [e.object_id for e in audit_events if e.action == "dictation.transcribe"]
+    assert sorted(transcribed) == sorted(ids)
