@@ -17,7 +17,7 @@ from model_server.engines.base import Transcript
 from model_server.openai_errors import APIError, error_response
 from model_server.speech_service import Request as SpeechRequest
 from model_server.speech_service import SpeechService
-from model_server.upload import read_upload
+from model_server.upload import Upload, UploadInvalid, UploadTooLarge, read_upload
 
 RESPONSE_FORMATS = ("json", "verbose_json", "text")
 STARTED = int(time.time())
@@ -50,6 +50,18 @@ def _body(transcript: Transcript, response_format: str) -> Response:
     )
 
 
+async def _read(request: Request, limit: int) -> Upload:
+    try:
+        upload = await read_upload(request, limit=limit)
+    except UploadTooLarge as exc:
+        raise APIError(413, str(exc), param="file", code="file_too_large") from exc
+    except UploadInvalid as exc:
+        raise APIError(400, str(exc)) from exc
+    if upload.filename is None and not upload.file_bytes:
+        raise APIError(400, "The request has no `file` field.", param="file")
+    return upload
+
+
 def create_speech_app(service: SpeechService) -> Starlette:
     settings = service.settings
     limit = settings.max_upload_mb * 1024 * 1024
@@ -58,7 +70,7 @@ def create_speech_app(service: SpeechService) -> Starlette:
         if not _authorised(request, settings.api_key):
             return error_response(401, "Missing or wrong API key.", code="invalid_api_key")
         try:
-            upload = await read_upload(request, limit=limit)
+            upload = await _read(request, limit)
             model = upload.fields.get("model", "")
             if model != service.model_id:
                 raise APIError(

@@ -3,7 +3,8 @@
 Starlette's own parser spools files over 1 MB to a temporary file on disk; a dictation is PHI,
 so this parser keeps it in memory (bounded by the limit) and never touches the disk. Oversized
 requests are refused from Content-Length before any byte is read, or as soon as the stream
-passes the limit when the length is not declared.
+passes the limit when the length is not declared. Used by the speech service and by the web UI's
+dictation upload (it is plain HTTP plumbing, with no knowledge of either).
 """
 
 from __future__ import annotations
@@ -15,9 +16,17 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from model_server.openai_errors import APIError
+FIELD_LIMIT = 64 * 1024  # the text fields are short (typed notes are capped at 50,000 characters)
 
-FIELD_LIMIT = 64 * 1024  # the text fields (model, prompt, ...) are short
+
+class UploadTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The upload is larger than {limit // (1024 * 1024)} MB.")
+        self.limit = limit
+
+
+class UploadInvalid(Exception):
+    """Not multipart/form-data, or a body that does not parse as one."""
 
 
 @dataclass(frozen=True)
@@ -36,40 +45,31 @@ class _InMemoryParser(MultiPartParser):
         self.spool_max_size = limit + 1  # never rolls over to disk below the request limit
 
 
-def _too_large(limit: int) -> APIError:
-    return APIError(
-        413,
-        f"The upload is larger than {limit // (1024 * 1024)} MB.",
-        param="file",
-        code="file_too_large",
-    )
-
-
 async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncGenerator[bytes, None]:
     seen = 0
     async for chunk in chunks:
         seen += len(chunk)
         if seen > limit:
-            raise _too_large(limit)
+            raise UploadTooLarge(limit)
         yield chunk
 
 
 async def read_upload(request: Request, *, limit: int) -> Upload:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise UploadTooLarge(limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise APIError(400, "Send the audio as multipart/form-data with a `file` field.")
+        raise UploadInvalid("Send the form as multipart/form-data.")
     parser = _InMemoryParser(request, _limited(request.stream(), limit), limit)
     try:
         form = await parser.parse()
     except MultiPartException as exc:
-        raise APIError(400, f"The multipart body could not be read: {exc}") from exc
+        raise UploadInvalid(f"The multipart body could not be read: {exc}") from exc
     try:
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise APIError(400, "The request has no `file` field.", param="file")
+            return Upload(fields, b"", None, None)
         data = await upload.read()
         return Upload(fields, data, upload.filename, upload.content_type)
     finally:

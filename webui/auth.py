@@ -26,8 +26,9 @@ from appliance.roles import Role
 from appliance.runtime import Appliance
 from appliance.system_settings import mfa_required
 from appliance.user_sessions import LiveSession, resume_session
+from model_server.upload import UploadInvalid, UploadTooLarge
 from webui.csrf import PRESESSION_COOKIE, csrf_ok, ensure_presession
-from webui.pages import forbidden_page, form_expired_page
+from webui.pages import error_page, forbidden_page, form_expired_page
 
 SESSION_COOKIE = "__Host-session"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -180,9 +181,16 @@ def _guard(rule: AccessRule) -> Callable[[Endpoint], Endpoint]:
                 return refusal
             # Checked after who-you-are, so a signed-out or wrong-role request is turned away
             # before its body (later: an audio upload) is read at all.
-            if request.method not in ("GET", "HEAD") and not await csrf_ok(request):
-                record_event("http.csrf", Outcome.DENIED, reason="bad_csrf_token")
-                return form_expired_page(request)
+            if request.method not in ("GET", "HEAD"):
+                try:
+                    valid = await csrf_ok(request)
+                except UploadTooLarge as exc:
+                    return error_page(request, "File too large", str(exc), 413)
+                except UploadInvalid:
+                    valid = False
+                if not valid:
+                    record_event("http.csrf", Outcome.DENIED, reason="bad_csrf_token")
+                    return form_expired_page(request)
             return await endpoint(request)
 
         guarded.access_rule = rule  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 
 from appliance.accounts import actor_for, create_user
 from appliance.clients import create_client
+from appliance.dictations import create_dictation, parse_details
 from appliance.emergency_access import grant_access
 from appliance.roles import Role
 from appliance.runtime import Appliance
@@ -71,7 +72,17 @@ def sample_path(appliance: Appliance, people: People) -> Callable[[str], str]:
             reason="covering an absence",
             hours=1,
         )
+        dictation_id = create_dictation(
+            db,
+            appliance.keys,
+            appliance.settings,
+            actor_for(people.alice),
+            client.id,
+            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
+            typed_text="Typed session notes.",
+        )
     values = {
+        "dictation_id": dictation_id,
         "client_id": client.id,
         "user_id": str(target.id),
         "token": "no-such-token",

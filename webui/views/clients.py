@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.access import Actor, NotFound
 from appliance.clients import ClientInputError, ClientView, create_client, get_client, list_clients
+from appliance.dictations import MODALITIES, NOTE_FORMATS, DictationView, list_dictations
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
@@ -58,15 +59,18 @@ async def client_create(request: Request) -> Response:
     return RedirectResponse(f"/clients/{client.id}?done=client_created", status_code=303)
 
 
-def _get(appliance: Appliance, actor: Actor, client_id: str) -> ClientView:
+def _get(
+    appliance: Appliance, actor: Actor, client_id: str
+) -> tuple[ClientView, list[DictationView]]:
     with appliance.unit_of_work() as db:
-        return get_client(db, appliance.keys, actor, client_id)
+        client = get_client(db, appliance.keys, actor, client_id)
+        return client, list_dictations(db, appliance.keys, actor, client_id)
 
 
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
 async def client_detail(request: Request) -> Response:
     try:
-        client = await run_in_threadpool(
+        client, dictations = await run_in_threadpool(
             _get,
             request.app.state.appliance,
             current_actor(request),
@@ -74,4 +78,13 @@ async def client_detail(request: Request) -> Response:
         )
     except NotFound:
         return not_found_page(request)
-    return render(request, "clients/detail.html", {"client": client})
+    return render(
+        request,
+        "clients/detail.html",
+        {
+            "client": client,
+            "dictations": dictations,
+            "modalities": MODALITIES,
+            "note_formats": NOTE_FORMATS,
+        },
+    )

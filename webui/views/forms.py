@@ -6,6 +6,9 @@ from starlette.requests import Request
 
 
 async def form_fields(request: Request, *names: str) -> dict[str, str]:
+    upload = getattr(request.state, "upload", None)
+    if upload is not None:  # a multipart form, already read in memory by the guard
+        return {name: upload.fields.get(name, "") for name in names}
     form = await request.form()
     values = {}
     for name in names:

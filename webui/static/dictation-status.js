@@ -1,0 +1,39 @@
+// Live progress of a dictation: polls its status and reloads when the transcript is ready.
+(function () {
+  "use strict";
+  var box = document.getElementById("progress");
+  if (!box) { return; }
+  var done = { transcribed: true, failed: true };
+  if (done[box.dataset.state]) { return; }
+  var stateEl = document.getElementById("progress-state");
+  var detailEl = document.getElementById("progress-detail");
+  var messageEl = document.getElementById("progress-message");
+
+  function minutes(seconds) {
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function poll() {
+    fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) { return; }
+        stateEl.textContent = s.state.charAt(0).toUpperCase() + s.state.slice(1);
+        var parts = [];
+        if (s.queue_position) { parts.push("position " + s.queue_position + " in the queue"); }
+        parts.push(minutes(s.elapsed_seconds) + " since submitted");
+        detailEl.textContent = parts.join(" · ");
+        messageEl.textContent = s.message || "";
+        if (done[s.state]) {
+          if (s.state === "transcribed" && "Notification" in window && Notification.permission === "granted") {
+            new Notification("Transcript ready");
+          }
+          window.location.reload();
+        }
+      })
+      .catch(function () { /* the server may be restarting; the next poll will tell */ });
+  }
+  window.setInterval(poll, 2000);
+  poll();
+})();

@@ -1,0 +1,224 @@
+"""New dictation (record, upload or type), its progress, and its transcript."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from appliance import clock
+from appliance.access import AccessDenied, Actor, NotFound
+from appliance.clients import ClientView, get_client
+from appliance.dictations import (
+    MODALITIES,
+    NOTE_FORMATS,
+    SERVICE_CODES,
+    DictationInputError,
+    DictationView,
+    create_dictation,
+    dictation_status,
+    get_dictation,
+    parse_details,
+    retry_dictation,
+)
+from appliance.models import Dictation
+from appliance.roles import Role
+from appliance.runtime import Appliance
+from model_server.upload import Upload
+from webui.auth import allow, current_actor
+from webui.pages import not_found_page, render
+
+DETAIL_FIELDS = (
+    "session_date",
+    "start_time",
+    "duration_minutes",
+    "service_code",
+    "modality",
+    "note_format",
+)
+
+
+def _defaults(
+    appliance: Appliance, actor: Actor, client_id: str
+) -> tuple[ClientView, dict[str, str]]:
+    with appliance.unit_of_work() as db:
+        client = get_client(db, appliance.keys, actor, client_id)
+        last = db.exec(
+            select(Dictation)
+            .where(Dictation.owner_id == actor.user_id)
+            .order_by(col(Dictation.created_at).desc())
+            .limit(1)
+        ).first()
+    # The clinician's last choices are their defaults: most work in one modality and format.
+    return client, {
+        "session_date": clock.utcnow().date().isoformat(),
+        "start_time": "",
+        "duration_minutes": "50",
+        "service_code": last.service_code if last else "90834",
+        "modality": last.modality if last else "integrative",
+        "note_format": last.note_format if last else "soap",
+    }
+
+
+def _form(
+    request: Request, client: ClientView, values: dict[str, str], **extra: object
+) -> Response:
+    return render(
+        request,
+        "dictations/new.html",
+        {
+            "client": client,
+            "values": values,
+            "service_codes": SERVICE_CODES,
+            "modalities": MODALITIES,
+            "note_formats": NOTE_FORMATS,
+            "max_upload_mb": request.app.state.appliance.settings.max_upload_mb,
+            **extra,
+        },
+        status_code=400 if "error" in extra else 200,
+    )
+
+
+@allow(Role.CLINICIAN)
+async def dictation_new(request: Request) -> Response:
+    try:
+        client, values = await run_in_threadpool(
+            _defaults,
+            request.app.state.appliance,
+            current_actor(request),
+            request.path_params["client_id"],
+        )
+    except NotFound:
+        return not_found_page(request)
+    if client.read_only:
+        return not_found_page(request)
+    return _form(request, client, values)
+
+
+def _create(
+    appliance: Appliance, actor: Actor, client_id: str, values: dict[str, str], audio: bytes
+) -> str:
+    details = parse_details(*(values[f] for f in DETAIL_FIELDS))
+    with appliance.unit_of_work() as db:
+        return create_dictation(
+            db,
+            appliance.keys,
+            appliance.settings,
+            actor,
+            client_id,
+            details,
+            audio=audio or None,
+            typed_text=values.get("typed_text", ""),
+        )
+
+
+async def _form_again(
+    request: Request, client_id: str, values: dict[str, str] | None, error: str
+) -> Response:
+    """The form again, filled in as sent, with what was wrong: nothing typed is lost."""
+    try:
+        client, defaults = await run_in_threadpool(
+            _defaults, request.app.state.appliance, current_actor(request), client_id
+        )
+    except NotFound:
+        return not_found_page(request)
+    return _form(request, client, values or defaults, error=error)
+
+
+@allow(Role.CLINICIAN)
+async def dictation_create(request: Request) -> Response:
+    appliance: Appliance = request.app.state.appliance
+    actor = current_actor(request)
+    client_id = request.path_params["client_id"]
+    # Read (in memory only) by the route guard while it checked the CSRF token.
+    upload: Upload | None = getattr(request.state, "upload", None)
+    if upload is None:
+        return await _form_again(request, client_id, None, "Send the form as multipart/form-data.")
+    values = {f: upload.fields.get(f, "") for f in (*DETAIL_FIELDS, "typed_text")}
+    try:
+        dictation_id = await run_in_threadpool(
+            _create, appliance, actor, client_id, values, upload.file_bytes
+        )
+    except (NotFound, AccessDenied):
+        return not_found_page(request)
+    except DictationInputError as error:
+        return await _form_again(request, client_id, values, str(error))
+    target = f"/dictations/{dictation_id}"
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"location": target}, status_code=201)  # the recorder's fetch()
+    return RedirectResponse(target, status_code=303)
+
+
+def _get(appliance: Appliance, actor: Actor, dictation_id: str) -> tuple[DictationView, ClientView]:
+    with appliance.unit_of_work() as db:
+        view = get_dictation(db, appliance.keys, actor, dictation_id)
+        return view, get_client(db, appliance.keys, actor, view.client_id)
+
+
+@allow(Role.CLINICIAN, Role.SUPERVISOR)
+async def dictation_detail(request: Request) -> Response:
+    try:
+        view, client = await run_in_threadpool(
+            _get,
+            request.app.state.appliance,
+            current_actor(request),
+            request.path_params["dictation_id"],
+        )
+    except NotFound:
+        return not_found_page(request)
+    return render(
+        request,
+        "dictations/detail.html",
+        {
+            "dictation": view,
+            "client": client,
+            "modalities": MODALITIES,
+            "note_formats": NOTE_FORMATS,
+            "service_codes": SERVICE_CODES,
+        },
+    )
+
+
+def _status(appliance: Appliance, actor: Actor, dictation_id: str) -> DictationView:
+    with appliance.unit_of_work() as db:
+        return dictation_status(db, appliance.keys, actor, dictation_id)
+
+
+@allow(Role.CLINICIAN, Role.SUPERVISOR)
+async def dictation_status_json(request: Request) -> Response:
+    try:
+        view = await run_in_threadpool(
+            _status,
+            request.app.state.appliance,
+            current_actor(request),
+            request.path_params["dictation_id"],
+        )
+    except NotFound:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    elapsed = (clock.utcnow() - view.created_at).total_seconds()
+    return JSONResponse(
+        {
+            "state": view.state,
+            "message": view.status_message,
+            "queue_position": view.queue_position,
+            "elapsed_seconds": round(elapsed),
+        }
+    )
+
+
+def _retry(appliance: Appliance, actor: Actor, dictation_id: str) -> None:
+    with appliance.unit_of_work() as db:
+        retry_dictation(db, appliance.keys, actor, dictation_id)
+
+
+@allow(Role.CLINICIAN)
+async def dictation_retry(request: Request) -> Response:
+    dictation_id = request.path_params["dictation_id"]
+    try:
+        await run_in_threadpool(
+            _retry, request.app.state.appliance, current_actor(request), dictation_id
+        )
+    except NotFound:
+        return not_found_page(request)
+    return RedirectResponse(f"/dictations/{dictation_id}", status_code=303)
