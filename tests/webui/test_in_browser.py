@@ -99,3 +99,76 @@ def test_a_clinician_signs_in_and_adds_a_client_in_chromium(
 
     violations = [m for m in console if "Content Security Policy" in m]
     assert violations == []
+
+
+@pytest.fixture(scope="module")
+def speech_url() -> Iterator[str]:
+    from model_server.bundled import whisper_tiny_en_dir
+    from model_server.engines.faster_whisper_engine import FasterWhisperEngine
+    from tests.model_server.conftest import ServerThread, make_service
+
+    engine = FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=5)
+    with ServerThread(make_service(engine)) as server:
+        yield server.base_url
+
+
+def test_a_dictation_recorded_in_the_browser_is_transcribed(
+    tmp_path: Path, speech_url: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    speech = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
+    with serve_appliance(tmp_path, speech_url=speech_url, workers="1") as served:
+        env = {**os.environ, "APPLIANCE_DATA_DIR": str(tmp_path / "data")}
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "appliance.cli",
+                "user",
+                "add",
+                "alice",
+                "--role",
+                "clinician",
+                "--password-stdin",
+            ],
+            input=PASSWORD + "\n",
+            text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        flags = [
+            *CHROMIUM_FLAGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            # The fake microphone plays this file: real speech into MediaRecorder.
+            f"--use-file-for-fake-audio-capture={speech}%noloop",
+        ]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+            page = browser.new_page()
+            page.goto(served.base + "/login")
+            page.fill("#username", "alice")
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.click("text=Add client")
+            page.fill("#display_name", "Ann A")
+            page.click("main button[type=submit]")
+            page.click("text=New dictation")
+            page.click("#rec-start")
+            page.wait_for_timeout(6500)
+            assert page.inner_text("#rec-timer") in ("0:06", "0:07")
+            page.click("#rec-stop")
+            page.wait_for_selector("text=Submit to send it")
+            page.click("#dictation-submit")
+            page.wait_for_url(re.compile(r".*/dictations/[0-9a-f]{32}$"))
+            page.wait_for_selector("text=Transcript", timeout=60_000)
+            transcript = page.inner_text(".transcript").lower()
+            assert "suicidal" in transcript and "14" in transcript
+            assert "Audio deleted at" in page.inner_text("main")
+            browser.close()
