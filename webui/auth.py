@@ -78,9 +78,14 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, secure=True, samesite="strict", path="/")
 
 
-def _load_signed_in(appliance: Appliance, token: str) -> SignedIn | None:
+# Sent by page scripts that poll on their own (dictation progress): such requests must not
+# count as activity, or an open progress page would defeat the automatic logoff.
+BACKGROUND_HEADER = "x-background-poll"
+
+
+def _load_signed_in(appliance: Appliance, token: str, touch: bool) -> SignedIn | None:
     with appliance.unit_of_work() as db:
-        live = resume_session(db, token, appliance.settings)
+        live = resume_session(db, token, appliance.settings, touch=touch)
         if live is None:
             return None
         must_enrol = not live.user.mfa_enabled and mfa_required(db)
@@ -101,7 +106,10 @@ class SessionMiddleware:
         state = scope.setdefault("state", {})
         token = request.cookies.get(SESSION_COOKIE)
         appliance: Appliance = scope["app"].state.appliance
-        signed_in = await run_in_threadpool(_load_signed_in, appliance, token) if token else None
+        touch = request.headers.get(BACKGROUND_HEADER) != "1"
+        signed_in = (
+            await run_in_threadpool(_load_signed_in, appliance, token, touch) if token else None
+        )
         state["signed_in"] = signed_in
         state["session_token"] = token if signed_in else None
         state["new_presession"] = None

@@ -133,3 +133,13 @@ def test_disabling_an_account_signs_it_out(
     dave.submit(f"/admin/users/{people.bob.id}/disable", page="/admin/users")
     assert _signed_out(bob)
     assert browser().sign_in("bob").status_code == 401
+
+
+def test_background_polls_do_not_keep_a_session_alive(
+    signed_in: Callable[[str], Browser], frozen_clock: Clock
+) -> None:
+    alice = signed_in("alice")
+    for _ in range(20):
+        frozen_clock.advance(minutes=1)
+        alice.get("/healthz", headers={"X-Background-Poll": "1"})
+    assert _signed_out(alice)

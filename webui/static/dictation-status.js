@@ -15,7 +15,7 @@
   }
 
   function poll() {
-    fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json", "X-Background-Poll": "1" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
         if (!s) { return; }
