@@ -20,6 +20,12 @@ AUDIT_EVENTS = Counter(
     "Audit events written to the chain, by action and outcome.",
     ["action", "outcome"],
 )
+JOB_STAGE_SECONDS = Histogram(
+    "appliance_job_stage_duration_seconds",
+    "Time spent in each stage of a dictation job.",
+    ["stage"],
+    buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640),
+)
 EMERGENCY_ACCESS = Counter(
     "appliance_emergency_access_total",
     "Emergency access events: grants made and each use of one.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlmodel import col, or_, select
@@ -19,6 +20,7 @@ from appliance import audio_store, clock
 from appliance.audit import Outcome, record_by
 from appliance.dictations import TABLE, State
 from appliance.envelope import crypto_shred, open_record_key, seal
+from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
 from appliance.runtime import Appliance
 from appliance.speech_client import SpeechRejected, SpeechUnavailable, transcribe
@@ -60,6 +62,8 @@ def claim_next(appliance: Appliance) -> str | None:
         ).first()
         if row is None:
             return None
+        if row.state == State.QUEUED.value:
+            JOB_STAGE_SECONDS.labels("queued").observe((now - row.next_attempt_at).total_seconds())
         row.state, row.claimed_at = State.TRANSCRIBING.value, now
         row.status_message = "Transcribing."
         db.add(row)
@@ -79,6 +83,7 @@ def process(appliance: Appliance, dictation_id: str) -> None:
             settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
         )
         audio_format = row.audio_format or "wav"
+    started = time.perf_counter()
     alive = threading.Event()
     heartbeat = threading.Thread(
         target=_renew_claim, args=(appliance, dictation_id, alive), daemon=True
@@ -98,6 +103,7 @@ def process(appliance: Appliance, dictation_id: str) -> None:
         alive.set()
         heartbeat.join()
         del audio
+    JOB_STAGE_SECONDS.labels("transcribing").observe(time.perf_counter() - started)
     _store_transcript(appliance, dictation_id, text)
 
 

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.audit_metrics import AuditChainCollector
 from appliance.audit_verification import verify_and_record
+from appliance.job_metrics import JobCollector
 from appliance.runtime import Appliance
 from appliance.transcription_jobs import TranscriptionWorkers
 from webui.auth import SessionMiddleware
@@ -148,6 +149,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     app.state.appliance = appliance
     app.state.chain_registry = CollectorRegistry(auto_describe=True)
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
+    app.state.chain_registry.register(JobCollector(appliance.engine))
     return app
 
 

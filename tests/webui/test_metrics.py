@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from httpx2 import Response
@@ -75,3 +76,30 @@ def test_labels_carry_route_templates_and_no_names(
     assert re.search(
         r'appliance_audit_events_total\{action="client.view",outcome="allowed"\}', text
     )
+
+
+def test_job_metrics_report_queue_depth_and_age(
+    appliance: Appliance, people: People, frozen_clock: object
+) -> None:
+    from appliance.accounts import actor_for
+    from appliance.clients import create_client
+    from appliance.dictations import create_dictation, parse_details
+
+    wav = (Path(__file__).resolve().parents[1] / "fixtures/audio/hello.wav").read_bytes()
+    with appliance.unit_of_work() as db:
+        client = create_client(db, appliance.keys, actor_for(people.alice), display_name="A")
+        create_dictation(
+            db,
+            appliance.keys,
+            appliance.settings,
+            actor_for(people.alice),
+            client.id,
+            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
+            audio=wav,
+        )
+    frozen_clock.advance(seconds=90)  # type: ignore[attr-defined]
+    text = _scrape(appliance, ("127.0.0.1", 40000)).text
+    assert re.search(r'^appliance_jobs\{state="queued"\} 1\.0$', text, re.M)
+    assert re.search(r"^appliance_job_queue_depth 1\.0$", text, re.M)
+    age = re.search(r"^appliance_job_oldest_queued_age_seconds (\S+)$", text, re.M)
+    assert age and 89 <= float(age.group(1)) <= 95
