@@ -139,3 +139,18 @@ def test_no_line_it_logged_holds_what_was_said_or_asked(model_server: Running) -
     for secret in ("dana", "thought record", "session summary", "diary card"):
         assert secret not in logged, secret
     assert "chat completion: upstream 200" in logged and "transcribed ogg/opus" in logged
+
+
+def test_the_appliance_router_gets_a_valid_section_from_the_real_model(
+    model_server: Running,
+) -> None:
+    from appliance.notes.draft import build_draft
+    from appliance.notes.llm_router import LLMSectionClassifier
+
+    router = LLMSectionClassifier(model_server.llm_url, "smollm2-135m-instruct")
+    sections = [("behavior", "What the client did."), ("plan", "What happens next.")]
+    for sentence in ("The weather was grey.", "She arrived late and sat by the door."):
+        assert router.classify(sentence, sections) in {"behavior", "plan"}
+    draft = build_draft("The weather was grey. Homework is two entries.", "cbt", "birp", router)
+    routed = {s.text: s.routed_by for v in draft.sections.values() for s in v}
+    assert routed == {"The weather was grey.": "model", "Homework is two entries.": "cue"}

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from appliance.notes.draft import RISK, build_draft
+from appliance.notes.grounding import ungrounded
+from appliance.notes.risk import NOT_ADDRESSED
+from appliance.notes.segment import split_sentences
+
+DICTATIONS = Path(__file__).resolve().parents[2] / "fixtures" / "dictations"
+
+
+def _scripts() -> list[tuple[str, str, str]]:
+    manifest = json.loads((DICTATIONS / "manifest.json").read_text())["dictations"]
+    return [(d["id"], d["modality"], (DICTATIONS / d["script"]).read_text()) for d in manifest]
+
+
+@pytest.mark.parametrize("note_format", ["soap", "dap", "birp", "girp"])
+@pytest.mark.parametrize(("dictation_id", "modality", "text"), _scripts())
+def test_every_sentence_lands_in_exactly_one_section_with_its_span(
+    dictation_id: str, modality: str, text: str, note_format: str
+) -> None:
+    draft = build_draft(text, modality.lower().replace("-", ""), note_format)
+    statements = [s for section in draft.sections.values() for s in section]
+    assert sorted(s.text for s in statements) == sorted(x.text for x in split_sentences(text))
+    for statement in statements:
+        assert statement.provenance, "a statement without provenance"
+        for span in statement.provenance:
+            assert text[span.start : span.end] == span.text == statement.text
+    assert not [f for f in draft.flags if f.code == "ungrounded"]
+
+
+def test_a_dictation_without_risk_says_so_and_is_flagged() -> None:
+    draft = build_draft(
+        "Client reported better sleep. We reviewed the thought record.", "cbt", "soap"
+    )
+    assert draft.sections[RISK] == []
+    assert draft.placeholders[RISK] == NOT_ADDRESSED
+    assert [f.code for f in draft.flags] == ["risk_not_addressed"]
+    assert "denies" not in json.dumps(draft.as_json()).lower()
+
+
+def test_risk_statements_go_to_the_risk_section_verbatim() -> None:
+    text = "Mood was low. She denied suicidal ideation and we reviewed her safety plan."
+    draft = build_draft(text, "integrative", "dap")
+    assert [s.text for s in draft.sections[RISK]] == [
+        "She denied suicidal ideation and we reviewed her safety plan."
+    ]
+    assert RISK not in draft.placeholders
+
+
+def test_cues_place_clear_sentences_without_the_model() -> None:
+    class Refuses:
+        def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
+            raise AssertionError("the model was asked about a sentence the cues decide")
+
+    draft = build_draft(
+        "For homework she will complete two thought records.", "cbt", "soap", Refuses()
+    )
+    assert [s.text for s in draft.sections["plan"]] == [
+        "For homework she will complete two thought records."
+    ]
+
+
+def test_the_model_decides_only_among_offered_sections() -> None:
+    asked: list[list[str]] = []
+
+    class Picks:
+        def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
+            asked.append([key for key, _ in sections])
+            return "assessment"
+
+    draft = build_draft("The weather was grey.", "integrative", "soap", Picks())
+    assert asked == [["subjective", "objective", "assessment", "plan"]]
+    statement = draft.sections["assessment"][0]
+    assert statement.routed_by == "model"
+
+
+def test_an_unusable_model_answer_is_placed_by_default_and_flagged() -> None:
+    class Invents:
+        def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
+            return "diagnosis"  # not a section of this format
+
+    draft = build_draft("The weather was grey.", "integrative", "birp", Invents())
+    assert draft.sections["behavior"][0].routed_by == "default"
+    assert "unplaced" in [f.code for f in draft.flags]
+
+
+def test_grounding_catches_numbers_medications_and_diagnoses_not_in_the_source() -> None:
+    source = "She takes sertraline 50 milligrams and her PHQ-9 was 14."
+    assert ungrounded("She takes sertraline 50 mg; PHQ-9 was 14.", source) == []
+    assert ungrounded("She takes sertraline 100 mg; PHQ-9 was 14.", source) == ["100"]
+    assert ungrounded("She takes fluoxetine 50 mg.", source) == ["fluoxetine"]
+    assert ungrounded("Consistent with major depressive disorder.", source) == [
+        "major depressive disorder"
+    ]
+
+
+def test_emdr_fields_come_from_what_was_said() -> None:
+    text = (
+        "We were in phase 4 and targeted the car accident. "
+        "SUD went from 7 to 2 and VOC rose from 3 to 6."
+    )
+    fields = build_draft(text, "emdr", "soap").fields
+    assert [(f.value, f.sentence) for f in fields["sud_start"]] == [("7", 1)]
+    assert [(f.value, f.sentence) for f in fields["sud_end"]] == [("2", 1)]
+    assert [(f.value, f.sentence) for f in fields["voc_start"]] == [("3", 1)]
+    assert [(f.value, f.sentence) for f in fields["voc_end"]] == [("6", 1)]
+    assert fields["negative_cognition"] == [] and fields["positive_cognition"] == []
+
+
+def test_fields_not_mentioned_stay_empty() -> None:
+    fields = build_draft("Client reported a calm week.", "dbt", "dap").fields
+    assert all(values == [] for values in fields.values())
+
+
+def test_the_json_has_the_documented_top_level_keys() -> None:
+    document = build_draft("Client reported a calm week.", "act", "girp").as_json()
+    assert {"transcript", "sections", "fields", "flags", "timings"} <= set(document)
+    assert all(s["provenance"] for v in document["sections"].values() for s in v)
