@@ -1,17 +1,19 @@
 """Dictations: what a clinician submits after a session, and the durable job that follows.
 
-States: queued -> transcribing -> transcribed, or failed (with a message and a retry). Typed
-notes need no transcription and are stored as their own transcript. Drafting (issue #5's next
-stage) starts from `transcribed`.
+States: queued -> transcribing -> drafting -> ready, or failed (with a message and a retry).
+Typed notes need no transcription: they are stored as their own transcript and go straight to
+drafting. Nothing is ever final here: a ready draft waits for the clinician.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -51,7 +53,8 @@ TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class State(StrEnum):
     QUEUED = "queued"
     TRANSCRIBING = "transcribing"
-    TRANSCRIBED = "transcribed"
+    DRAFTING = "drafting"
+    READY = "ready"
     FAILED = "failed"
 
 
@@ -110,6 +113,8 @@ class DictationView:
     transcribed_at: datetime | None
     transcript: str | None
     queue_position: int | None
+    draft: dict[str, Any] | None = None
+    drafted_at: datetime | None = None
 
 
 def _audit(
@@ -170,7 +175,7 @@ def create_dictation(
         modality=details.modality,
         note_format=details.note_format,
         source="typed" if text else "audio",
-        state=State.TRANSCRIBED if text else State.QUEUED,
+        state=State.DRAFTING if text else State.QUEUED,
         next_attempt_at=now,
         created_at=now,
     )
@@ -215,10 +220,12 @@ def queue_position(db: Session, row: Dictation) -> int | None:
 
 
 def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> DictationView:
-    transcript = None
+    transcript, draft = None, None
     if with_transcript and row.transcript_sealed is not None:
         key = open_record_key(db, keys.keks, row.data_key_id)
         transcript = unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+        if row.draft_sealed is not None:
+            draft = json.loads(unseal(key, TABLE, row.id, "draft", row.draft_sealed))
     return DictationView(
         id=row.id,
         client_id=row.client_id,
@@ -238,6 +245,8 @@ def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> Dic
         transcribed_at=row.transcribed_at,
         transcript=transcript,
         queue_position=queue_position(db, row),
+        draft=draft,
+        drafted_at=row.drafted_at,
     )
 
 
@@ -266,8 +275,15 @@ def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) ->
     row = _visible(db, keys, actor, dictation_id)
     if row.owner_id != actor.user_id:
         raise NotFound("dictation")
-    if row.state == State.FAILED and row.audio_key_id is not None and row.audio_deleted_at is None:
-        row.state, row.status_message, row.attempts = State.QUEUED, None, 0
-        row.next_attempt_at = clock.utcnow()
-        db.add(row)
-        _audit(actor, "dictation.retry", dictation_id)
+    if row.state != State.FAILED:
+        return
+    if row.transcript_sealed is not None:
+        row.state = State.DRAFTING  # the transcript is kept; only the draft is redone
+    elif row.audio_key_id is not None and row.audio_deleted_at is None:
+        row.state = State.QUEUED
+    else:
+        return
+    row.status_message, row.attempts, row.claimed_at = None, 0, None
+    row.next_attempt_at = clock.utcnow()
+    db.add(row)
+    _audit(actor, "dictation.retry", dictation_id)

@@ -221,4 +221,7 @@ class Dictation(SQLModel, table=True):
     audio_deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     transcript_sealed: bytes | None = Field(default=None)
     transcribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The draft (JSON: sections, statements with provenance, fields, flags), sealed.
+    draft_sealed: bytes | None = Field(default=None)
+    drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     speech_model: str = Field(
         default="whisper-tiny.en", description="Model id sent to the speech service."
     )
+    llm_url: str = Field(
+        default="http://127.0.0.1:8102/v1",
+        description="OpenAI-compatible LLM base URL (`model-server run` prints it).",
+    )
+    llm_model: str = Field(default="smollm2-135m-instruct", description="Model id sent to the LLM.")
     model_api_key: str = Field(
         default="", description="Bearer key for the model services, if they require one."
     )

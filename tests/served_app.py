@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,3 +100,57 @@ class LoopbackBrowser:
         assert token, f"no form on {page}"
         fields = {"csrf_token": token.group(1), **data}
         return self._remember(self.http.post(path, data=fields, headers=self.cookie_header()))
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[str]
+    lines: list[str]
+    speech_url: str
+    llm_url: str
+
+
+@contextmanager
+def run_model_server() -> Iterator[Running]:
+    """`model-server run --profile cpu` on free ports, until both services announce themselves."""
+    ports = {name: free_port() for name in ("SPEECH_PORT", "LLM_PORT", "LLM_BACKEND_PORT")}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MODEL_SERVER_")},
+        **{f"MODEL_SERVER_{k}": str(v) for k, v in ports.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "model_server.cli", "run", "--profile", "cpu"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    ready: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if " ready: " in line:
+                ready.put(line.strip())
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    announced = {}
+    deadline = time.monotonic() + 180
+    try:
+        while len(announced) < 2 and time.monotonic() < deadline:
+            try:
+                name, url = ready.get(timeout=1).split(" ready: ")
+                announced[name] = url
+            except queue.Empty:
+                assert process.poll() is None, "".join(lines)
+        assert set(announced) == {"speech", "llm"}, "".join(lines)
+        yield Running(process, lines, announced["speech"], announced["llm"])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+        process.stdout.close()

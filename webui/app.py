@@ -20,9 +20,9 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.audit_metrics import AuditChainCollector
 from appliance.audit_verification import verify_and_record
+from appliance.dictation_jobs import DictationWorkers
 from appliance.job_metrics import JobCollector
 from appliance.runtime import Appliance
-from appliance.transcription_jobs import TranscriptionWorkers
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
@@ -134,7 +134,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
             yield
             return
         task = asyncio.create_task(verify_audit_periodically(appliance))
-        workers = TranscriptionWorkers(appliance, appliance.settings.workers)
+        workers = DictationWorkers(appliance, appliance.settings.workers)
         workers.start()
         yield
         task.cancel()

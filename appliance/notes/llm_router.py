@@ -23,6 +23,16 @@ class LLMSectionClassifier:
         self.model = model
         self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
 
+    def available(self) -> bool:
+        """Whether the model answers at all (a job waits for it rather than draft without it)."""
+        try:
+            reply = httpx.get(
+                self.url.rsplit("/chat/", 1)[0] + "/models", headers=self.headers, timeout=5
+            )
+        except httpx.HTTPError:
+            return False
+        return reply.status_code == 200
+
     def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
         keys = [key for key, _ in sections]
         menu = "\n".join(f"- {key}: {guidance}" for key, guidance in sections)

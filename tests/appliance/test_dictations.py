@@ -53,7 +53,7 @@ def test_typed_notes_are_stored_sealed_as_the_transcript(
     with appliance.unit_of_work() as db:
         view = get_dictation(db, appliance.keys, actor_for(people.alice), dictation_id)
         row = db.get(Dictation, dictation_id)
-    assert view.state == State.TRANSCRIBED and view.transcript == TYPED
+    assert view.state == State.DRAFTING and view.transcript == TYPED
     assert row is not None and row.transcript_sealed is not None
     assert b"thought record" not in row.transcript_sealed
 

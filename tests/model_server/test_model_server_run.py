@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import jsonschema
 import openai
@@ -18,7 +11,7 @@ import pytest
 
 from model_server.wer import word_error_rate
 from tests.model_server.conftest import dictations
-from tests.served_app import free_port
+from tests.served_app import Running, run_model_server
 
 NOTE_SCHEMA = {
     "type": "object",
@@ -41,57 +34,10 @@ PROMPT = (
 )
 
 
-@dataclass
-class Running:
-    process: subprocess.Popen[str]
-    lines: list[str]
-    speech_url: str
-    llm_url: str
-
-
 @pytest.fixture(scope="module")
 def model_server() -> Iterator[Running]:
-    ports = {name: free_port() for name in ("SPEECH_PORT", "LLM_PORT", "LLM_BACKEND_PORT")}
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MODEL_SERVER_")},
-        **{f"MODEL_SERVER_{k}": str(v) for k, v in ports.items()},
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "model_server.cli", "run", "--profile", "cpu"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    ready: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if " ready: " in line:
-                ready.put(line.strip())
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    announced = {}
-    deadline = time.monotonic() + 180
-    try:
-        while len(announced) < 2 and time.monotonic() < deadline:
-            try:
-                name, url = ready.get(timeout=1).split(" ready: ")
-                announced[name] = url
-            except queue.Empty:
-                assert process.poll() is None, "".join(lines)
-        assert set(announced) == {"speech", "llm"}, "".join(lines)
-        yield Running(process, lines, announced["speech"], announced["llm"])
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        reader.join(timeout=10)
-        process.stdout.close()
+    with run_model_server() as running:
+        yield running
 
 
 def test_it_prints_one_line_per_service_with_its_base_url(model_server: Running) -> None:

@@ -39,13 +39,13 @@ def _post(
     )
 
 
-def test_typed_notes_become_a_transcribed_dictation(signed_in: Callable[[str], Browser]) -> None:
+def test_typed_notes_go_straight_to_drafting(signed_in: Callable[[str], Browser]) -> None:
     alice = signed_in("alice")
     client_id = _client(alice)
     response = _post(alice, client_id, None, typed_text="Chain analysis of Tuesday's urge.")
     assert response.status_code == 303  # type: ignore[attr-defined]
     page = alice.get(response.headers["location"]).text  # type: ignore[attr-defined]
-    assert "Chain analysis of Tuesday" in page and "Transcribed" in page
+    assert "Chain analysis of Tuesday" in page and "Drafting" in page
     listing = alice.get(f"/clients/{client_id}").text
     assert "DBT" in listing and "BIRP" in listing
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.served_app import Served, serve_appliance
+from tests.served_app import Running, Served, run_model_server, serve_appliance
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -102,18 +102,13 @@ def test_a_clinician_signs_in_and_adds_a_client_in_chromium(
 
 
 @pytest.fixture(scope="module")
-def speech_url() -> Iterator[str]:
-    from model_server.bundled import whisper_tiny_en_dir
-    from model_server.engines.faster_whisper_engine import FasterWhisperEngine
-    from tests.model_server.conftest import ServerThread, make_service
-
-    engine = FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=5)
-    with ServerThread(make_service(engine)) as server:
-        yield server.base_url
+def models() -> Iterator[Running]:
+    with run_model_server() as running:
+        yield running
 
 
-def test_a_dictation_recorded_in_the_browser_is_transcribed(
-    tmp_path: Path, speech_url: str
+def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
+    tmp_path: Path, models: Running
 ) -> None:
     import os
     import subprocess
@@ -122,7 +117,9 @@ def test_a_dictation_recorded_in_the_browser_is_transcribed(
     from playwright.sync_api import sync_playwright
 
     speech = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
-    with serve_appliance(tmp_path, speech_url=speech_url, workers="1") as served:
+    with serve_appliance(
+        tmp_path, speech_url=models.speech_url, llm_url=models.llm_url, workers="1"
+    ) as served:
         env = {**os.environ, "APPLIANCE_DATA_DIR": str(tmp_path / "data")}
         subprocess.run(
             [
@@ -167,8 +164,11 @@ def test_a_dictation_recorded_in_the_browser_is_transcribed(
             page.wait_for_selector("text=Submit to send it")
             page.click("#dictation-submit")
             page.wait_for_url(re.compile(r".*/dictations/[0-9a-f]{32}$"))
-            page.wait_for_selector("text=Transcript", timeout=60_000)
+            page.wait_for_selector(".draft", timeout=90_000)
             transcript = page.inner_text(".transcript").lower()
             assert "suicidal" in transcript and "14" in transcript
-            assert "Audio deleted at" in page.inner_text("main")
+            main = page.inner_text("main")
+            assert "Audio deleted at" in main and "Draft SOAP note" in main
+            risk = page.inner_text(".draft")
+            assert "suicidal ideation" in risk.split("Risk (")[1].lower()
             browser.close()

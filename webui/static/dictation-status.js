@@ -3,7 +3,7 @@
   "use strict";
   var box = document.getElementById("progress");
   if (!box) { return; }
-  var done = { transcribed: true, failed: true };
+  var done = { ready: true, failed: true };
   if (done[box.dataset.state]) { return; }
   var stateEl = document.getElementById("progress-state");
   var detailEl = document.getElementById("progress-detail");
@@ -26,8 +26,8 @@
         detailEl.textContent = parts.join(" · ");
         messageEl.textContent = s.message || "";
         if (done[s.state]) {
-          if (s.state === "transcribed" && "Notification" in window && Notification.permission === "granted") {
-            new Notification("Transcript ready");
+          if (s.state === "ready" && "Notification" in window && Notification.permission === "granted") {
+            new Notification("Draft note ready");
           }
           window.location.reload();
         }

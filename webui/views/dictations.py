@@ -23,12 +23,17 @@ from appliance.dictations import (
     retry_dictation,
 )
 from appliance.models import Dictation
+from appliance.notes.draft import RISK
+from appliance.notes.formats import FORMATS
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from model_server.upload import Upload
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
 
+SECTION_TITLES = {
+    section.key: section.title for form in FORMATS.values() for section in form.sections
+} | {RISK: "Risk (suicidal / homicidal ideation, self-harm, safety plan)"}
 DETAIL_FIELDS = (
     "session_date",
     "start_time",
@@ -176,6 +181,7 @@ async def dictation_detail(request: Request) -> Response:
             "modalities": MODALITIES,
             "note_formats": NOTE_FORMATS,
             "service_codes": SERVICE_CODES,
+            "section_titles": SECTION_TITLES,
         },
     )
 

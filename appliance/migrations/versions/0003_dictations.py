@@ -45,6 +45,8 @@ def upgrade() -> None:
         sa.Column("audio_deleted_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("transcript_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("transcribed_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("draft_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("drafted_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["audio_key_id"], ["data_keys.id"], name=op.f("fk_dictations_audio_key_id_data_keys")

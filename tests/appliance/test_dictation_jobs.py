@@ -11,6 +11,7 @@ from sqlmodel import select
 from appliance.accounts import actor_for
 from appliance.audit_chain import EventData
 from appliance.clients import create_client
+from appliance.dictation_jobs import LEASE, DictationWorkers, claim_next, process
 from appliance.dictations import (
     State,
     create_dictation,
@@ -20,11 +21,11 @@ from appliance.dictations import (
 )
 from appliance.models import DataKey, Dictation
 from appliance.runtime import Appliance
-from appliance.transcription_jobs import LEASE, TranscriptionWorkers, claim_next, process
 from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.wer import word_error_rate
 from tests.conftest import Clock, People
+from tests.fake_llm import FakeLLM, fake_llm
 from tests.model_server.conftest import MODEL_ID, ServerThread, make_service
 from tests.served_app import free_port
 
@@ -39,12 +40,22 @@ def speech_url() -> Iterator[str]:
         yield server.base_url
 
 
+@pytest.fixture(scope="module")
+def llm() -> Iterator[FakeLLM]:
+    with fake_llm() as server:
+        yield server
+
+
 @pytest.fixture
-def wired(appliance: Appliance, speech_url: str, monkeypatch: pytest.MonkeyPatch) -> Appliance:
+def wired(
+    appliance: Appliance, speech_url: str, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> Appliance:
     monkeypatch.setattr(
         appliance,
         "settings",
-        appliance.settings.model_copy(update={"speech_url": speech_url, "speech_model": MODEL_ID}),
+        appliance.settings.model_copy(
+            update={"speech_url": speech_url, "speech_model": MODEL_ID, "llm_url": llm.base_url}
+        ),
     )
     return appliance
 
@@ -77,7 +88,7 @@ def test_a_queued_dictation_is_transcribed_and_its_audio_shredded(
     assert claim_next(wired) == dictation_id
     process(wired, dictation_id)
     row = _row(wired, dictation_id)
-    assert row.state == State.TRANSCRIBED and row.audio_deleted_at is not None
+    assert row.state == State.DRAFTING and row.audio_deleted_at is not None
     assert not (wired.settings.data_dir / "audio" / f"{dictation_id}.sealed").exists()
     with wired.unit_of_work() as db:
         audio_key = db.get(DataKey, row.audio_key_id)
@@ -115,7 +126,7 @@ def test_with_the_speech_service_down_jobs_wait_and_then_finish(
     )
     assert claim_next(appliance) == dictation_id
     process(appliance, dictation_id)
-    assert _row(appliance, dictation_id).state == State.TRANSCRIBED
+    assert _row(appliance, dictation_id).state == State.DRAFTING
 
 
 def test_a_job_whose_worker_died_is_taken_over_after_the_lease(
@@ -127,7 +138,7 @@ def test_a_job_whose_worker_died_is_taken_over_after_the_lease(
     frozen_clock.advance(seconds=LEASE.total_seconds() + 1)
     assert claim_next(wired) == dictation_id
     process(wired, dictation_id)
-    assert _row(wired, dictation_id).state == State.TRANSCRIBED
+    assert _row(wired, dictation_id).state == State.DRAFTING
 
 
 def test_a_damaged_recording_fails_with_a_reason_and_can_be_retried(
@@ -151,7 +162,7 @@ def test_workers_drain_the_queue_without_doing_any_job_twice(
     wired: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
     ids = [_queue(wired, people, name) for name in ("hello.m4a", "hello.wav", "hello.ogg")]
-    workers = TranscriptionWorkers(wired, count=2, idle_seconds=0.05)
+    workers = DictationWorkers(wired, count=2, idle_seconds=0.05)
     workers.start()
     try:
         import time
@@ -160,11 +171,53 @@ def test_workers_drain_the_queue_without_doing_any_job_twice(
         while time.monotonic() < deadline:
             with wired.unit_of_work() as db:
                 states = {r.state for r in db.exec(select(Dictation))}
-            if states == {State.TRANSCRIBED.value}:
+            if states == {State.READY.value}:
                 break
             time.sleep(0.2)
     finally:
         workers.stop()
-    assert states == {State.TRANSCRIBED.value}
+    assert states == {State.READY.value}
     transcribed = [e.object_id for e in audit_events if e.action == "dictation.transcribe"]
     assert sorted(transcribed) == sorted(ids)
+
+
+def test_a_transcript_is_drafted_with_provenance_and_sealed(
+    wired: Appliance, people: People, llm: FakeLLM
+) -> None:
+    dictation_id = _queue(wired, people)
+    for _ in range(2):  # transcribe, then draft
+        assert claim_next(wired) == dictation_id
+        process(wired, dictation_id)
+    row = _row(wired, dictation_id)
+    assert row.state == State.READY and row.draft_sealed is not None
+    assert b"suicidal" not in row.draft_sealed
+    with wired.unit_of_work() as db:
+        view = get_dictation(db, wired.keys, actor_for(people.alice), dictation_id)
+    assert view.draft is not None and view.transcript is not None
+    statements = [s for v in view.draft["sections"].values() for s in v]
+    assert statements and all(s["provenance"] for s in statements)
+    for statement in statements:
+        for span in statement["provenance"]:
+            assert view.transcript[span["start"] : span["end"]] == span["text"]
+    assert "suicidal" in " ".join(s["text"] for s in view.draft["sections"]["risk"]).lower()
+
+
+def test_with_the_language_model_down_drafting_waits(
+    wired: Appliance, people: People, monkeypatch: pytest.MonkeyPatch, frozen_clock: Clock
+) -> None:
+    dictation_id = _queue(wired, people)
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)  # transcribed
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    live = wired.settings
+    monkeypatch.setattr(wired, "settings", live.model_copy(update={"llm_url": down}))
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    row = _row(wired, dictation_id)
+    assert row.state == State.DRAFTING and row.draft_sealed is None
+    assert row.status_message and "Waiting for the language model" in row.status_message
+    monkeypatch.setattr(wired, "settings", live)
+    frozen_clock.advance(seconds=61)
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    assert _row(wired, dictation_id).state == State.READY

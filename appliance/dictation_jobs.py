@@ -1,0 +1,268 @@
+"""Workers that turn dictations into transcripts and drafts, durably.
+
+A job is a `dictations` row with two stages: transcribing (queued -> transcribing) and drafting
+(drafting, claimed or not). Claiming is atomic (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+serialises writers), so several processes can share one database and no dictation is worked
+twice. A worker renews its claim while it works; a claim not renewed for LEASE belongs to a
+dead worker (killed server) and is taken over, so a restart at any moment loses nothing. When a
+model service is down, jobs wait and retry with backoff instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlmodel import col, or_, select
+
+from appliance import audio_store, clock
+from appliance.audit import Outcome, record_by
+from appliance.dictations import TABLE, State
+from appliance.envelope import crypto_shred, open_record_key, seal, unseal
+from appliance.metrics import JOB_STAGE_SECONDS
+from appliance.models import Dictation
+from appliance.notes.draft import build_draft
+from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.runtime import Appliance
+from appliance.speech_client import SpeechRejected, SpeechUnavailable, transcribe
+
+logger = logging.getLogger("appliance.jobs")
+HEARTBEAT = 20.0
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = 60.0
+REJECTED_MESSAGES = {
+    "unsupported": (
+        "The recording's format could not be read. Upload wav, mp3, m4a, ogg, webm or flac."
+    ),
+    "corrupt": "The recording is damaged or incomplete. Record or upload it again.",
+    "empty": "The recording contains no sound. Record or upload it again.",
+    "too_long": "The recording is too long for the speech service. Split it and upload the parts.",
+    "file_too_large": "The recording is too large for the speech service.",
+}
+
+
+def claim_next(appliance: Appliance) -> str | None:
+    now = clock.utcnow()
+    stale = now - LEASE
+    with appliance.unit_of_work() as db:
+        row = db.exec(
+            select(Dictation)
+            .where(
+                or_(
+                    (col(Dictation.state) == State.QUEUED.value)
+                    & (col(Dictation.next_attempt_at) <= now),
+                    (col(Dictation.state) == State.TRANSCRIBING.value)
+                    & (col(Dictation.claimed_at) < stale),
+                    (col(Dictation.state) == State.DRAFTING.value)
+                    & (col(Dictation.next_attempt_at) <= now)
+                    & (col(Dictation.claimed_at).is_(None) | (col(Dictation.claimed_at) < stale)),
+                )
+            )
+            .order_by(col(Dictation.created_at))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        if row.state == State.QUEUED.value:
+            JOB_STAGE_SECONDS.labels("queued").observe((now - row.next_attempt_at).total_seconds())
+            row.state, row.status_message = State.TRANSCRIBING.value, "Transcribing."
+        elif row.state == State.DRAFTING.value:
+            row.status_message = "Drafting the note."
+        row.claimed_at = now
+        db.add(row)
+        return row.id
+
+
+def _backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
+
+
+def process(appliance: Appliance, dictation_id: str) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        state = row.state
+    if state == State.TRANSCRIBING.value:
+        _while_claimed(appliance, dictation_id, _transcribe)
+    elif state == State.DRAFTING.value:
+        _while_claimed(appliance, dictation_id, _draft)
+
+
+def _while_claimed(
+    appliance: Appliance, dictation_id: str, work: Callable[[Appliance, str], None]
+) -> None:
+    """Run one stage while a heartbeat thread keeps the claim fresh."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(HEARTBEAT):
+            with appliance.unit_of_work() as db:
+                row = db.get(Dictation, dictation_id)
+                if row is not None and row.claimed_at is not None:
+                    row.claimed_at = clock.utcnow()
+                    db.add(row)
+
+    heartbeat = threading.Thread(target=renew, daemon=True)
+    heartbeat.start()
+    try:
+        work(appliance, dictation_id)
+    finally:
+        done.set()
+        heartbeat.join()
+
+
+def _transcribe(appliance: Appliance, dictation_id: str) -> None:
+    settings, keys = appliance.settings, appliance.keys
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.audio_key_id is not None
+        audio = audio_store.read_sealed(
+            settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
+        )
+        audio_format = row.audio_format or "wav"
+    started = time.perf_counter()
+    try:
+        text = transcribe(
+            settings.speech_url, settings.speech_model, settings.model_api_key, audio, audio_format
+        )
+    except SpeechUnavailable as exc:
+        _wait_and_retry(appliance, dictation_id, State.QUEUED, "speech service", str(exc))
+        return
+    except SpeechRejected as exc:
+        _fail(appliance, dictation_id, exc)
+        return
+    finally:
+        del audio
+    JOB_STAGE_SECONDS.labels("transcribing").observe(time.perf_counter() - started)
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.audio_key_id is not None
+        if row.state != State.TRANSCRIBING.value:
+            return  # someone else finished it (a stale lease taken over); keep theirs
+        key = open_record_key(db, keys.keks, row.data_key_id)
+        now = clock.utcnow()
+        row.transcript_sealed = seal(key, TABLE, row.id, "transcript", text)
+        row.transcribed_at = now
+        row.state, row.claimed_at, row.status_message = State.DRAFTING.value, None, None
+        row.next_attempt_at, row.attempts = now, 0
+        # Zero retention: the audio's key dies in the same transaction that stores the
+        # transcript; the ciphertext file is removed right after the commit.
+        crypto_shred(db, row.audio_key_id)
+        row.audio_deleted_at = now
+        db.add(row)
+        record_by(None, "dictation.transcribe", object_type="dictation", object_id=dictation_id)
+        record_by(None, "audio.shred", object_type="dictation", object_id=dictation_id)
+    audio_store.remove(settings.data_dir, dictation_id)
+
+
+def _draft(appliance: Appliance, dictation_id: str) -> None:
+    settings, keys = appliance.settings, appliance.keys
+    router = LLMSectionClassifier(settings.llm_url, settings.llm_model, settings.model_api_key)
+    if not router.available():
+        _wait_and_retry(appliance, dictation_id, State.DRAFTING, "language model", "unreachable")
+        return
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.transcript_sealed is not None
+        key = open_record_key(db, keys.keks, row.data_key_id)
+        transcript = unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+        modality, note_format = row.modality, row.note_format
+    started = time.perf_counter()
+    draft = build_draft(transcript, modality, note_format, router)
+    JOB_STAGE_SECONDS.labels("drafting").observe(time.perf_counter() - started)
+    document = draft.as_json()
+    del document["transcript"]  # stored once, as the transcript
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        if row.state != State.DRAFTING.value or row.draft_sealed is not None:
+            return
+        key = open_record_key(db, keys.keks, row.data_key_id)
+        row.draft_sealed = seal(key, TABLE, row.id, "draft", json.dumps(document))
+        row.drafted_at = clock.utcnow()
+        row.state, row.claimed_at, row.status_message = State.READY.value, None, None
+        db.add(row)
+        record_by(None, "dictation.draft", object_type="dictation", object_id=dictation_id)
+
+
+def _wait_and_retry(
+    appliance: Appliance, dictation_id: str, back_to: State, service: str, why: str
+) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        row.attempts += 1
+        delay = _backoff(row.attempts)
+        row.state, row.claimed_at = back_to.value, None
+        row.next_attempt_at = clock.utcnow() + timedelta(seconds=delay)
+        row.status_message = (
+            f"Waiting for the {service} (attempt {row.attempts}); "
+            f"trying again in {delay:.0f} s. Nothing is lost."
+        )
+        db.add(row)
+    logger.warning("dictation %s: %s unavailable (%s)", dictation_id, service, why)
+
+
+def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        row.state, row.claimed_at = State.FAILED.value, None
+        row.status_message = REJECTED_MESSAGES.get(
+            rejected.code or "",
+            f"The speech service refused the recording (HTTP {rejected.status}).",
+        )
+        db.add(row)
+        record_by(
+            None,
+            "dictation.transcribe",
+            Outcome.FAILED,
+            object_type="dictation",
+            object_id=dictation_id,
+            reason=rejected.code or f"http_{rejected.status}",
+        )
+
+
+class DictationWorkers:
+    """`count` threads inside `appliance serve`; each works one job stage at a time."""
+
+    def __init__(self, appliance: Appliance, count: int, idle_seconds: float = 1.0) -> None:
+        self.appliance, self.count, self.idle_seconds = appliance, count, idle_seconds
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def run_once(self) -> bool:
+        dictation_id = claim_next(self.appliance)
+        if dictation_id is None:
+            return False
+        try:
+            process(self.appliance, dictation_id)
+        except Exception as exc:  # the lease brings the job back; keep the worker alive
+            logger.error("dictation %s: %s", dictation_id, type(exc).__name__)
+        return True
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                worked = self.run_once()
+            except Exception as exc:  # a database hiccup must not end the worker
+                logger.error("job worker: %s", type(exc).__name__)
+                worked = False
+            if not worked:
+                self.stopping.wait(self.idle_seconds)
+
+    def start(self) -> None:
+        for n in range(self.count):
+            thread = threading.Thread(target=self._loop, name=f"dictation-worker-{n}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=30)

@@ -1,0 +1,62 @@
+"""A stand-in OpenAI-compatible LLM for pipeline tests: it answers the router's schema with the
+first allowed section and records what it was asked. The real model is exercised against the
+same contract in tests/model_server/test_model_server_run.py."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.served_app import free_port
+
+
+@dataclass
+class FakeLLM:
+    base_url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def fake_llm() -> Iterator[FakeLLM]:
+    port = free_port()
+    state = FakeLLM(f"http://127.0.0.1:{port}/v1")
+
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        state.requests.append(body)
+        schema = body["response_format"]["json_schema"]["schema"]
+        choice = schema["properties"]["section"]["enum"][0]
+        return JSONResponse(
+            {"choices": [{"message": {"content": json.dumps({"section": choice})}}]}
+        )
+
+    async def models(_request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+        ]
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
