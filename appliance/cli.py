@@ -6,12 +6,15 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sqlmodel import Session
 
 from appliance import accounts
 from appliance.accounts import AccountError
 from appliance.audit_verification import verify_and_record
+from appliance.dictations import MODALITIES, NOTE_FORMATS
+from appliance.draft_command import DraftCommandError
 from appliance.kek_registry import KeyMismatch
 from appliance.key_rotation import rotate_kek
 from appliance.keyfiles import KeyFileError, KeyPaths
@@ -192,6 +195,16 @@ def cmd_keys_rotate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draft(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from appliance.draft_command import draft_file, render_text
+
+    result = draft_file(settings, args.file, args.modality, args.format)
+    print(json.dumps(result.as_json(), indent=2) if args.json else render_text(result))
+    return 0
+
+
 def cmd_settings(_settings: Settings | None, _args: argparse.Namespace) -> int:
     print("| Environment variable | Default | Meaning |")
     print("|---|---|---|")
@@ -218,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True
     )
     keys.add_parser("rotate", help="new KEK, re-wrap every data key (resumable)")
+    draft = sub.add_parser("draft", help="draft a note from an audio or .txt file (nothing stored)")
+    draft.add_argument("file", type=Path)
+    draft.add_argument("--modality", required=True, choices=sorted(MODALITIES))
+    draft.add_argument("--format", required=True, choices=sorted(NOTE_FORMATS))
+    draft.add_argument("--json", action="store_true", help="one JSON object (documented schema)")
 
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
         dest="user_command", required=True
@@ -257,6 +275,7 @@ HANDLERS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "user supervise": cmd_user_supervise,
     "audit verify": cmd_audit_verify,
     "keys rotate": cmd_keys_rotate,
+    "draft": cmd_draft,
 }
 
 
@@ -272,7 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level)
         return HANDLERS[key](settings, args)
-    except (SettingsError, KeyFileError, KeyMismatch, AccountError, CommandError) as exc:
+    except (
+        SettingsError,
+        KeyFileError,
+        KeyMismatch,
+        AccountError,
+        CommandError,
+        DraftCommandError,
+    ) as exc:
         print(f"appliance: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
