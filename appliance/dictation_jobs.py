@@ -21,8 +21,8 @@ from sqlmodel import col, or_, select
 
 from appliance import audio_store, clock
 from appliance.audit import Outcome, record_by
-from appliance.dictations import TABLE, State
-from appliance.envelope import crypto_shred, open_record_key, seal, unseal
+from appliance.dictations import TABLE, State, read_transcript, store_transcript
+from appliance.envelope import crypto_shred, open_record_key, seal
 from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
 from appliance.notes.draft import build_draft
@@ -144,9 +144,8 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
         assert row is not None and row.audio_key_id is not None
         if row.state != State.TRANSCRIBING.value:
             return  # someone else finished it (a stale lease taken over); keep theirs
-        key = open_record_key(db, keys.keks, row.data_key_id)
         now = clock.utcnow()
-        row.transcript_sealed = seal(key, TABLE, row.id, "transcript", text)
+        store_transcript(db, keys, row, text)
         row.transcribed_at = now
         row.state, row.claimed_at, row.status_message = State.DRAFTING.value, None, None
         row.next_attempt_at, row.attempts = now, 0
@@ -168,10 +167,11 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
         return
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
-        assert row is not None and row.transcript_sealed is not None
-        key = open_record_key(db, keys.keks, row.data_key_id)
-        transcript = unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+        assert row is not None
+        transcript = read_transcript(db, keys, row)
         modality, note_format = row.modality, row.note_format
+    if transcript is None:  # deleted by retention before it was drafted: nothing to draft
+        return
     started = time.perf_counter()
     draft = build_draft(transcript, modality, note_format, router)
     JOB_STAGE_SECONDS.labels("drafting").observe(time.perf_counter() - started)

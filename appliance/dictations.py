@@ -115,6 +115,7 @@ class DictationView:
     queue_position: int | None
     draft: dict[str, Any] | None = None
     drafted_at: datetime | None = None
+    transcript_deleted_at: datetime | None = None
 
 
 def _audit(
@@ -180,7 +181,7 @@ def create_dictation(
         created_at=now,
     )
     if text:
-        row.transcript_sealed = seal(key, TABLE, dictation_id, "transcript", text)
+        store_transcript(db, keys, row, text)
         row.transcribed_at = now
     else:
         assert audio is not None
@@ -219,12 +220,26 @@ def queue_position(db: Session, row: Dictation) -> int | None:
     return int(ahead) + 1
 
 
+def store_transcript(db: Session, keys: Keys, row: Dictation, text: str) -> None:
+    """Seal the transcript under a key of its own, so retention can destroy it alone."""
+    key = new_record_key(db, keys.keks, "transcript")
+    row.transcript_key_id = key.id
+    row.transcript_sealed = seal(key, TABLE, row.id, "transcript", text)
+
+
+def read_transcript(db: Session, keys: Keys, row: Dictation) -> str | None:
+    if row.transcript_sealed is None or row.transcript_key_id is None:
+        return None
+    key = open_record_key(db, keys.keks, row.transcript_key_id)
+    return unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+
+
 def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> DictationView:
     transcript, draft = None, None
-    if with_transcript and row.transcript_sealed is not None:
-        key = open_record_key(db, keys.keks, row.data_key_id)
-        transcript = unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+    if with_transcript:
+        transcript = read_transcript(db, keys, row)
         if row.draft_sealed is not None:
+            key = open_record_key(db, keys.keks, row.data_key_id)
             draft = json.loads(unseal(key, TABLE, row.id, "draft", row.draft_sealed))
     return DictationView(
         id=row.id,
@@ -247,6 +262,7 @@ def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> Dic
         queue_position=queue_position(db, row),
         draft=draft,
         drafted_at=row.drafted_at,
+        transcript_deleted_at=row.transcript_deleted_at,
     )
 
 

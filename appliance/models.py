@@ -219,8 +219,11 @@ class Dictation(SQLModel, table=True):
     audio_format: str | None = Field(default=None, max_length=16)
     audio_bytes: int | None = Field(default=None)
     audio_deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The transcript has its own key too: retention can destroy it while the draft stays.
+    transcript_key_id: int | None = Field(default=None, foreign_key="data_keys.id")
     transcript_sealed: bytes | None = Field(default=None)
     transcribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    transcript_deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The draft (JSON: sections, statements with provenance, fields, flags), sealed.
     draft_sealed: bytes | None = Field(default=None)
     drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

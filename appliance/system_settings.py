@@ -36,3 +36,20 @@ def mfa_required(db: Session) -> bool:
 def set_mfa_required(db: Session, required: bool, *, by: Actor) -> None:
     require_role(by, Role.ADMIN, action="settings.change")
     _set(db, REQUIRE_MFA, "true" if required else "false", by)
+
+
+TRANSCRIPT_RETENTION_DAYS = "transcript_retention_days"
+MAX_RETENTION_DAYS = 3650
+
+
+def transcript_retention_days(db: Session) -> int | None:
+    """Days a transcript is kept; None means until its note is signed (the default)."""
+    value = _get(db, TRANSCRIPT_RETENTION_DAYS)
+    return int(value) if value else None
+
+
+def set_transcript_retention_days(db: Session, days: int | None, *, by: Actor) -> None:
+    require_role(by, Role.ADMIN, action="settings.change")
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ValueError(f"Keep transcripts 1 to {MAX_RETENTION_DAYS} days, or until signed.")
+    _set(db, TRANSCRIPT_RETENTION_DAYS, "" if days is None else str(days), by)

@@ -22,6 +22,7 @@ from appliance.audit_metrics import AuditChainCollector
 from appliance.audit_verification import verify_and_record
 from appliance.dictation_jobs import DictationWorkers
 from appliance.job_metrics import JobCollector
+from appliance.retention import enforce_transcript_retention
 from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, not_found_page
@@ -41,6 +42,7 @@ from webui.views import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
+RETENTION_INTERVAL = 15 * 60
 logger = logging.getLogger("webui")
 
 
@@ -134,10 +136,12 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
             yield
             return
         task = asyncio.create_task(verify_audit_periodically(appliance))
+        retention = asyncio.create_task(enforce_retention_periodically(appliance))
         workers = DictationWorkers(appliance, appliance.settings.workers)
         workers.start()
         yield
         task.cancel()
+        retention.cancel()
         await run_in_threadpool(workers.stop)
 
     app = Starlette(
@@ -151,6 +155,15 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     app.state.chain_registry.register(JobCollector(appliance.engine))
     return app
+
+
+async def enforce_retention_periodically(appliance: Appliance) -> None:
+    while True:
+        try:
+            await run_in_threadpool(enforce_transcript_retention, appliance)
+        except Exception as exc:  # try again next round; nothing is deleted half-way
+            logger.error("transcript retention could not run: %s", type(exc).__name__)
+        await asyncio.sleep(RETENTION_INTERVAL)
 
 
 async def verify_audit_periodically(appliance: Appliance) -> None:

@@ -111,3 +111,38 @@ def test_healthz_answers_json_without_signing_in(browser: Callable[[], Browser])
 
 def test_a_fresh_sign_in_carries_no_stale_password(signed_in: Callable[[str], Browser]) -> None:
     assert PASSWORD not in signed_in("alice").get("/account").text
+
+
+def test_an_admin_sets_transcript_retention_and_clinicians_see_it(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    dave = signed_in("dave")
+    bad = dave.submit(
+        "/admin/settings", {"retention": "days", "retention_days": "x"}, "/admin/settings"
+    )
+    assert bad.status_code == 400 and "number of days" in bad.text
+    dave.submit("/admin/settings", {"retention": "days", "retention_days": "30"}, "/admin/settings")
+    assert 'value="30"' in dave.get("/admin/settings").text
+    alice = signed_in("alice")
+    created = alice.submit(
+        "/clients", {"display_name": "A", "external_id": "", "date_of_birth": ""}, "/clients/new"
+    )
+    client_id = created.headers["location"].split("/")[2].split("?")[0]
+    token = alice.form_token(f"/clients/{client_id}/dictations/new")
+    posted = alice.post(
+        f"/clients/{client_id}/dictations",
+        data={
+            "csrf_token": token,
+            "session_date": "2026-11-20",
+            "start_time": "",
+            "duration_minutes": "50",
+            "service_code": "90834",
+            "modality": "cbt",
+            "note_format": "soap",
+            "typed_text": "Notes.",
+        },
+        files={"file": ("", b"", "application/octet-stream")},
+        follow_redirects=False,
+    )
+    page = alice.get(posted.headers["location"]).text
+    assert "practice retention setting" in page

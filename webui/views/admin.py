@@ -19,7 +19,12 @@ from appliance.models import User, UserSession
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from appliance.setup_links import issue_user_setup_link, url_for_token
-from appliance.system_settings import mfa_required, set_mfa_required
+from appliance.system_settings import (
+    mfa_required,
+    set_mfa_required,
+    set_transcript_retention_days,
+    transcript_retention_days,
+)
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
 from webui.views.forms import form_fields
@@ -236,31 +241,55 @@ user_setup_link = _user_action_endpoint(_new_setup_link)
 user_set_supervisor = _user_action_endpoint(_set_supervisor, "supervisor")
 
 
-def _settings(appliance: Appliance) -> bool:
+def _settings(appliance: Appliance) -> tuple[bool, int | None]:
     with appliance.unit_of_work() as db:
-        return mfa_required(db)
+        return mfa_required(db), transcript_retention_days(db)
+
+
+async def _settings_response(
+    request: Request, status_code: int = 200, error: str | None = None
+) -> Response:
+    required, retention = await run_in_threadpool(_settings, request.app.state.appliance)
+    return render(
+        request,
+        "admin/settings.html",
+        {"require_mfa": required, "retention_days": retention, "error": error},
+        status_code=status_code,
+    )
 
 
 @allow(Role.ADMIN)
 async def settings_page(request: Request) -> Response:
-    required = await run_in_threadpool(_settings, request.app.state.appliance)
-    return render(request, "admin/settings.html", {"require_mfa": required})
+    return await _settings_response(request)
 
 
-def _save_settings(appliance: Appliance, actor: Actor, require_mfa: bool) -> None:
+def _save_settings(
+    appliance: Appliance, actor: Actor, require_mfa: bool, retention_days: int | None
+) -> None:
     with appliance.unit_of_work() as db:
         set_mfa_required(db, require_mfa, by=actor)
+        set_transcript_retention_days(db, retention_days, by=actor)
 
 
 @allow(Role.ADMIN)
 async def settings_save(request: Request) -> Response:
-    fields = await form_fields(request, "require_mfa")
-    await run_in_threadpool(
-        _save_settings,
-        request.app.state.appliance,
-        current_actor(request),
-        fields["require_mfa"] == "on",
-    )
+    fields = await form_fields(request, "require_mfa", "retention", "retention_days")
+    if fields["retention"] == "days":
+        if not fields["retention_days"].strip().isdigit():
+            return await _settings_response(request, 400, "Retention: enter a number of days.")
+        days: int | None = int(fields["retention_days"])
+    else:
+        days = None
+    try:
+        await run_in_threadpool(
+            _save_settings,
+            request.app.state.appliance,
+            current_actor(request),
+            fields["require_mfa"] == "on",
+            days,
+        )
+    except ValueError as error:
+        return await _settings_response(request, 400, str(error))
     return RedirectResponse("/admin/settings?done=settings_saved", status_code=303)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,8 +27,10 @@ from appliance.dictations import (
 from appliance.models import Dictation
 from appliance.notes.draft import RISK
 from appliance.notes.formats import FORMATS
+from appliance.retention import deletion_due
 from appliance.roles import Role
 from appliance.runtime import Appliance
+from appliance.system_settings import transcript_retention_days
 from model_server.upload import Upload
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
@@ -155,16 +159,19 @@ async def dictation_create(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-def _get(appliance: Appliance, actor: Actor, dictation_id: str) -> tuple[DictationView, ClientView]:
+def _get(
+    appliance: Appliance, actor: Actor, dictation_id: str
+) -> tuple[DictationView, ClientView, datetime | None]:
     with appliance.unit_of_work() as db:
         view = get_dictation(db, appliance.keys, actor, dictation_id)
-        return view, get_client(db, appliance.keys, actor, view.client_id)
+        due = deletion_due(view.transcribed_at, transcript_retention_days(db))
+        return view, get_client(db, appliance.keys, actor, view.client_id), due
 
 
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
 async def dictation_detail(request: Request) -> Response:
     try:
-        view, client = await run_in_threadpool(
+        view, client, due = await run_in_threadpool(
             _get,
             request.app.state.appliance,
             current_actor(request),
@@ -182,6 +189,7 @@ async def dictation_detail(request: Request) -> Response:
             "note_formats": NOTE_FORMATS,
             "service_codes": SERVICE_CODES,
             "section_titles": SECTION_TITLES,
+            "retention_due": due,
         },
     )
 

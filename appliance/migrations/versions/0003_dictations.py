@@ -43,8 +43,10 @@ def upgrade() -> None:
         sa.Column("audio_format", sa.String(length=16), nullable=True),
         sa.Column("audio_bytes", sa.Integer(), nullable=True),
         sa.Column("audio_deleted_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("transcript_key_id", sa.Integer(), nullable=True),
         sa.Column("transcript_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("transcribed_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("transcript_deleted_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("draft_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("drafted_at", appliance.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", appliance.db.UTCDateTime(timezone=True), nullable=False),
@@ -59,6 +61,11 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_dictations_owner_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["transcript_key_id"],
+            ["data_keys.id"],
+            name=op.f("fk_dictations_transcript_key_id_data_keys"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dictations")),
     )
