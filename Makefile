@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export APPLIANCE_DATA_DIR ?= ./var
 
-.PHONY: run test test-postgres check install format clean bench bench-asr
+.PHONY: run test test-postgres check install format clean bench bench-asr eval
 
 install:
 	@VENV=$(VENV) EXTRAS=dev scripts/bootstrap.sh
@@ -39,6 +39,11 @@ clean:
 bench: install
 	$(BIN)/python -m bench.web_requests
 	$(BIN)/python -m bench.crypto_audit_cost
+	$(BIN)/python -m bench.pipeline
 
 bench-asr: install
 	$(BIN)/python -m bench.asr
+
+# Draft quality on the 14 labelled dictations (prints tables; never part of `make test`).
+eval: install
+	$(BIN)/python -m eval.run

@@ -234,7 +234,13 @@ class DictationWorkers:
     def __init__(self, appliance: Appliance, count: int, idle_seconds: float = 1.0) -> None:
         self.appliance, self.count, self.idle_seconds = appliance, count, idle_seconds
         self.stopping = threading.Event()
+        self.work_arrived = threading.Event()
         self.threads: list[threading.Thread] = []
+
+    def wake(self) -> None:
+        """A submission in this process: start now rather than at the next idle poll (other
+        processes sharing the database still find it within `idle_seconds`)."""
+        self.work_arrived.set()
 
     def run_once(self) -> bool:
         dictation_id = claim_next(self.appliance)
@@ -254,7 +260,8 @@ class DictationWorkers:
                 logger.error("job worker: %s", type(exc).__name__)
                 worked = False
             if not worked:
-                self.stopping.wait(self.idle_seconds)
+                self.work_arrived.wait(self.idle_seconds)
+                self.work_arrived.clear()
 
     def start(self) -> None:
         for n in range(self.count):
@@ -264,5 +271,6 @@ class DictationWorkers:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.work_arrived.set()
         for thread in self.threads:
             thread.join(timeout=30)

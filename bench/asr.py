@@ -22,12 +22,12 @@ from model_server.wer import term_recall, word_error_rate
 
 DICTATIONS = Path(__file__).resolve().parents[1] / "tests/fixtures/dictations"
 REPEATS = 2
-DEFAULT = "faster-whisper int8, beam 5, prompt (default)"
+DEFAULT = "faster-whisper int8, beam 5, hotwords (default)"
 CONFIGS = {
-    DEFAULT: ("faster-whisper", 5, "prompt"),
+    DEFAULT: ("faster-whisper", 5, "hotwords"),
+    "faster-whisper int8, beam 5, prompt": ("faster-whisper", 5, "prompt"),
     "faster-whisper int8, beam 5, no vocabulary": ("faster-whisper", 5, "off"),
     "faster-whisper int8, beam 1": ("faster-whisper", 1, "off"),
-    "faster-whisper int8, beam 5, hotwords": ("faster-whisper", 5, "hotwords"),
     "openai-whisper fp32, beam 5 (default: no vocabulary)": ("openai-whisper", 5, "off"),
     "openai-whisper fp32, beam 5, prompt": ("openai-whisper", 5, "prompt"),
     "openai-whisper fp32, greedy": ("openai-whisper", 1, "off"),

@@ -79,10 +79,11 @@ class ModelServerSettings(BaseSettings):
     vad: bool = Field(
         default=True, description="Skip silence with Silero VAD (faster-whisper) before decoding."
     )
-    # Measured with `make bench-asr` on the six committed dictations (tiny.en, beam 5):
-    # faster-whisper (batched) WER 0.169 without a hint, 0.157 with hotwords, 0.151 with the list
-    # as initial prompt; openai-whisper 0.276 with the prompt against 0.16 without. So "auto"
-    # keeps the hint only where it lowers WER: prompt for faster-whisper, off for openai-whisper.
+    # Measured (tiny.en, beam 5). faster-whisper: on the six bench dictations WER 0.169 without a
+    # hint, 0.157 hotwords, 0.151 prompt; on the 14 eval dictations 0.243 / 0.136 / 0.183, where
+    # the prompt also sent one dictation into a loop repeating the term list and leaked terms
+    # never said. openai-whisper: 0.161 without, 0.276 with the prompt. So "auto" means hotwords
+    # for faster-whisper and nothing for openai-whisper.
     vocabulary_mode: Literal["auto", "off", "hotwords", "prompt"] = Field(
         default="auto",
         description=(

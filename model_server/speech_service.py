@@ -51,7 +51,7 @@ class SpeechService:
             return TranscribeOptions(language, prompt, None, vad)
         mode = self.settings.vocabulary_mode
         if mode == "auto":
-            mode = "prompt" if self.engine.name == "faster-whisper" else "off"
+            mode = "hotwords" if self.engine.name == "faster-whisper" else "off"
         vocabulary = self.settings.vocabulary
         if mode == "prompt":
             return TranscribeOptions(language, vocabulary, None, vad)

@@ -131,7 +131,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     (on for `appliance serve`, off for tests that drive the app directly)."""
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(started_app: Starlette) -> AsyncIterator[None]:
         if not background_tasks:
             yield
             return
@@ -139,6 +139,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
         retention = asyncio.create_task(enforce_retention_periodically(appliance))
         workers = DictationWorkers(appliance, appliance.settings.workers)
         workers.start()
+        started_app.state.workers = workers
         yield
         task.cancel()
         retention.cancel()
@@ -151,6 +152,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
         lifespan=lifespan,
     )
     app.state.appliance = appliance
+    app.state.workers = None
     app.state.chain_registry = CollectorRegistry(auto_describe=True)
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     app.state.chain_registry.register(JobCollector(appliance.engine))

@@ -1,7 +1,8 @@
 """The risk section: what the dictation says about suicide, homicide, self-harm and safety.
 
 Never inferred: when the dictation says nothing about risk, the draft says so and raises a
-flag; it never writes "denies SI" on its own.
+flag; it never writes "denies SI" on its own. "ideation" alone counts: Whisper mishears
+"denies suicidal ideation" ("dies to his idle ideation") but keeps that word (make eval).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from appliance.notes.segment import Sentence
 RISK_PATTERN = re.compile(
     r"\b(suicid\w*|self[- ]harm\w*|cutting|kill (?:him|her|my|them)sel\w*|homicid\w*|"
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm (?:to )?others|hurt (?:him|her|them)sel\w*|"
-    r"crisis line|988|lethal means|plan or intent)",
+    r"crisis line|988|lethal means|plan or intent|ideation)",
     re.IGNORECASE,
 )
 NOT_ADDRESSED = "Not addressed in dictation."

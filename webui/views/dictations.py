@@ -153,6 +153,9 @@ async def dictation_create(request: Request) -> Response:
         return not_found_page(request)
     except DictationInputError as error:
         return await _form_again(request, client_id, values, str(error))
+    workers = request.app.state.workers
+    if workers is not None:
+        workers.wake()
     target = f"/dictations/{dictation_id}"
     if request.headers.get("accept", "").startswith("application/json"):
         return JSONResponse({"location": target}, status_code=201)  # the recorder's fetch()

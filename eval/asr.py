@@ -1,0 +1,49 @@
+"""Whisper in process, with the options the speech service gives the appliance's requests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from model_server.audio import decode
+from model_server.bundled import whisper_tiny_en_dir
+from model_server.engines.base import TranscribeOptions
+from model_server.engines.faster_whisper_engine import FasterWhisperEngine
+from model_server.settings import ModelServerSettings
+from model_server.speech_service import SpeechService
+
+
+@dataclass(frozen=True)
+class Heard:
+    text: str
+    audio_seconds: float
+    wall_seconds: float
+
+
+class Transcriber:
+    """faster-whisper on the configured (default: bundled tiny.en) weights, beam from settings
+    (default 5), and the vocabulary hint `SpeechService.options_for` picks for a request with
+    language "en" and no prompt (what appliance.speech_client sends): the clinical vocabulary
+    as initial prompt, VAD on."""
+
+    def __init__(self, settings: ModelServerSettings) -> None:
+        started = time.perf_counter()
+        self.model_dir = settings.whisper_model_dir or whisper_tiny_en_dir()
+        self.engine = FasterWhisperEngine(
+            self.model_dir,
+            device=settings.device,
+            cpu_threads=settings.cpu_threads,
+            beam_size=settings.beam_size,
+        )
+        self.beam_size = settings.beam_size
+        self.options: TranscribeOptions = SpeechService(self.engine, settings, "eval").options_for(
+            "en", None
+        )
+        self.load_seconds = time.perf_counter() - started
+
+    def transcribe(self, path: Path) -> Heard:
+        started = time.perf_counter()
+        audio = decode(path.read_bytes(), max_seconds=30 * 60, claimed_audio=True)
+        text = self.engine.transcribe(audio.samples, self.options).text
+        return Heard(text, audio.duration, time.perf_counter() - started)
