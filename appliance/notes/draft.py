@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from appliance.notes.formats import FORMATS, NoteFormat
-from appliance.notes.grounding import ungrounded
+from appliance.notes.grounding import implausible_scores, ungrounded
 from appliance.notes.modalities import FieldValue, extract_fields
 from appliance.notes.risk import NOT_ADDRESSED, is_risk_sentence
 from appliance.notes.segment import Sentence, split_sentences
@@ -40,7 +40,7 @@ class Statement:
 
 @dataclass(frozen=True)
 class Flag:
-    code: str  # risk_not_addressed | ungrounded | unplaced
+    code: str  # risk_not_addressed | ungrounded | unplaced | implausible_score
     message: str
     section: str | None = None
 
@@ -145,6 +145,14 @@ def build_draft(
             if missing:
                 flags.append(
                     Flag("ungrounded", f"Not in the cited dictation: {', '.join(missing)}.", key)
+                )
+            for score in implausible_scores(statement.text):
+                flags.append(
+                    Flag(
+                        "implausible_score",
+                        f"{score} is outside that scale: probably misheard; check the value.",
+                        key,
+                    )
                 )
     fields = extract_fields(modality, sentences)
     return Draft(

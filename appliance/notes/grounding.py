@@ -81,3 +81,33 @@ def ungrounded(statement: str, cited: str) -> list[str]:
         if not present:
             missing.append(item)
     return sorted(missing)
+
+
+# Scale ranges: a score outside its scale is a mishearing ("PHQ-9 117"), not a fact. Grounding
+# cannot catch it (it is in the transcript), so the range is checked instead.
+SCALE_RANGES = {
+    "phq-9": (0, 27),
+    "phq 9": (0, 27),
+    "gad-7": (0, 21),
+    "gad 7": (0, 21),
+    "pcl-5": (0, 80),
+    "sud": (0, 10),
+    "suds": (0, 10),
+    "voc": (1, 7),
+}
+_SCORE = re.compile(
+    r"\b(phq[- ]9|gad[- ]7|pcl-5|suds?|voc)\b\W*(?:score\s+)?(?:was|of|at|is|=|:)?\s*"
+    r"(?:from\s+)?(\d+)",
+    re.IGNORECASE,
+)
+
+
+def implausible_scores(statement: str) -> list[str]:
+    """Scale scores in `statement` that their scale cannot produce, as "PHQ-9 117"."""
+    found = []
+    for match in _SCORE.finditer(statement):
+        scale, value = match.group(1).lower(), int(match.group(2))
+        low, high = SCALE_RANGES[scale]
+        if not low <= value <= high:
+            found.append(f"{match.group(1)} {value}")
+    return found

@@ -122,3 +122,22 @@ def test_the_json_has_the_documented_top_level_keys() -> None:
     document = build_draft("Client reported a calm week.", "act", "girp").as_json()
     assert {"transcript", "sections", "fields", "flags", "timings"} <= set(document)
     assert all(s["provenance"] for v in document["sections"].values() for s in v)
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Her PHQ-9 was 117 today.", ["PHQ-9 117"]),
+        ("GAD-7 of 25 and PHQ-9 of 14.", ["GAD-7 25"]),
+        ("SUD went from 7 to 2 and the VOC was 9.", ["VOC 9"]),
+        ("PHQ-9 was 14, GAD-7 was 11, SUD 3, VOC 6.", []),
+    ],
+)
+def test_scores_outside_their_scale_are_flagged_as_probably_misheard(
+    text: str, flagged: list[str]
+) -> None:
+    from appliance.notes.grounding import implausible_scores
+
+    assert implausible_scores(text) == flagged
+    codes = [f.code for f in build_draft(text, "integrative", "soap").flags]
+    assert codes.count("implausible_score") == len(flagged)
