@@ -171,6 +171,12 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
         transcript = read_transcript(db, keys, row)
         modality, note_format = row.modality, row.note_format
     if transcript is None:  # deleted by retention before it was drafted: nothing to draft
+        with appliance.unit_of_work() as db:
+            row = db.get(Dictation, dictation_id)
+            assert row is not None
+            row.state, row.claimed_at = State.FAILED.value, None
+            row.status_message = "The transcript was deleted (retention) before it was drafted."
+            db.add(row)
         return
     started = time.perf_counter()
     draft = build_draft(transcript, modality, note_format, router)

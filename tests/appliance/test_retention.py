@@ -69,3 +69,26 @@ def test_only_admins_set_retention_and_only_sensible_values(
         set_transcript_retention_days(db, 5, by=actor_for(people.alice))
     with appliance.unit_of_work() as db, pytest.raises(ValueError, match="1 to 3650"):
         set_transcript_retention_days(db, 0, by=actor_for(people.dave))
+
+
+def test_a_transcript_deleted_before_drafting_ends_the_job_with_a_reason(
+    appliance: Appliance, people: People, frozen_clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appliance.dictation_jobs import claim_next, process
+    from appliance.dictations import State
+    from tests.fake_llm import fake_llm
+
+    dictation_id = _typed(appliance, people)
+    _retain(appliance, people, 1)
+    frozen_clock.advance(days=2)
+    enforce_transcript_retention(appliance)
+    with fake_llm() as llm:
+        settings = appliance.settings.model_copy(update={"llm_url": llm.base_url})
+        monkeypatch.setattr(appliance, "settings", settings)
+        assert claim_next(appliance) == dictation_id
+        process(appliance, dictation_id)
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+    assert row is not None and row.state == State.FAILED
+    assert row.status_message and "deleted (retention)" in row.status_message
+    assert claim_next(appliance) is None
