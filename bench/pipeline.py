@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,25 +62,7 @@ def main() -> int:
             Path(workdir), speech_url=models.speech_url, llm_url=models.llm_url, workers="2"
         ) as served,
     ):
-        env = {**os.environ, "APPLIANCE_DATA_DIR": str(Path(workdir) / "data")}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "appliance.cli",
-                "user",
-                "add",
-                "alice",
-                "--role",
-                "clinician",
-                "--password-stdin",
-            ],
-            input=PASSWORD + "\n",
-            text=True,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        served.add_user("alice", "clinician", PASSWORD)
         alice = LoopbackBrowser(served.base)
         alice.post("/login", {"username": "alice", "password": PASSWORD}, "/login")
         created = alice.post(

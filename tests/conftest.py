@@ -221,3 +221,25 @@ def signed_in(browser: Callable[[], Browser], people: People) -> Callable[[str],
         return b
 
     return as_person
+
+
+def submit_dictation(
+    appliance: Appliance, people: People, *, audio: bytes | None = None, typed_text: str = ""
+) -> str:
+    """A new client of alice's with one dictation (a recording or typed notes); its id."""
+    from appliance.clients import create_client
+    from appliance.dictations import create_dictation, parse_details
+
+    alice = accounts.actor_for(people.alice)
+    with appliance.unit_of_work() as db:
+        client = create_client(db, appliance.keys, alice, display_name="Ann A")
+        return create_dictation(
+            db,
+            appliance.keys,
+            appliance.settings,
+            alice,
+            client.id,
+            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
+            audio=audio,
+            typed_text=typed_text,
+        )

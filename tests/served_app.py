@@ -31,6 +31,28 @@ class Served:
     process: subprocess.Popen[str]
     setup_path: str
     log: Path
+    data_dir: Path
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """`appliance user add --password-stdin`, as a script or Ansible would."""
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "appliance.cli",
+                "user",
+                "add",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            text=True,
+            env={**os.environ, "APPLIANCE_DATA_DIR": str(self.data_dir)},
+            check=True,
+            capture_output=True,
+        )
 
 
 @contextmanager
@@ -62,7 +84,7 @@ def serve_appliance(workdir: Path, **settings: str) -> Iterator[Served]:
                 time.sleep(0.2)
         else:
             pytest.fail("appliance serve did not become healthy:\n" + log.read_text())
-        yield Served(base, process, setup.group(1), log)
+        yield Served(base, process, setup.group(1), log, workdir / "data")
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -10,13 +10,10 @@ from sqlmodel import select
 
 from appliance.accounts import actor_for
 from appliance.audit_chain import EventData
-from appliance.clients import create_client
 from appliance.dictation_jobs import LEASE, DictationWorkers, claim_next, process
 from appliance.dictations import (
     State,
-    create_dictation,
     get_dictation,
-    parse_details,
     retry_dictation,
 )
 from appliance.models import DataKey, Dictation
@@ -24,7 +21,7 @@ from appliance.runtime import Appliance
 from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.wer import word_error_rate
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, submit_dictation
 from tests.fake_llm import FakeLLM, fake_llm
 from tests.model_server.conftest import MODEL_ID, ServerThread, make_service
 from tests.served_app import free_port
@@ -61,17 +58,7 @@ def wired(
 
 
 def _queue(appliance: Appliance, people: People, name: str = "hello.m4a") -> str:
-    with appliance.unit_of_work() as db:
-        client = create_client(db, appliance.keys, actor_for(people.alice), display_name="Ann A")
-        return create_dictation(
-            db,
-            appliance.keys,
-            appliance.settings,
-            actor_for(people.alice),
-            client.id,
-            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
-            audio=(AUDIO / name).read_bytes(),
-        )
+    return submit_dictation(appliance, people, audio=(AUDIO / name).read_bytes())
 
 
 def _row(appliance: Appliance, dictation_id: str) -> Dictation:

@@ -4,27 +4,16 @@ import pytest
 from sqlmodel import select
 
 from appliance.accounts import actor_for
-from appliance.clients import create_client
-from appliance.dictations import create_dictation, get_dictation, parse_details
+from appliance.dictations import get_dictation
 from appliance.models import DataKey, Dictation
 from appliance.retention import enforce_transcript_retention
 from appliance.runtime import Appliance
 from appliance.system_settings import set_transcript_retention_days
-from tests.conftest import Clock, People
+from tests.conftest import Clock, People, submit_dictation
 
 
 def _typed(appliance: Appliance, people: People) -> str:
-    with appliance.unit_of_work() as db:
-        client = create_client(db, appliance.keys, actor_for(people.alice), display_name="A")
-        return create_dictation(
-            db,
-            appliance.keys,
-            appliance.settings,
-            actor_for(people.alice),
-            client.id,
-            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
-            typed_text="Reviewed the thought record.",
-        )
+    return submit_dictation(appliance, people, typed_text="Reviewed the thought record.")
 
 
 def _retain(appliance: Appliance, people: People, days: int | None) -> None:

@@ -110,9 +110,6 @@ def models() -> Iterator[Running]:
 def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
     tmp_path: Path, models: Running
 ) -> None:
-    import os
-    import subprocess
-    import sys
 
     from playwright.sync_api import sync_playwright
 
@@ -120,25 +117,7 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
     with serve_appliance(
         tmp_path, speech_url=models.speech_url, llm_url=models.llm_url, workers="1"
     ) as served:
-        env = {**os.environ, "APPLIANCE_DATA_DIR": str(tmp_path / "data")}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "appliance.cli",
-                "user",
-                "add",
-                "alice",
-                "--role",
-                "clinician",
-                "--password-stdin",
-            ],
-            input=PASSWORD + "\n",
-            text=True,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        served.add_user("alice", "clinician", PASSWORD)
         flags = [
             *CHROMIUM_FLAGS,
             "--use-fake-ui-for-media-stream",

@@ -81,22 +81,10 @@ def test_labels_carry_route_templates_and_no_names(
 def test_job_metrics_report_queue_depth_and_age(
     appliance: Appliance, people: People, frozen_clock: object
 ) -> None:
-    from appliance.accounts import actor_for
-    from appliance.clients import create_client
-    from appliance.dictations import create_dictation, parse_details
+    from tests.conftest import submit_dictation
 
     wav = (Path(__file__).resolve().parents[1] / "fixtures/audio/hello.wav").read_bytes()
-    with appliance.unit_of_work() as db:
-        client = create_client(db, appliance.keys, actor_for(people.alice), display_name="A")
-        create_dictation(
-            db,
-            appliance.keys,
-            appliance.settings,
-            actor_for(people.alice),
-            client.id,
-            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
-            audio=wav,
-        )
+    submit_dictation(appliance, people, audio=wav)
     frozen_clock.advance(seconds=90)  # type: ignore[attr-defined]
     text = _scrape(appliance, ("127.0.0.1", 40000)).text
     assert re.search(r'^appliance_jobs\{state="queued"\} 1\.0$', text, re.M)
