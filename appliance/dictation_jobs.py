@@ -27,6 +27,7 @@ from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
 from appliance.notes.draft import build_draft
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.vocabulary import speech_vocabulary
 from appliance.runtime import Appliance
 from appliance.speech_client import SpeechRejected, SpeechUnavailable, transcribe
 
@@ -125,10 +126,16 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
             settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
         )
         audio_format = row.audio_format or "wav"
+        vocabulary = speech_vocabulary(row.modality)
     started = time.perf_counter()
     try:
         text = transcribe(
-            settings.speech_url, settings.speech_model, settings.model_api_key, audio, audio_format
+            settings.speech_url,
+            settings.speech_model,
+            settings.model_api_key,
+            audio,
+            audio_format,
+            vocabulary,
         )
     except SpeechUnavailable as exc:
         _wait_and_retry(appliance, dictation_id, State.QUEUED, "speech service", str(exc))

@@ -26,6 +26,7 @@ from appliance.audio_store import sniff_format
 from appliance.notes.draft import Draft, build_draft
 from appliance.notes.formats import FORMATS
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.vocabulary import speech_vocabulary
 from appliance.settings import Settings
 from appliance.speech_client import transcribe
 
@@ -118,6 +119,7 @@ def draft_file(settings: Settings, path: Path, modality: str, note_format: str) 
                 settings.model_api_key,
                 data,
                 audio_format,
+                speech_vocabulary(modality),
             )
             timings["transcription"] = round(time.perf_counter() - began, 3)
         router = LLMSectionClassifier(settings.llm_url, settings.llm_model, settings.model_api_key)

@@ -25,12 +25,24 @@ class SpeechRejected(Exception):
     code: str | None
 
 
-def transcribe(base_url: str, model: str, api_key: str, audio: bytes, audio_format: str) -> str:
+def transcribe(
+    base_url: str,
+    model: str,
+    api_key: str,
+    audio: bytes,
+    audio_format: str,
+    vocabulary: str | None = None,
+) -> str:
+    """The transcript's text. `vocabulary` (terms to expect) is this appliance's model server's
+    extension of the OpenAI form; other OpenAI-compatible servers ignore the field."""
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    form = {"model": model, "response_format": "json", "language": "en"}
+    if vocabulary:
+        form["vocabulary"] = vocabulary
     try:
         reply = httpx.post(
             f"{base_url.rstrip('/')}/audio/transcriptions",
-            data={"model": model, "response_format": "json", "language": "en"},
+            data=form,
             files={"file": (f"dictation.{audio_format}", audio, "application/octet-stream")},
             headers=headers,
             timeout=TIMEOUT,

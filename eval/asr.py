@@ -8,7 +8,6 @@ from pathlib import Path
 
 from model_server.audio import decode
 from model_server.bundled import whisper_tiny_en_dir
-from model_server.engines.base import TranscribeOptions
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.settings import ModelServerSettings
 from model_server.speech_service import SpeechService
@@ -23,9 +22,8 @@ class Heard:
 
 class Transcriber:
     """faster-whisper on the configured (default: bundled tiny.en) weights, beam from settings
-    (default 5), and the vocabulary hint `SpeechService.options_for` picks for a request with
-    language "en" and no prompt (what appliance.speech_client sends): the clinical vocabulary
-    as initial prompt, VAD on."""
+    (default 5), with the options `SpeechService.options_for` picks for what
+    appliance.speech_client sends: language "en", no prompt, the dictation's vocabulary."""
 
     def __init__(self, settings: ModelServerSettings) -> None:
         started = time.perf_counter()
@@ -37,13 +35,17 @@ class Transcriber:
             beam_size=settings.beam_size,
         )
         self.beam_size = settings.beam_size
-        self.options: TranscribeOptions = SpeechService(self.engine, settings, "eval").options_for(
-            "en", None
+        self.service = SpeechService(self.engine, settings, "eval")
+        sample = self.service.options_for("en", None, "x")
+        self.vocabulary_use = (
+            "hotwords" if sample.hotwords else "initial prompt" if sample.prompt else "nothing"
         )
+        self.vad = sample.vad
         self.load_seconds = time.perf_counter() - started
 
-    def transcribe(self, path: Path) -> Heard:
+    def transcribe(self, path: Path, vocabulary: str) -> Heard:
         started = time.perf_counter()
         audio = decode(path.read_bytes(), max_seconds=30 * 60, claimed_audio=True)
-        text = self.engine.transcribe(audio.samples, self.options).text
+        options = self.service.options_for("en", None, vocabulary)
+        text = self.engine.transcribe(audio.samples, options).text
         return Heard(text, audio.duration, time.perf_counter() - started)

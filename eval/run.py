@@ -13,11 +13,13 @@ model), to show what the model adds.
 Prints Markdown tables and the issue's targets marked PASS or FAIL. A report, not a test: the
 exit code is 0 whether or not the targets are met (2 when it cannot run at all).
 
+Whisper gets each case's modality vocabulary, as the appliance's requests do.
+
 Environment: EVAL_LLM_URL (an OpenAI-compatible base URL ending in /v1; nothing is started),
 EVAL_LLM_MODEL (model id; default: the first one the server lists), EVAL_LLM_API_KEY,
 EVAL_LLM_THREADS (llama.cpp threads of the server started here; default 1, see eval.llm). Whisper
 follows the MODEL_SERVER_* settings, whose defaults are the appliance's (bundled tiny.en, beam 5,
-the clinical vocabulary as initial prompt); MODEL_SERVER_VOCABULARY_MODE=hotwords, for example,
+the vocabulary as faster-whisper hotwords); MODEL_SERVER_VOCABULARY_MODE=prompt, for example,
 compares another way of giving Whisper the vocabulary.
 """
 
@@ -35,6 +37,7 @@ import httpx
 
 from appliance.notes.draft import build_draft
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.vocabulary import speech_vocabulary
 from eval.asr import Heard, Transcriber
 from eval.cases import Case, load_cases
 from eval.llm import CountingClassifier, ModelServer, served_model
@@ -64,6 +67,10 @@ class Result:
     draft_seconds: float
 
 
+def hint_terms(vocabulary: str) -> list[str]:
+    return [term.strip() for term in vocabulary.split(",") if term.strip()]
+
+
 def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else 0.0
 
@@ -76,10 +83,13 @@ def draft_all(
     cases: Sequence[Case],
     heard: dict[str, Heard],
     classifier: CountingClassifier,
-    vocabulary: Sequence[str],
+    server_vocabulary: Sequence[str],
 ) -> list[Result]:
     results = []
     for case in cases:
+        # Leaks are looked for among every term Whisper could have been hinted with: the
+        # modality's list the appliance sends and the server's own list.
+        vocabulary = [*hint_terms(speech_vocabulary(case.modality)), *server_vocabulary]
         for source in SOURCES:
             text = case.script if source == "script" else heard[case.id].text
             calls, no_answer = classifier.calls, classifier.no_answer
@@ -414,14 +424,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             server.start()  # llama.cpp loads while Whisper works
         settings = load_model_server_settings()
         transcriber = Transcriber(settings)
-        heard = {case.id: transcriber.transcribe(case.audio_path) for case in cases}
+        heard = {
+            case.id: transcriber.transcribe(case.audio_path, speech_vocabulary(case.modality))
+            for case in cases
+        }
         if server is not None:
             llm_url = server.llm_url()
         model = os.environ.get("EVAL_LLM_MODEL") or served_model(llm_url, api_key)
         classifier = CountingClassifier(LLMSectionClassifier(llm_url, model, api_key))
         drafting_started = time.perf_counter()
-        vocabulary = [term.strip() for term in settings.vocabulary.split(",") if term.strip()]
-        results = draft_all(cases, heard, classifier, vocabulary)
+        results = draft_all(cases, heard, classifier, hint_terms(settings.vocabulary))
         drafting_s = time.perf_counter() - drafting_started
     except (RuntimeError, OSError, ValueError, httpx.HTTPError) as exc:
         print(f"eval: cannot run: {exc}", file=sys.stderr)
@@ -448,9 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(
         f"- Whisper: faster-whisper on `{transcriber.model_dir.name}` "
         f"({transcriber.model_dir.parent.name}), beam {transcriber.beam_size}, "
-        f"initial prompt: {'clinical vocabulary' if transcriber.options.prompt else 'none'}, "
-        f"hotwords: {'yes' if transcriber.options.hotwords else 'none'}, "
-        f"VAD: {'on' if transcriber.options.vad else 'off'}"
+        f"vocabulary: the dictation's modality terms (appliance.notes.vocabulary) as "
+        f"{transcriber.vocabulary_use}, VAD: {'on' if transcriber.vad else 'off'}"
     )
     started_here = (
         f"started here: model-server run --profile cpu, {server.threads} thread(s)"

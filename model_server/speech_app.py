@@ -20,6 +20,7 @@ from model_server.speech_service import SpeechService
 from model_server.upload import Upload, UploadInvalid, UploadTooLarge, read_upload
 
 RESPONSE_FORMATS = ("json", "verbose_json", "text")
+MAX_VOCABULARY_CHARS = 800
 STARTED = int(time.time())
 
 
@@ -86,6 +87,14 @@ def create_speech_app(service: SpeechService) -> Starlette:
                     f"response_format must be one of {', '.join(RESPONSE_FORMATS)}.",
                     param="response_format",
                 )
+            vocabulary = upload.fields.get("vocabulary") or None
+            if vocabulary is not None and len(vocabulary) > MAX_VOCABULARY_CHARS:
+                # Whisper's hint window is about 220 tokens; a longer list would be cut anyway.
+                raise APIError(
+                    400,
+                    f"vocabulary is limited to {MAX_VOCABULARY_CHARS} characters.",
+                    param="vocabulary",
+                )
             transcript = await run_in_threadpool(
                 service.transcribe,
                 SpeechRequest(
@@ -94,6 +103,7 @@ def create_speech_app(service: SpeechService) -> Starlette:
                     content_type=upload.content_type,
                     language=upload.fields.get("language") or None,
                     prompt=upload.fields.get("prompt") or None,
+                    vocabulary=vocabulary,
                 ),
             )
         except APIError as error:

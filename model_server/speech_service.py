@@ -39,20 +39,25 @@ class Request:
     content_type: str | None
     language: str | None
     prompt: str | None
+    # Not in OpenAI's API (other servers ignore it): terms this dictation is likely to contain,
+    # e.g. its therapy modality's. It replaces the server's own list, used the same way.
+    vocabulary: str | None = None
 
 
 class SpeechService:
     def __init__(self, engine: SpeechEngine, settings: ModelServerSettings, model_id: str) -> None:
         self.engine, self.settings, self.model_id = engine, settings, model_id
 
-    def options_for(self, language: str | None, prompt: str | None) -> TranscribeOptions:
+    def options_for(
+        self, language: str | None, prompt: str | None, vocabulary: str | None = None
+    ) -> TranscribeOptions:
         vad = self.settings.vad
         if prompt:  # the caller's own hint wins
             return TranscribeOptions(language, prompt, None, vad)
         mode = self.settings.vocabulary_mode
         if mode == "auto":
             mode = "hotwords" if self.engine.name == "faster-whisper" else "off"
-        vocabulary = self.settings.vocabulary
+        vocabulary = vocabulary or self.settings.vocabulary
         if mode == "prompt":
             return TranscribeOptions(language, vocabulary, None, vad)
         if mode == "hotwords":
@@ -74,7 +79,7 @@ class SpeechService:
                 STATUS_OF[exc.problem], str(exc), param="file", code=exc.problem
             ) from exc
         transcript = self.engine.transcribe(
-            audio.samples, self.options_for(request.language, request.prompt)
+            audio.samples, self.options_for(request.language, request.prompt, request.vocabulary)
         )
         elapsed = time.perf_counter() - started
         TRANSCRIPTIONS.labels("ok").inc()

@@ -17,13 +17,14 @@ from appliance.dictations import (
     retry_dictation,
 )
 from appliance.models import DataKey, Dictation
+from appliance.notes.vocabulary import speech_vocabulary
 from appliance.runtime import Appliance
 from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.wer import word_error_rate
 from tests.conftest import Clock, People, submit_dictation
 from tests.fake_llm import FakeLLM, fake_llm
-from tests.model_server.conftest import MODEL_ID, ServerThread, make_service
+from tests.model_server.conftest import MODEL_ID, RecordingEngine, ServerThread, make_service
 from tests.served_app import free_port
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
@@ -84,6 +85,28 @@ def test_a_queued_dictation_is_transcribed_and_its_audio_shredded(
     assert view.transcript is not None and word_error_rate(HELLO, view.transcript) <= 0.45
     actions = [e.action for e in audit_events if e.object_id == dictation_id]
     assert actions[:3] == ["dictation.create", "dictation.transcribe", "audio.shred"]
+
+
+def test_whisper_is_told_the_vocabulary_of_the_dictations_modality(
+    appliance: Appliance, people: People, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = RecordingEngine(
+        FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=1)
+    )
+    with ServerThread(make_service(engine)) as server:  # type: ignore[arg-type]
+        monkeypatch.setattr(
+            appliance,
+            "settings",
+            appliance.settings.model_copy(
+                update={"speech_url": server.base_url, "speech_model": MODEL_ID}
+            ),
+        )
+        dictation_id = _queue(appliance, people)  # a CBT dictation
+        assert claim_next(appliance) == dictation_id
+        process(appliance, dictation_id)
+    assert [o.hotwords for o in engine.options] == [speech_vocabulary("cbt")]
+    assert "Socratic questioning" in speech_vocabulary("cbt")
+    assert "exile" not in speech_vocabulary("cbt")  # another modality's term is no hint here
 
 
 def test_with_the_speech_service_down_jobs_wait_and_then_finish(

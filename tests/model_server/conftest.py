@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from model_server.bundled import whisper_tiny_en_dir
+from model_server.engines.base import Samples, TranscribeOptions, Transcript
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.settings import ModelServerSettings
 from model_server.speech_app import create_speech_app
@@ -63,6 +64,20 @@ def faster_whisper() -> FasterWhisperEngine:
 
 def make_service(engine: FasterWhisperEngine, **settings: object) -> SpeechService:
     return SpeechService(engine, ModelServerSettings(**settings), MODEL_ID)  # type: ignore[arg-type]
+
+
+class RecordingEngine:
+    """Remembers the options each request reached the engine with."""
+
+    name = "faster-whisper"
+
+    def __init__(self, real: FasterWhisperEngine) -> None:
+        self.real = real
+        self.options: list[TranscribeOptions] = []
+
+    def transcribe(self, audio: Samples, options: TranscribeOptions) -> Transcript:
+        self.options.append(options)
+        return self.real.transcribe(audio, options)
 
 
 class ServerThread:

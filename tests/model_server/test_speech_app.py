@@ -25,6 +25,7 @@ from model_server.wer import word_error_rate
 from tests.model_server.conftest import (
     AUDIO,
     MODEL_ID,
+    RecordingEngine,
     ServerThread,
     dictations,
     make_service,
@@ -257,3 +258,37 @@ def test_the_reference_engine_serves_the_same_api_on_real_weights(
                 text = client.audio.transcriptions.create(model=MODEL_ID, file=audio).text
             rates.append(word_error_rate(dictation.script, text))
     assert sum(rates) / len(rates) <= MEAN_WER_BOUND, rates
+
+
+def test_a_requests_vocabulary_replaces_the_servers_as_hotwords(
+    faster_whisper: FasterWhisperEngine,
+) -> None:
+    engine = RecordingEngine(faster_whisper)
+    service = SpeechService(engine, ModelServerSettings(vocabulary="CBT, SUD"), MODEL_ID)
+    with ServerThread(service) as server:
+        for extra in ({"vocabulary": "exile, unblending"}, {}):
+            reply = httpx.post(
+                f"{server.base_url}/audio/transcriptions",
+                data={"model": MODEL_ID, **extra},
+                files={"file": ("hello.wav", (AUDIO / "hello.wav").read_bytes(), "audio/wav")},
+            )
+            assert reply.status_code == 200
+    assert [o.hotwords for o in engine.options] == ["exile, unblending", "CBT, SUD"]
+    assert all(o.prompt is None for o in engine.options)
+
+
+def test_a_callers_prompt_still_wins_over_any_vocabulary(
+    faster_whisper: FasterWhisperEngine,
+) -> None:
+    options = make_service(faster_whisper).options_for("en", "Dr. Smith's notes.", "exile")
+    assert (options.prompt, options.hotwords) == ("Dr. Smith's notes.", None)
+
+
+def test_an_overlong_vocabulary_is_400_naming_the_field(speech_server: ServerThread) -> None:
+    reply = httpx.post(
+        f"{speech_server.base_url}/audio/transcriptions",
+        data={"model": MODEL_ID, "vocabulary": "word, " * 200},
+        files={"file": ("hello.wav", (AUDIO / "hello.wav").read_bytes(), "audio/wav")},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["param"] == "vocabulary"

@@ -1,0 +1,97 @@
+"""The words Whisper should expect in a dictation, chosen by its therapy modality.
+
+Sent with each transcription request (the speech service's `vocabulary` field). One list per
+modality rather than one for all: on the evaluation set (make eval) the modality's own terms
+kept more facts than the server's all-modality list (0.782 against 0.728 of 202 facts reaching
+the transcript) and stopped Whisper from writing terms of other modalities that were never said
+("DBT" and "SUD" in an IFS dictation). Medication names were tried and left out: tiny.en could
+not spell them any better, and one leaked into a dictation that never named it.
+"""
+
+from __future__ import annotations
+
+# Scales and risk words every progress note may contain.
+COMMON = ("PHQ-9", "GAD-7", "suicidal ideation", "homicidal ideation", "self-harm", "safety plan")
+
+BY_MODALITY: dict[str, tuple[str, ...]] = {
+    "cbt": (
+        "CBT",
+        "cognitive distortion",
+        "all-or-nothing thinking",
+        "catastrophizing",
+        "thought record",
+        "Socratic questioning",
+        "exposure hierarchy",
+        "psychoeducation",
+        "homework",
+    ),
+    "dbt": (
+        "DBT",
+        "diary card",
+        "chain analysis",
+        "distress tolerance",
+        "emotion regulation",
+        "interpersonal effectiveness",
+        "TIPP",
+        "DEAR MAN",
+        "opposite action",
+        "radical acceptance",
+        "wise mind",
+    ),
+    "act": (
+        "ACT",
+        "cognitive defusion",
+        "acceptance",
+        "present moment",
+        "self-as-context",
+        "values",
+        "committed action",
+        "willingness",
+        "hexaflex",
+    ),
+    "emdr": (
+        "EMDR",
+        "SUD",
+        "VOC",
+        "desensitization",
+        "installation",
+        "body scan",
+        "bilateral stimulation",
+        "negative cognition",
+        "positive cognition",
+        "container",
+    ),
+    "ifs": (
+        "IFS",
+        "parts",
+        "protector",
+        "manager",
+        "firefighter",
+        "exile",
+        "Self-energy",
+        "unblending",
+        "unburdening",
+        "witnessing",
+    ),
+    "psychodynamic": (
+        "psychodynamic",
+        "transference",
+        "countertransference",
+        "defense",
+        "projection",
+        "intellectualization",
+        "resistance",
+        "free association",
+    ),
+    "integrative": (
+        "motivational interviewing",
+        "behavioral activation",
+        "psychoeducation",
+        "mindfulness",
+    ),
+}
+
+
+def speech_vocabulary(modality: str) -> str:
+    """The comma-separated hint for a dictation in `modality` (unknown: the common terms)."""
+    return ", ".join(BY_MODALITY.get(modality, ()) + COMMON)
