@@ -27,6 +27,7 @@ from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
 from appliance.notes.draft import build_draft
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.rewrite import rewrite_draft, writer_for
 from appliance.notes.vocabulary import speech_vocabulary
 from appliance.runtime import Appliance
 from appliance.speech_client import SpeechRejected, SpeechUnavailable, transcribe
@@ -187,6 +188,11 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
         return
     started = time.perf_counter()
     draft = build_draft(transcript, modality, note_format, router)
+    writer = writer_for(
+        settings.llm_class, settings.llm_url, settings.llm_model, settings.model_api_key
+    )
+    if writer is not None:
+        draft = rewrite_draft(draft, writer)
     JOB_STAGE_SECONDS.labels("drafting").observe(time.perf_counter() - started)
     document = draft.as_json()
     del document["transcript"]  # stored once, as the transcript

@@ -26,6 +26,7 @@ from appliance.audio_store import sniff_format
 from appliance.notes.draft import Draft, build_draft
 from appliance.notes.formats import FORMATS
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.rewrite import rewrite_draft, writer_for
 from appliance.notes.vocabulary import speech_vocabulary
 from appliance.settings import Settings
 from appliance.speech_client import transcribe
@@ -126,6 +127,13 @@ def draft_file(settings: Settings, path: Path, modality: str, note_format: str) 
         began = time.perf_counter()
         draft = build_draft(transcript, modality, note_format, router)
         timings["drafting"] = round(time.perf_counter() - began, 3)
+        writer = writer_for(
+            settings.llm_class, settings.llm_url, settings.llm_model, settings.model_api_key
+        )
+        if writer is not None:
+            began = time.perf_counter()
+            draft = rewrite_draft(draft, writer)
+            timings["rewriting"] = round(time.perf_counter() - began, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
     return DraftResult(draft, timings)
 

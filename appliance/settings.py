@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -118,6 +118,18 @@ class Settings(BaseSettings):
         description="OpenAI-compatible LLM base URL (`model-server run` prints it).",
     )
     llm_model: str = Field(default="smollm2-135m-instruct", description="Model id sent to the LLM.")
+    llm_class: Literal["router", "writer"] = Field(
+        default="router",
+        description=(
+            "What the configured LLM is trusted to do. `router` (for the bundled SmolLM2-135M "
+            "or any small model): it only picks a section for sentences the cues cannot place; "
+            "every statement is the clinician's sentence verbatim. `writer` (a capable "
+            "instruction model, e.g. on vLLM): it also rewrites each statement into concise "
+            "clinical third person; a rewrite is kept only if a deterministic check finds "
+            "nothing invented, dropped or negated differently, otherwise the sentence stays "
+            "verbatim, as it does when the model does not answer."
+        ),
+    )
     model_api_key: str = Field(
         default="", description="Bearer key for the model services, if they require one."
     )

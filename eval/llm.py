@@ -1,4 +1,8 @@
-"""The LLM the drafting asks: `model-server run --profile cpu` started here, or EVAL_LLM_URL."""
+"""The LLM the drafting asks: `model-server run --profile cpu` started here, or EVAL_LLM_URL.
+
+EVAL_LLM_CLASS says what it is trusted to do, as APPLIANCE_LLM_CLASS does in the appliance:
+`router` (default) only routes; `writer` also rewrites every statement (appliance.notes.rewrite).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from types import TracebackType
 import httpx
 
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.rewrite import StatementWriter
 
 READY_TIMEOUT_S = 240
 # llama.cpp threads for the server started here (EVAL_LLM_THREADS overrides). The router's
@@ -144,5 +149,36 @@ class CountingClassifier:
         answer = self.inner.classify(sentence, sections)
         self.seconds += time.perf_counter() - started
         self.calls += 1
+        self.no_answer += answer is None
+        return answer
+
+
+LLM_CLASSES = ("router", "writer")
+
+
+def llm_class_from_env() -> str:
+    """EVAL_LLM_CLASS, checked: a typo must not silently score the router instead."""
+    value = os.environ.get("EVAL_LLM_CLASS", "router").strip().lower() or "router"
+    if value not in LLM_CLASSES:
+        raise ValueError(f"EVAL_LLM_CLASS must be one of {', '.join(LLM_CLASSES)}, not {value!r}")
+    return value
+
+
+class CountingWriter:
+    """A StatementWriter (the LLM one) as is, counting its calls, unusable answers and time."""
+
+    def __init__(self, inner: StatementWriter) -> None:
+        self.inner = inner
+        self.calls = 0
+        self.no_answer = 0
+        self.seconds = 0.0
+
+    def rewrite(self, sentence: str, section_title: str, modality: str) -> str | None:
+        started = time.perf_counter()
+        self.calls += 1
+        try:
+            answer = self.inner.rewrite(sentence, section_title, modality)
+        finally:
+            self.seconds += time.perf_counter() - started
         self.no_answer += answer is None
         return answer

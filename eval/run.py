@@ -17,6 +17,9 @@ Whisper gets each case's modality vocabulary, as the appliance's requests do.
 
 Environment: EVAL_LLM_URL (an OpenAI-compatible base URL ending in /v1; nothing is started),
 EVAL_LLM_MODEL (model id; default: the first one the server lists), EVAL_LLM_API_KEY,
+EVAL_LLM_CLASS (`router`, the default, or `writer`: as APPLIANCE_LLM_CLASS, the model then also
+rewrites every statement, (b) includes that stage, and a table counts the rewrites accepted and
+rejected; meant for a capable model at EVAL_LLM_URL),
 EVAL_LLM_THREADS (llama.cpp threads of the server started here; default 1, see eval.llm). Whisper
 follows the MODEL_SERVER_* settings, whose defaults are the appliance's (bundled tiny.en, beam 5,
 the vocabulary as faster-whisper hotwords); MODEL_SERVER_VOCABULARY_MODE=prompt, for example,
@@ -32,15 +35,23 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from appliance.notes.draft import build_draft
 from appliance.notes.llm_router import LLMSectionClassifier
+from appliance.notes.rewrite import LLMStatementWriter, rewrite_draft
 from appliance.notes.vocabulary import speech_vocabulary
 from eval.asr import Heard, Transcriber
 from eval.cases import Case, load_cases
-from eval.llm import CountingClassifier, ModelServer, served_model
+from eval.llm import (
+    CountingClassifier,
+    CountingWriter,
+    ModelServer,
+    llm_class_from_env,
+    served_model,
+)
 from eval.report import table, verdict
 from eval.score import DraftScore, score_draft
 from eval.text import contains, words
@@ -65,6 +76,7 @@ class Result:
     model_calls: int
     model_no_answer: int
     draft_seconds: float
+    rewrite: dict[str, Any] | None = None  # Draft.rewrite: what the writer stage did, if it ran
 
 
 def hint_terms(vocabulary: str) -> list[str]:
@@ -84,6 +96,7 @@ def draft_all(
     heard: dict[str, Heard],
     classifier: CountingClassifier,
     server_vocabulary: Sequence[str],
+    writer: CountingWriter | None = None,
 ) -> list[Result]:
     results = []
     for case in cases:
@@ -95,6 +108,8 @@ def draft_all(
             calls, no_answer = classifier.calls, classifier.no_answer
             started = time.perf_counter()
             draft = build_draft(text, case.modality, case.note_format, classifier)
+            if writer is not None:
+                draft = rewrite_draft(draft, writer)
             elapsed = time.perf_counter() - started
             cue_only = build_draft(text, case.modality, case.note_format, None)
             results.append(
@@ -107,6 +122,7 @@ def draft_all(
                     model_calls=classifier.calls - calls,
                     model_no_answer=classifier.no_answer - no_answer,
                     draft_seconds=elapsed,
+                    rewrite=draft.rewrite,
                 )
             )
     return results
@@ -401,6 +417,46 @@ def misplaced_table(results: Sequence[Result]) -> str:
     return table(["case", "sentence", "expected", "placed", "by"], rows, numeric_from=99)
 
 
+REWRITE_COUNTS = ("accepted", "unchanged", "rejected", "no_answer")
+
+
+def rewrite_table(by_source: dict[str, list[Result]]) -> str:
+    """Per source: what the writer stage did to the statements, and why it rejected rewrites."""
+    reasons = ("form", "invented", "dropped", "polarity")
+    rows: list[list[object]] = []
+    for source in SOURCES:
+        reports = [r.rewrite for r in by_source.get(source, []) if r.rewrite is not None]
+        counts = {k: sum(int(report[k]) for report in reports) for k in REWRITE_COUNTS}
+        why = {k: sum(int(report["reasons"].get(k, 0)) for report in reports) for k in reasons}
+        total = sum(counts.values())
+        rows.append(
+            [
+                source,
+                total,
+                f"{counts['accepted']} ({_ratio(counts['accepted'], total):.3f})",
+                counts["unchanged"],
+                counts["rejected"],
+                *[why[k] for k in reasons],
+                counts["no_answer"],
+                sum(bool(report["writer_unavailable"]) for report in reports),
+            ]
+        )
+    headers = [
+        "from",
+        "statements",
+        "rewritten (accepted)",
+        "unchanged",
+        "rejected",
+        "form",
+        "invented",
+        "dropped",
+        "polarity",
+        "no answer",
+        "drafts with writer down",
+    ]
+    return table(headers, rows, numeric_from=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.run", description=__doc__.split("\n")[0])
     parser.add_argument("--cases", help="comma-separated case ids (default: all)")
@@ -415,6 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         cases = [c for c in cases if c.id in wanted]
 
+    try:
+        llm_class = llm_class_from_env()
+    except ValueError as exc:
+        print(f"eval: cannot run: {exc}", file=sys.stderr)
+        return 2
     llm_url = os.environ.get("EVAL_LLM_URL", "")
     api_key = os.environ.get("EVAL_LLM_API_KEY", "")
     server = None if llm_url else ModelServer()
@@ -432,8 +493,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             llm_url = server.llm_url()
         model = os.environ.get("EVAL_LLM_MODEL") or served_model(llm_url, api_key)
         classifier = CountingClassifier(LLMSectionClassifier(llm_url, model, api_key))
+        writer = (
+            CountingWriter(LLMStatementWriter(llm_url, model, api_key))
+            if llm_class == "writer"
+            else None
+        )
         drafting_started = time.perf_counter()
-        results = draft_all(cases, heard, classifier, hint_terms(settings.vocabulary))
+        results = draft_all(cases, heard, classifier, hint_terms(settings.vocabulary), writer)
         drafting_s = time.perf_counter() - drafting_started
     except (RuntimeError, OSError, ValueError, httpx.HTTPError) as exc:
         print(f"eval: cannot run: {exc}", file=sys.stderr)
@@ -469,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else "EVAL_LLM_URL"
     )
     say(f"- Section router: `{model}` at {llm_url} ({started_here})")
+    say(
+        f"- Statement writer (EVAL_LLM_CLASS={llm_class}): "
+        + ("the same model rewrites every statement" if writer else "none; statements verbatim")
+    )
     say(f"- Host: {os.cpu_count()} CPU cores\n")
 
     say("## Speech recognition\n")
@@ -487,6 +557,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "statement's section; one it lost counts as wrong). vocabulary leaked: terms of "
         "MODEL_SERVER_VOCABULARY in the draft that the script does not contain.\n"
     )
+    if writer is not None:
+        say("## Rewriting (EVAL_LLM_CLASS=writer)\n")
+        say(rewrite_table(by_source) + "\n")
+        say(
+            "rewritten: statements now in the model's words (appliance.notes.faithful accepted "
+            "them); unchanged: the model gave the sentence back; rejected: the check kept the "
+            "clinician's sentence (form: empty, too long, heading or list; invented: a specific, "
+            "score, risk topic or negation not dictated; dropped: a dictated fact missing; "
+            "polarity: a risk statement's negation changed); no answer: nothing usable came back. "
+            "Fact recall and invention above are measured on the rewritten drafts.\n"
+        )
     say("## Targets (issue #5)\n")
     targets_md, failures = targets_table(by_source)
     say(targets_md + "\n")
@@ -518,8 +599,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  of which {classifier.calls} model calls ({classifier.no_answer} unanswered)",
             f"{classifier.seconds:.1f}",
         ],
-        ["total wall time", f"{time.perf_counter() - wall_started:.1f}"],
     ]
+    if writer is not None:
+        timing_rows.append(
+            [
+                f"  of which {writer.calls} writer calls ({writer.no_answer} unanswered)",
+                f"{writer.seconds:.1f}",
+            ]
+        )
+    timing_rows.append(["total wall time", f"{time.perf_counter() - wall_started:.1f}"])
     say(table(["step", "s"], timing_rows) + "\n")
     if failures:
         say("## FAILED\n")

@@ -1,9 +1,13 @@
 """A stand-in OpenAI-compatible LLM for pipeline tests: it answers the router's schema with the
 first allowed section and records what it was asked. The real model is exercised against the
-same contract in tests/model_server/test_model_server_run.py."""
+same contract in tests/model_server/test_model_server_run.py.
+
+Asked for the writer's schema (`{"text": ...}`, appliance.notes.rewrite), it answers the rewrite
+scripted in `rewrites` for the incoming sentence, or the sentence unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -25,6 +29,17 @@ from tests.served_app import free_port
 class FakeLLM:
     base_url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    rewrites: dict[str, str] = field(default_factory=dict)  # dictated sentence -> rewrite
+    writer_delay: float = 0.0  # seconds before answering the writer (a stalled model)
+
+    def asked(self, kind: str) -> list[dict[str, Any]]:
+        """The requests for the router ("section") or the writer ("text"), by their schema."""
+        return [r for r in self.requests if kind in _schema(r)["properties"]]
+
+
+def _schema(body: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = body["response_format"]["json_schema"]["schema"]
+    return schema
 
 
 @contextmanager
@@ -35,11 +50,14 @@ def fake_llm() -> Iterator[FakeLLM]:
     async def chat(request: Request) -> Response:
         body = await request.json()
         state.requests.append(body)
-        schema = body["response_format"]["json_schema"]["schema"]
-        choice = schema["properties"]["section"]["enum"][0]
-        return JSONResponse(
-            {"choices": [{"message": {"content": json.dumps({"section": choice})}}]}
-        )
+        schema = _schema(body)
+        if "text" in schema["properties"]:
+            await asyncio.sleep(state.writer_delay)
+            sentence = body["messages"][-1]["content"]
+            answer = {"text": state.rewrites.get(sentence, sentence)}
+        else:
+            answer = {"section": schema["properties"]["section"]["enum"][0]}
+        return JSONResponse({"choices": [{"message": {"content": json.dumps(answer)}}]})
 
     async def models(_request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})

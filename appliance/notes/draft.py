@@ -5,7 +5,8 @@ sentences: every sentence of the dictation becomes a statement in exactly one se
 its span. Deterministic cues choose the section; the model is asked only when the cues do not
 decide, and only to pick a section name from a fixed list (schema-constrained). A model can
 therefore misplace a sentence, but never drop, alter or invent one. Rewriting into clinical
-prose is for a capable model (a later stage), checked by appliance.notes.grounding.
+prose is for a capable model: a later stage (appliance.notes.rewrite), whose rewrites enter
+the draft only when appliance.notes.faithful accepts them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Statement:
     text: str
     provenance: list[Span]
     routed_by: str  # "cue", "model" or "default": how its section was chosen
+    # "clinician": `text` is the dictated sentence itself; "model": a capable model's rewrite
+    # that appliance.notes.faithful accepted, and `source_text` is the sentence it replaced.
+    written_by: str = "clinician"
+    source_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class Draft:
     fields: dict[str, list[FieldValue]]
     flags: list[Flag]
     timings: dict[str, float] = field(default_factory=dict)
+    # What the writer stage did (appliance.notes.rewrite); None when no writer ran.
+    rewrite: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The documented shape of `appliance draft --json`."""
@@ -67,6 +74,7 @@ class Draft:
             "fields": {k: [asdict(f) for f in v] for k, v in self.fields.items()},
             "flags": [asdict(f) for f in self.flags],
             "timings": self.timings,
+            "rewrite": self.rewrite,
         }
 
 

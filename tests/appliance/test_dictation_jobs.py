@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -231,3 +232,45 @@ def test_with_the_language_model_down_drafting_waits(
     assert claim_next(wired) == dictation_id
     process(wired, dictation_id)
     assert _row(wired, dictation_id).state == State.READY
+
+
+SLEEP = "Client reported sleeping six hours most nights."
+TYPED = f"{SLEEP} Her sister visited on Sunday. She denies SI."
+
+
+def _draft_typed(appliance: Appliance, people: People) -> dict[str, Any]:
+    dictation_id = submit_dictation(appliance, people, typed_text=TYPED)
+    assert claim_next(appliance) == dictation_id
+    process(appliance, dictation_id)
+    with appliance.unit_of_work() as db:
+        view = get_dictation(db, appliance.keys, actor_for(people.alice), dictation_id)
+    assert view.draft is not None
+    return view.draft
+
+
+def test_a_writer_class_model_rewrites_the_draft_with_provenance(
+    wired: Appliance, people: People, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        wired, "settings", wired.settings.model_copy(update={"llm_class": "writer"})
+    )
+    better = "The client reported sleeping six hours most nights."
+    monkeypatch.setitem(llm.rewrites, SLEEP, better)
+    draft = _draft_typed(wired, people)
+    statements = [s for v in draft["sections"].values() for s in v]
+    written = [s for s in statements if s["written_by"] == "model"]
+    assert [s["text"] for s in written] == [better]
+    assert written[0]["source_text"] == written[0]["provenance"][0]["text"] == SLEEP
+    assert draft["rewrite"]["accepted"] == 1 and draft["rewrite"]["llm_class"] == "writer"
+
+
+def test_the_router_class_never_asks_the_model_to_write(
+    wired: Appliance, people: People, llm: FakeLLM
+) -> None:
+    assert wired.settings.llm_class == "router"
+    llm.requests.clear()
+    draft = _draft_typed(wired, people)
+    assert llm.asked("section"), "the model was not asked at all"
+    assert llm.asked("text") == []
+    assert draft["rewrite"] is None
+    assert all(s["written_by"] == "clinician" for v in draft["sections"].values() for s in v)

@@ -103,6 +103,28 @@ def test_the_text_view_shows_sections_and_what_to_check(tmp_path: Path, llm: Fak
     )
 
 
+def test_the_writer_class_rewrites_statements_in_the_json_draft(
+    tmp_path: Path, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = tmp_path / "note.txt"
+    sentence = "Client reported better sleep this week."
+    note.write_text(f"{sentence} Homework is two thought records.")
+    better = "The client reported better sleep this week."
+    monkeypatch.setitem(llm.rewrites, sentence, better)
+    args = (str(note), "--modality", "cbt", "--format", "soap", "--json")
+    result = _draft(tmp_path, *args, llm_url=llm.base_url, llm_class="writer")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    statements = [s for v in document["sections"].values() for s in v]
+    assert {(s["text"], s["written_by"], s["source_text"]) for s in statements} == {
+        (better, "model", sentence),
+        ("Homework is two thought records.", "clinician", None),
+    }
+    assert document["rewrite"]["accepted"] == 1 and document["timings"]["rewriting"] >= 0
+    router = _draft(tmp_path, *args, llm_url=llm.base_url)
+    assert json.loads(router.stdout)["rewrite"] is None
+
+
 def test_with_nothing_answering_it_starts_the_embedded_model_server(tmp_path: Path) -> None:
     result = _draft(
         tmp_path,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Sequence
 
 import pytest
 
 from appliance.notes.draft import Flag, Span, Statement, build_draft
 from eval.align import align
+from eval.asr import Heard
 from eval.cases import Case, load_cases
+from eval.llm import CountingClassifier, CountingWriter, llm_class_from_env
 from eval.report import table
+from eval.run import SOURCES, draft_all, rewrite_table
 from eval.score import is_flagged, score_draft
 
 CASES = {c.id: c for c in load_cases()}
@@ -110,3 +115,39 @@ def test_tables_are_markdown() -> None:
         "| a\\|b | 0.500 |",
         "| c    |     1 |",
     ]
+
+
+class _StubClassifier:
+    """No model: every sentence the cues do not place is placed by default."""
+
+    def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
+        return None
+
+
+class _ThirdPerson:
+    """A writer that says "the patient" for "the client" and drops every number."""
+
+    def rewrite(self, sentence: str, section_title: str, modality: str) -> str | None:
+        return re.sub(r"\d+", "", sentence.replace("The client", "The patient"))
+
+
+def test_with_eval_llm_class_writer_the_rewrites_are_counted_per_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case = CASES["cbt-01"]
+    writer = CountingWriter(_ThirdPerson())
+    heard = {case.id: Heard(case.script, 1.0, 1.0)}
+    classifier = CountingClassifier(_StubClassifier())  # type: ignore[arg-type]
+    results = draft_all([case], heard, classifier, [], writer)
+    reports = [r.rewrite for r in results]
+    assert all(report is not None for report in reports) and writer.calls > 0
+    by_source = {source: [r for r in results if r.source == source] for source in SOURCES}
+    rows = rewrite_table(by_source).splitlines()[2:]
+    assert len(rows) == 2 and all(row.split("|")[2].strip() != "0" for row in rows)
+    assert sum(report["accepted"] for report in reports if report) > 0
+    assert sum(report["rejected"] for report in reports if report) > 0  # numbers dropped
+    monkeypatch.setenv("EVAL_LLM_CLASS", "writter")
+    with pytest.raises(ValueError, match="EVAL_LLM_CLASS"):
+        llm_class_from_env()
+    monkeypatch.delenv("EVAL_LLM_CLASS")
+    assert llm_class_from_env() == "router"

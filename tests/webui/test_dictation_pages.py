@@ -4,7 +4,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Browser
+import pytest
+
+from appliance.dictation_jobs import claim_next, process
+from appliance.runtime import Appliance
+from tests.conftest import Browser, People, submit_dictation
+from tests.fake_llm import fake_llm
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 DETAILS = {
@@ -94,3 +99,27 @@ def test_a_supervisor_reads_but_cannot_submit(signed_in: Callable[[str], Browser
     carol = signed_in("carol")
     assert "Diary card reviewed." in carol.get(location).text
     assert carol.get(f"/clients/{client_id}/dictations/new").status_code == 403
+
+
+def test_a_reworded_statement_shows_its_text_and_the_clinicians_original(
+    appliance: Appliance,
+    people: People,
+    signed_in: Callable[[str], Browser],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dictated = "Client reported better sleep this week."
+    better = "The client reported better sleep this week."
+    with fake_llm() as llm:
+        llm.rewrites[dictated] = better
+        settings = {"llm_url": llm.base_url, "llm_class": "writer"}
+        monkeypatch.setattr(appliance, "settings", appliance.settings.model_copy(update=settings))
+        dictation_id = submit_dictation(appliance, people, typed_text=f"{dictated} She denies SI.")
+        assert claim_next(appliance) == dictation_id
+        process(appliance, dictation_id)
+    page = signed_in("alice").get(f"/dictations/{dictation_id}").text
+    item = re.search(r"<li [^>]*>The client reported better sleep this week\..*?</li>", page, re.S)
+    assert item is not None, "the reworded statement is not on the page"
+    assert re.search(
+        r'<details class="original"><summary>[^<]*</summary>' + re.escape(dictated), item.group(0)
+    )
+    assert "<details" not in page.split("She denies SI.", 1)[1].split("</li>", 1)[0]
