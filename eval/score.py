@@ -128,6 +128,11 @@ def risk_handling(case: Case, draft: Draft) -> tuple[bool, str]:
     return False, "placeholder or risk_not_addressed flag missing"
 
 
+def _said(script_words: Sequence[str], term: str) -> bool:
+    """The term, or its plural ("Defenses today were humor" heard as "Defense is today")."""
+    return contains(script_words, term) or contains(script_words, f"{term}s")
+
+
 def score_draft(case: Case, draft: Draft, vocabulary: Sequence[str] = ()) -> DraftScore:
     """`vocabulary`: the terms given to Whisper as a hint; any in the draft but not in the
     script was put there by the hint or a misrecognition, and is reported as leaked."""
@@ -160,7 +165,7 @@ def score_draft(case: Case, draft: Draft, vocabulary: Sequence[str] = ()) -> Dra
     leaked = [
         term
         for term in vocabulary
-        if contains(text_words, term) and not contains(script_words, term)
+        if contains(text_words, term) and not _said(script_words, term)
     ]
     flags: dict[str, int] = {}
     for flag in draft.flags:

@@ -10,8 +10,10 @@ not spell them any better, and one leaked into a dictation that never named it.
 
 from __future__ import annotations
 
-# Scales and risk words every progress note may contain.
-COMMON = ("PHQ-9", "GAD-7", "suicidal ideation", "homicidal ideation", "self-harm", "safety plan")
+# Scales every progress note may contain. Risk words are deliberately not hinted: with
+# "suicidal ideation" in the list, Whisper wrote "the client rated an ideation 5 out of 10" for
+# "rated anxiety" (make eval, cbt-02), and it hears the risk words well enough unaided.
+COMMON = ("PHQ-9", "GAD-7")
 
 BY_MODALITY: dict[str, tuple[str, ...]] = {
     "cbt": (

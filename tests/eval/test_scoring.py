@@ -107,6 +107,15 @@ def test_vocabulary_terms_the_dictation_did_not_say_are_reported_as_leaked() -> 
     assert score.leaked_unflagged == ["DBT", "IFS", "SUD"]
 
 
+def test_a_hint_term_whose_plural_was_dictated_is_not_a_leak() -> None:
+    case = CASES["psychodynamic-01"]
+    assert "Defenses" in case.script
+    text = case.script.replace("Defenses today were", "Defense is today where")
+    assert text != case.script
+    score = score_draft(case, build_draft(text, case.modality, case.note_format), ["defense"])
+    assert score.leaked_unflagged == []
+
+
 def test_tables_are_markdown() -> None:
     lines = table(["case", "score"], [["a|b", 0.5], ["c", 1]]).splitlines()
     assert lines == [
