@@ -198,9 +198,10 @@ def cmd_keys_rotate(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_draft(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from appliance.draft_command import draft_file, render_text
+    from appliance.draft_command import draft_file, load_template_file, render_text
 
-    result = draft_file(settings, args.file, args.modality, args.format)
+    note_format = load_template_file(args.template_file) if args.template_file else args.format
+    result = draft_file(settings, args.file, args.modality, note_format)
     print(json.dumps(result.as_json(), indent=2) if args.json else render_text(result))
     return 0
 
@@ -234,7 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     draft = sub.add_parser("draft", help="draft a note from an audio or .txt file (nothing stored)")
     draft.add_argument("file", type=Path)
     draft.add_argument("--modality", required=True, choices=sorted(MODALITIES))
-    draft.add_argument("--format", required=True, choices=sorted(NOTE_FORMATS))
+    chosen = draft.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--format", choices=sorted(NOTE_FORMATS))
+    chosen.add_argument(
+        "--template-file",
+        type=Path,
+        help='a custom template as JSON: {"title", "sections": [{"title", "guidance"}]}',
+    )
     draft.add_argument("--json", action="store_true", help="one JSON object (documented schema)")
 
     user = sub.add_parser("user", help="manage accounts").add_subparsers(

@@ -25,7 +25,9 @@ from appliance.dictations import TABLE, State, read_transcript, store_transcript
 from appliance.envelope import crypto_shred, open_record_key, seal
 from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
+from appliance.notes.custom_formats import format_from_snapshot
 from appliance.notes.draft import build_draft
+from appliance.notes.formats import NoteFormat
 from appliance.notes.llm_router import LLMSectionClassifier
 from appliance.notes.rewrite import rewrite_draft, writer_for
 from appliance.notes.vocabulary import speech_vocabulary
@@ -177,7 +179,14 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
         row = db.get(Dictation, dictation_id)
         assert row is not None
         transcript = read_transcript(db, keys, row)
-        modality, note_format = row.modality, row.note_format
+        modality = row.modality
+        # A custom template drafts from the dictation's own copy, never the template's current
+        # state: an edit after submission must not change this note's sections.
+        note_format: str | NoteFormat = (
+            format_from_snapshot(row.note_format, row.template_snapshot)
+            if row.template_snapshot is not None
+            else row.note_format
+        )
     if transcript is None:  # deleted by retention before it was drafted: nothing to draft
         with appliance.unit_of_work() as db:
             row = db.get(Dictation, dictation_id)

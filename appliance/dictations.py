@@ -24,6 +24,7 @@ from appliance.clients import get_client
 from appliance.envelope import new_record_key, open_record_key, seal, unseal
 from appliance.keyfiles import Keys
 from appliance.models import Dictation
+from appliance.note_templates import active_template, snapshot, template_id_of
 from appliance.roles import Role
 from appliance.settings import Settings
 
@@ -48,6 +49,8 @@ MODALITIES = {
 NOTE_FORMATS = {"soap": "SOAP", "dap": "DAP", "birp": "BIRP", "girp": "GIRP"}
 MAX_TYPED = 50_000
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# A custom template's format; whether it exists and is active is checked when submitting.
+CUSTOM_FORMAT = re.compile(r"^custom:[0-9a-f]{32}$")
 
 
 class State(StrEnum):
@@ -95,7 +98,7 @@ def parse_details(
         raise DictationInputError("Service code: choose one from the list.")
     if modality not in MODALITIES:
         raise DictationInputError("Modality: choose one from the list.")
-    if note_format not in NOTE_FORMATS:
+    if note_format not in NOTE_FORMATS and not CUSTOM_FORMAT.match(note_format):
         raise DictationInputError("Note format: choose one from the list.")
     return SessionDetails(day, start, int(duration_minutes), service_code, modality, note_format)
 
@@ -116,6 +119,7 @@ class DictationView:
     draft: dict[str, Any] | None = None
     drafted_at: datetime | None = None
     transcript_deleted_at: datetime | None = None
+    format_title: str = ""
 
 
 def _audit(
@@ -160,6 +164,16 @@ def create_dictation(
         raise DictationInputError("Record, upload or type what happened in the session.")
     if len(text) > MAX_TYPED:
         raise DictationInputError(f"Typed notes: at most {MAX_TYPED} characters.")
+    template_snapshot = None
+    template_id = template_id_of(details.note_format)
+    if template_id is not None:
+        template = active_template(db, template_id)
+        if template is None:
+            raise DictationInputError(
+                "Note format: that template is no longer offered; choose one from the list."
+            )
+        # Kept with the dictation: later edits or retirement of the template do not reach it.
+        template_snapshot = snapshot(template)
 
     dictation_id = secrets.token_hex(16)
     key = new_record_key(db, keys.keks, "dictation")
@@ -179,6 +193,7 @@ def create_dictation(
         state=State.DRAFTING if text else State.QUEUED,
         next_attempt_at=now,
         created_at=now,
+        template_snapshot=template_snapshot,
     )
     if text:
         store_transcript(db, keys, row, text)
@@ -234,6 +249,13 @@ def read_transcript(db: Session, keys: Keys, row: Dictation) -> str | None:
     return unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
 
 
+def format_title(row: Dictation) -> str:
+    """The format's name: "SOAP", or the custom template's title as it was when submitted."""
+    if row.template_snapshot is not None:
+        return str(row.template_snapshot["title"])
+    return NOTE_FORMATS.get(row.note_format, row.note_format)
+
+
 def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> DictationView:
     transcript, draft = None, None
     if with_transcript:
@@ -263,6 +285,7 @@ def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> Dic
         draft=draft,
         drafted_at=row.drafted_at,
         transcript_deleted_at=row.transcript_deleted_at,
+        format_title=format_title(row),
     )
 
 

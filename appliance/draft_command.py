@@ -9,6 +9,7 @@ Nothing is stored.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -23,8 +24,10 @@ from urllib.parse import urlparse
 import httpx
 
 from appliance.audio_store import sniff_format
+from appliance.note_templates import TemplateInputError, validate
+from appliance.notes.custom_formats import CUSTOM_PREFIX, custom_format
 from appliance.notes.draft import Draft, build_draft
-from appliance.notes.formats import FORMATS
+from appliance.notes.formats import FORMATS, NoteFormat
 from appliance.notes.llm_router import LLMSectionClassifier
 from appliance.notes.rewrite import rewrite_draft, writer_for
 from appliance.notes.vocabulary import speech_vocabulary
@@ -42,6 +45,7 @@ class DraftCommandError(Exception):
 class DraftResult:
     draft: Draft
     timings: dict[str, float]
+    format_title: str
 
     def as_json(self) -> dict[str, Any]:
         document = self.draft.as_json()
@@ -98,9 +102,30 @@ def model_services(settings: Settings, *, speech: bool) -> Iterator[None]:
         process.wait(timeout=30)
 
 
-def draft_file(settings: Settings, path: Path, modality: str, note_format: str) -> DraftResult:
-    if note_format not in FORMATS:
+TEMPLATE_SHAPE = '{"title": ..., "sections": [{"title": ..., "guidance": ...}, ...]}'
+
+
+def load_template_file(path: Path) -> NoteFormat:
+    """`--template-file`: a custom template as JSON, checked as the admin page checks one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = [(str(s.get("title", "")), str(s.get("guidance", ""))) for s in data["sections"]]
+        title, sections = validate(str(data["title"]), rows)
+    except OSError:
+        raise DraftCommandError(f"{path} cannot be read") from None
+    except TemplateInputError as error:
+        raise DraftCommandError(f"{path}: {error}") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise DraftCommandError(f"{path}: expected {TEMPLATE_SHAPE}") from None
+    return custom_format(f"{CUSTOM_PREFIX}{path.stem}", title, sections)
+
+
+def draft_file(
+    settings: Settings, path: Path, modality: str, note_format: str | NoteFormat
+) -> DraftResult:
+    if isinstance(note_format, str) and note_format not in FORMATS:
         raise DraftCommandError(f"unknown format {note_format!r}; choose {', '.join(FORMATS)}")
+    form = FORMATS[note_format] if isinstance(note_format, str) else note_format
     if not path.is_file():
         raise DraftCommandError(f"{path} does not exist")
     data = path.read_bytes()
@@ -125,7 +150,7 @@ def draft_file(settings: Settings, path: Path, modality: str, note_format: str) 
             timings["transcription"] = round(time.perf_counter() - began, 3)
         router = LLMSectionClassifier(settings.llm_url, settings.llm_model, settings.model_api_key)
         began = time.perf_counter()
-        draft = build_draft(transcript, modality, note_format, router)
+        draft = build_draft(transcript, modality, form, router)
         timings["drafting"] = round(time.perf_counter() - began, 3)
         writer = writer_for(
             settings.llm_class, settings.llm_url, settings.llm_model, settings.model_api_key
@@ -135,16 +160,14 @@ def draft_file(settings: Settings, path: Path, modality: str, note_format: str) 
             draft = rewrite_draft(draft, writer)
             timings["rewriting"] = round(time.perf_counter() - began, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
-    return DraftResult(draft, timings)
+    return DraftResult(draft, timings, form.title)
 
 
 def render_text(result: DraftResult) -> str:
     draft = result.draft
-    form = FORMATS[draft.note_format]
-    titles = {s.key: s.title for s in form.sections} | {"risk": "Risk"}
-    lines = [f"{form.title} note (draft; {draft.modality})", ""]
+    lines = [f"{result.format_title} note (draft; {draft.modality})", ""]
     for key, statements in draft.sections.items():
-        lines.append(titles.get(key, key).upper())
+        lines.append(draft.section_titles.get(key, key).upper())
         if statements:
             lines += [f"  - {s.text}" for s in statements]
         else:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from appliance.db import UTCDateTime
@@ -207,7 +208,8 @@ class Dictation(SQLModel, table=True):
     duration_minutes: int
     service_code: str = Field(max_length=8)
     modality: str = Field(max_length=24)
-    note_format: str = Field(max_length=8)
+    # A built-in key ("soap") or "custom:<note_templates.id>".
+    note_format: str = Field(max_length=40)
     source: str = Field(max_length=8)
     state: str = Field(max_length=16, index=True)
     # A fixed, human-readable message (never PHI, never an exception's text).
@@ -228,3 +230,43 @@ class Dictation(SQLModel, table=True):
     draft_sealed: bytes | None = Field(default=None)
     drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # A custom template as it was at submission ({id, title, sections: [{key, title, guidance}]}):
+    # drafting uses this copy, so editing or retiring the template never changes this dictation.
+    # Not sealed: a template holds no PHI.
+    template_snapshot: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+ACTIVE = text("retired_at IS NULL")
+
+
+class NoteTemplate(SQLModel, table=True):
+    """A note format an admin defines: named sections, each with guidance for drafting.
+
+    No PHI (admins write them for the whole practice), so nothing is sealed; every change is
+    audited. Retired templates stay, for the record; dictations keep their own copy anyway.
+    """
+
+    __tablename__ = "note_templates"
+    __table_args__ = (
+        # Two active templates must not share a title (case-insensitively): the service layer
+        # says so politely, this index makes it true even for two admins saving at once.
+        Index(
+            "ix_note_templates_title_folded",
+            "title_folded",
+            unique=True,
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
+    )
+
+    # Random, like the other ids a URL shows.
+    id: str = Field(primary_key=True, max_length=32)
+    title: str = Field(max_length=60)
+    # str.casefold() of the title; casefolding can lengthen a string ("ß" -> "ss").
+    title_folded: str = Field(max_length=180)
+    # [{key, title, guidance}], in order; keys are derived from titles when saved.
+    sections: list[dict[str, str]] = Field(sa_type=JSON)
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -163,9 +163,7 @@ def score_draft(case: Case, draft: Draft, vocabulary: Sequence[str] = ()) -> Dra
     ]
     script_words = words(case.script)
     leaked = [
-        term
-        for term in vocabulary
-        if contains(text_words, term) and not _said(script_words, term)
+        term for term in vocabulary if contains(text_words, term) and not _said(script_words, term)
     ]
     flags: dict[str, int] = {}
     for flag in draft.flags:

@@ -224,7 +224,12 @@ def signed_in(browser: Callable[[], Browser], people: People) -> Callable[[str],
 
 
 def submit_dictation(
-    appliance: Appliance, people: People, *, audio: bytes | None = None, typed_text: str = ""
+    appliance: Appliance,
+    people: People,
+    *,
+    audio: bytes | None = None,
+    typed_text: str = "",
+    note_format: str = "soap",
 ) -> str:
     """A new client of alice's with one dictation (a recording or typed notes); its id."""
     from appliance.clients import create_client
@@ -239,7 +244,7 @@ def submit_dictation(
             appliance.settings,
             alice,
             client.id,
-            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
+            parse_details("2026-11-20", "", "50", "90834", "cbt", note_format),
             audio=audio,
             typed_text=typed_text,
         )

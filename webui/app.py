@@ -38,6 +38,7 @@ from webui.views import (
     home,
     login,
     metrics,
+    note_templates,
     setup,
 )
 
@@ -91,6 +92,16 @@ def routes() -> list[BaseRoute]:
         Route("/admin/settings", admin.settings_page, methods=["GET"]),
         Route("/admin/settings", admin.settings_save, methods=["POST"]),
         Route("/admin/status", admin.status_page, methods=["GET"]),
+        Route("/admin/templates", note_templates.template_list, methods=["GET"]),
+        Route("/admin/templates", note_templates.template_create, methods=["POST"]),
+        Route("/admin/templates/new", note_templates.template_new, methods=["GET"]),
+        Route("/admin/templates/{template_id}", note_templates.template_edit, methods=["GET"]),
+        Route("/admin/templates/{template_id}", note_templates.template_update, methods=["POST"]),
+        Route(
+            "/admin/templates/{template_id}/retire",
+            note_templates.template_retire,
+            methods=["POST"],
+        ),
         Route("/admin/emergency", emergency.emergency_page, methods=["GET"]),
         Route("/admin/emergency", emergency.emergency_grant, methods=["POST"]),
         Route("/admin/emergency/{grant_id}/revoke", emergency.emergency_revoke, methods=["POST"]),

@@ -30,6 +30,8 @@ NOTICES = {
     "client_created": "Client added.",
     "user_updated": "Account updated.",
     "settings_saved": "Settings saved.",
+    "template_saved": "Template saved. Clinicians can choose it for new dictations.",
+    "template_retired": "Template retired. Dictations already submitted with it keep it.",
     "emergency_granted": "Emergency access granted. It is audited and ends on its own.",
     "emergency_revoked": "Emergency access revoked.",
 }

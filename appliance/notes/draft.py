@@ -23,6 +23,7 @@ from appliance.notes.risk import NOT_ADDRESSED, is_risk_sentence
 from appliance.notes.segment import Sentence, split_sentences
 
 RISK = "risk"
+RISK_TITLE = "Risk"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Draft:
     timings: dict[str, float] = field(default_factory=dict)
     # What the writer stage did (appliance.notes.rewrite); None when no writer ran.
     rewrite: dict[str, Any] | None = None
+    # Key -> title, risk included: custom templates' titles are not in FORMATS, and a page must
+    # render a stored draft without looking up a template that may have changed since.
+    section_titles: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The documented shape of `appliance draft --json`."""
@@ -70,6 +74,7 @@ class Draft:
             "modality": self.modality,
             "format": self.note_format,
             "sections": {k: [asdict(s) for s in v] for k, v in self.sections.items()},
+            "section_titles": self.section_titles,
             "placeholders": self.placeholders,
             "fields": {k: [asdict(f) for f in v] for k, v in self.fields.items()},
             "flags": [asdict(f) for f in self.flags],
@@ -111,11 +116,14 @@ def _route(
 def build_draft(
     transcript: str,
     modality: str,
-    note_format: str,
+    note_format: str | NoteFormat,
     classifier: SectionClassifier | None = None,
 ) -> Draft:
+    """`note_format`: a built-in key ("soap") or a NoteFormat (an admin's custom template)."""
     started = time.perf_counter()
-    form = FORMATS[note_format]
+    form = FORMATS[note_format] if isinstance(note_format, str) else note_format
+    if not form.sections or any(s.key == RISK for s in form.sections):
+        raise ValueError("a note format needs sections of its own; risk is added to every draft")
     sentences = split_sentences(transcript)
     sections: dict[str, list[Statement]] = {s.key: [] for s in form.sections}
     sections[RISK] = []
@@ -166,7 +174,7 @@ def build_draft(
     return Draft(
         transcript=transcript,
         modality=modality,
-        note_format=note_format,
+        note_format=form.key,
         sections=sections,
         placeholders=placeholders,
         fields=fields,
@@ -175,4 +183,5 @@ def build_draft(
             "routing": round(routed - started, 4),
             "total": round(time.perf_counter() - started, 4),
         },
+        section_titles={s.key: s.title for s in form.sections} | {RISK: RISK_TITLE},
     )

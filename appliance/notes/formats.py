@@ -177,3 +177,19 @@ GIRP = NoteFormat(
     ),
 )
 FORMATS = {f.key: f for f in (SOAP, DAP, BIRP, GIRP)}
+
+# The core cues of each built-in section's concept, for custom templates whose section titles
+# name one. Built-in formats widen some of these (SOAP's Plan also takes interventions because
+# SOAP has no Intervention section); a custom template may have both, so the narrow set is
+# reused and each sentence still has one clear home.
+CONCEPT_CUES: dict[str, tuple[str, ...]] = {
+    "subjective": _REPORT,
+    "objective": _OBSERVE,
+    "assessment": _ASSESS,
+    "plan": _PLAN,
+    "data": _REPORT + _OBSERVE + _INTERVENE,
+    "behavior": _REPORT + _OBSERVE,
+    "intervention": _INTERVENE,
+    "response": _RESPOND,
+    "goals": _GOAL,
+}

@@ -134,8 +134,10 @@ def writer_for(
     return LLMStatementWriter(base_url, model, api_key) if llm_class == "writer" else None
 
 
-def _titles(note_format: str) -> dict[str, str]:
-    form = FORMATS.get(note_format)
+def _titles(draft: Draft) -> dict[str, str]:
+    if draft.section_titles:  # every draft built since custom templates; a template's own titles
+        return draft.section_titles
+    form = FORMATS.get(draft.note_format)
     titles = {s.key: s.title for s in form.sections} if form is not None else {}
     return titles | {RISK: "Risk"}
 
@@ -145,7 +147,7 @@ def rewrite_draft(draft: Draft, writer: StatementWriter) -> Draft:
     writer's sake. The report is in the returned draft's `rewrite`."""
     started = time.perf_counter()
     report = RewriteReport()
-    titles = _titles(draft.note_format)
+    titles = _titles(draft)
     sections: dict[str, list[Statement]] = {}
     for key, statements in draft.sections.items():
         sections[key] = []

@@ -145,3 +145,37 @@ def test_with_nothing_answering_it_starts_the_embedded_model_server(tmp_path: Pa
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = _draft(tmp_path, str(tmp_path / "none.txt"), "--modality", "cbt", "--format", "soap")
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_a_template_file_drafts_into_its_sections(tmp_path: Path, llm: FakeLLM) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("We practiced paced breathing. Homework is a daily breathing log.")
+    template = tmp_path / "weekly.json"
+    sections = [
+        {"title": "Interventions", "guidance": "What the clinician did."},
+        {"title": "Homework", "guidance": "What the client will practise."},
+    ]
+    template.write_text(json.dumps({"title": "Weekly check-in", "sections": sections}))
+    args = (str(note), "--modality", "cbt", "--template-file", str(template))
+    result = _draft(tmp_path, *args, llm_url=llm.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "Weekly check-in note" in result.stdout
+    assert "INTERVENTIONS\n  - We practiced paced breathing." in result.stdout
+    assert "HOMEWORK\n  - Homework is a daily breathing log." in result.stdout
+    document = json.loads(_draft(tmp_path, *args, "--json", llm_url=llm.base_url).stdout)
+    assert document["format"] == "custom:weekly"
+    assert document["section_titles"] == {
+        "interventions": "Interventions",
+        "homework": "Homework",
+        "risk": "Risk",
+    }
+
+
+def test_a_bad_template_file_is_a_clear_error(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("Anything.")
+    template = tmp_path / "bad.json"
+    template.write_text(json.dumps({"title": "Bad", "sections": [{"title": "Risk"}]}))
+    result = _draft(tmp_path, str(note), "--modality", "cbt", "--template-file", str(template))
+    assert result.returncode == 2
+    assert "Section 1 title: every note gets a Risk section" in result.stderr

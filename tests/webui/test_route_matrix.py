@@ -15,6 +15,7 @@ from appliance.accounts import actor_for, create_user
 from appliance.clients import create_client
 from appliance.dictations import create_dictation, parse_details
 from appliance.emergency_access import grant_access
+from appliance.note_templates import create_template
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People
@@ -81,12 +82,16 @@ def sample_path(appliance: Appliance, people: People) -> Callable[[str], str]:
             parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
             typed_text="Typed session notes.",
         )
+        template = create_template(
+            db, actor_for(people.dave), "Sample", [("Progress", "How the week went.")]
+        )
     values = {
         "dictation_id": dictation_id,
         "client_id": client.id,
         "user_id": str(target.id),
         "token": "no-such-token",
         "grant_id": str(grant.id),
+        "template_id": template.id,
     }
 
     def fill(template: str) -> str:

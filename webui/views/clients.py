@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.access import Actor, NotFound
 from appliance.clients import ClientInputError, ClientView, create_client, get_client, list_clients
-from appliance.dictations import MODALITIES, NOTE_FORMATS, DictationView, list_dictations
+from appliance.dictations import MODALITIES, DictationView, list_dictations
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
@@ -85,6 +85,5 @@ async def client_detail(request: Request) -> Response:
             "client": client,
             "dictations": dictations,
             "modalities": MODALITIES,
-            "note_formats": NOTE_FORMATS,
         },
     )

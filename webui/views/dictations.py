@@ -25,6 +25,7 @@ from appliance.dictations import (
     retry_dictation,
 )
 from appliance.models import Dictation
+from appliance.note_templates import TemplateView, list_templates
 from appliance.notes.draft import RISK
 from appliance.notes.formats import FORMATS
 from appliance.retention import deletion_due
@@ -35,9 +36,12 @@ from model_server.upload import Upload
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
 
-SECTION_TITLES = {
+# For drafts made before drafts carried their own `section_titles`: built-in keys only.
+BUILTIN_SECTION_TITLES = {
     section.key: section.title for form in FORMATS.values() for section in form.sections
-} | {RISK: "Risk (suicidal / homicidal ideation, self-harm, safety plan)"}
+}
+# The page spells out what the risk section covers, whatever the draft calls it.
+RISK_LABEL = "Risk (suicidal / homicidal ideation, self-harm, safety plan)"
 DETAIL_FIELDS = (
     "session_date",
     "start_time",
@@ -50,9 +54,10 @@ DETAIL_FIELDS = (
 
 def _defaults(
     appliance: Appliance, actor: Actor, client_id: str
-) -> tuple[ClientView, dict[str, str]]:
+) -> tuple[ClientView, dict[str, str], list[TemplateView]]:
     with appliance.unit_of_work() as db:
         client = get_client(db, appliance.keys, actor, client_id)
+        templates = list_templates(db, actor)  # active ones only, for a clinician
         last = db.exec(
             select(Dictation)
             .where(Dictation.owner_id == actor.user_id)
@@ -60,18 +65,26 @@ def _defaults(
             .limit(1)
         ).first()
     # The clinician's last choices are their defaults: most work in one modality and format.
-    return client, {
-        "session_date": clock.utcnow().date().isoformat(),
-        "start_time": "",
-        "duration_minutes": "50",
-        "service_code": last.service_code if last else "90834",
-        "modality": last.modality if last else "integrative",
-        "note_format": last.note_format if last else "soap",
-    }
+    return (
+        client,
+        {
+            "session_date": clock.utcnow().date().isoformat(),
+            "start_time": "",
+            "duration_minutes": "50",
+            "service_code": last.service_code if last else "90834",
+            "modality": last.modality if last else "integrative",
+            "note_format": last.note_format if last else "soap",
+        },
+        templates,
+    )
 
 
 def _form(
-    request: Request, client: ClientView, values: dict[str, str], **extra: object
+    request: Request,
+    client: ClientView,
+    values: dict[str, str],
+    templates: list[TemplateView],
+    **extra: object,
 ) -> Response:
     return render(
         request,
@@ -82,6 +95,7 @@ def _form(
             "service_codes": SERVICE_CODES,
             "modalities": MODALITIES,
             "note_formats": NOTE_FORMATS,
+            "templates": templates,
             "max_upload_mb": request.app.state.appliance.settings.max_upload_mb,
             **extra,
         },
@@ -92,7 +106,7 @@ def _form(
 @allow(Role.CLINICIAN)
 async def dictation_new(request: Request) -> Response:
     try:
-        client, values = await run_in_threadpool(
+        client, values, templates = await run_in_threadpool(
             _defaults,
             request.app.state.appliance,
             current_actor(request),
@@ -102,7 +116,7 @@ async def dictation_new(request: Request) -> Response:
         return not_found_page(request)
     if client.read_only:
         return not_found_page(request)
-    return _form(request, client, values)
+    return _form(request, client, values, templates)
 
 
 def _create(
@@ -127,12 +141,12 @@ async def _form_again(
 ) -> Response:
     """The form again, filled in as sent, with what was wrong: nothing typed is lost."""
     try:
-        client, defaults = await run_in_threadpool(
+        client, defaults, templates = await run_in_threadpool(
             _defaults, request.app.state.appliance, current_actor(request), client_id
         )
     except NotFound:
         return not_found_page(request)
-    return _form(request, client, values or defaults, error=error)
+    return _form(request, client, values or defaults, templates, error=error)
 
 
 @allow(Role.CLINICIAN)
@@ -171,6 +185,13 @@ def _get(
         return view, get_client(db, appliance.keys, actor, view.client_id), due
 
 
+def _section_titles(draft: dict[str, object] | None) -> dict[str, str]:
+    """Titles from the draft itself (custom templates' too), else the built-in ones."""
+    stored = draft.get("section_titles") if draft else None
+    titles = BUILTIN_SECTION_TITLES | (stored if isinstance(stored, dict) else {})
+    return titles | {RISK: RISK_LABEL}
+
+
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
 async def dictation_detail(request: Request) -> Response:
     try:
@@ -189,9 +210,8 @@ async def dictation_detail(request: Request) -> Response:
             "dictation": view,
             "client": client,
             "modalities": MODALITIES,
-            "note_formats": NOTE_FORMATS,
             "service_codes": SERVICE_CODES,
-            "section_titles": SECTION_TITLES,
+            "section_titles": _section_titles(view.draft),
             "retention_due": due,
         },
     )
