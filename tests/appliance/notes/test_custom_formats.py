@@ -118,6 +118,7 @@ def test_the_draft_json_keeps_its_keys_and_adds_section_titles() -> None:
         "fields",
         "flags",
         "timings",
+        "rewrite",
     ]
     assert document["format"] == "soap"
     assert document["section_titles"] == {
