@@ -3,9 +3,10 @@
 A job is a `dictations` row with two stages: transcribing (queued -> transcribing) and drafting
 (drafting, claimed or not). Claiming is atomic (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
 serialises writers), so several processes can share one database and no dictation is worked
-twice. A worker renews its claim while it works; a claim not renewed for LEASE belongs to a
-dead worker (killed server) and is taken over, so a restart at any moment loses nothing. When a
-model service is down, jobs wait and retry with backoff instead of failing.
+twice. A worker renews its claim while it works; a claim not renewed for the lease
+(APPLIANCE_JOB_LEASE_SECONDS) belongs to a dead worker (killed server) and is taken over, so a
+restart at any moment loses nothing. When a model service is down, jobs wait and retry with
+backoff instead of failing.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ from appliance.runtime import Appliance
 from appliance.speech_client import SpeechRejected, SpeechUnavailable, transcribe
 
 logger = logging.getLogger("appliance.jobs")
-HEARTBEAT = 20.0
-LEASE = timedelta(minutes=2)
 MAX_BACKOFF = 60.0
 REJECTED_MESSAGES = {
     "unsupported": (
@@ -51,7 +50,7 @@ REJECTED_MESSAGES = {
 
 def claim_next(appliance: Appliance) -> str | None:
     now = clock.utcnow()
-    stale = now - LEASE
+    stale = now - lease(appliance)
     with appliance.unit_of_work() as db:
         row = db.exec(
             select(Dictation)
@@ -82,6 +81,10 @@ def claim_next(appliance: Appliance) -> str | None:
         return row.id
 
 
+def lease(appliance: Appliance) -> timedelta:
+    return timedelta(seconds=appliance.settings.job_lease_seconds)
+
+
 def _backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
 
@@ -102,9 +105,10 @@ def _while_claimed(
 ) -> None:
     """Run one stage while a heartbeat thread keeps the claim fresh."""
     done = threading.Event()
+    heartbeat_seconds = appliance.settings.job_lease_seconds / 4
 
     def renew() -> None:
-        while not done.wait(HEARTBEAT):
+        while not done.wait(heartbeat_seconds):
             with appliance.unit_of_work() as db:
                 row = db.get(Dictation, dictation_id)
                 if row is not None and row.claimed_at is not None:

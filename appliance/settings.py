@@ -136,6 +136,15 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, ge=0, le=64, description="Job workers started by `appliance serve` (0: none)."
     )
+    job_lease_seconds: int = Field(
+        default=120,
+        ge=5,
+        le=3600,
+        description=(
+            "A job claimed by a worker that stopped renewing it (a killed process) is taken over "
+            "after this many seconds; live workers renew every quarter of it."
+        ),
+    )
     max_upload_mb: int = Field(
         default=100, ge=1, le=2048, description="Largest dictation upload accepted."
     )

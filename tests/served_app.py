@@ -56,7 +56,8 @@ class Served:
 
 
 @contextmanager
-def serve_appliance(workdir: Path, **settings: str) -> Iterator[Served]:
+def serve_appliance(workdir: Path, init: bool = True, **settings: str) -> Iterator[Served]:
+    """`appliance init` (unless `init` is False: a restart on the same data) and `serve`."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")},
@@ -65,11 +66,14 @@ def serve_appliance(workdir: Path, **settings: str) -> Iterator[Served]:
         **{f"APPLIANCE_{name.upper()}": value for name, value in settings.items()},
     }
     cli = [sys.executable, "-m", "appliance.cli"]
-    init = subprocess.run([*cli, "init"], env=env, capture_output=True, text=True, check=True)
-    setup = re.search(r"http://127\.0\.0\.1:\d+(/setup/[\w-]+)", init.stdout)
-    assert setup, init.stdout
+    setup_path = ""
+    if init:
+        done = subprocess.run([*cli, "init"], env=env, capture_output=True, text=True, check=True)
+        setup = re.search(r"http://127\.0\.0\.1:\d+(/setup/[\w-]+)", done.stdout)
+        assert setup, done.stdout
+        setup_path = setup.group(1)
     log = workdir / "serve.log"
-    with log.open("w") as sink:
+    with log.open("a") as sink:
         process = subprocess.Popen(
             [*cli, "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT, text=True
         )
@@ -84,7 +88,7 @@ def serve_appliance(workdir: Path, **settings: str) -> Iterator[Served]:
                 time.sleep(0.2)
         else:
             pytest.fail("appliance serve did not become healthy:\n" + log.read_text())
-        yield Served(base, process, setup.group(1), log, workdir / "data")
+        yield Served(base, process, setup_path, log, workdir / "data")
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from appliance.accounts import actor_for
 from appliance.audit_chain import EventData
-from appliance.dictation_jobs import LEASE, DictationWorkers, claim_next, process
+from appliance.dictation_jobs import DictationWorkers, claim_next, lease, process
 from appliance.dictations import (
     State,
     get_dictation,
@@ -146,7 +146,7 @@ def test_a_job_whose_worker_died_is_taken_over_after_the_lease(
     dictation_id = _queue(wired, people)
     assert claim_next(wired) == dictation_id  # ...and then the server is killed
     assert claim_next(wired) is None, "a live claim is not taken twice"
-    frozen_clock.advance(seconds=LEASE.total_seconds() + 1)
+    frozen_clock.advance(seconds=lease(wired).total_seconds() + 1)
     assert claim_next(wired) == dictation_id
     process(wired, dictation_id)
     assert _row(wired, dictation_id).state == State.DRAFTING
