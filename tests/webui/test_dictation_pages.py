@@ -123,3 +123,32 @@ def test_a_reworded_statement_shows_its_text_and_the_clinicians_original(
         r'<details class="original"><summary>[^<]*</summary>' + re.escape(dictated), item.group(0)
     )
     assert "<details" not in page.split("She denies SI.", 1)[1].split("</li>", 1)[0]
+
+
+def test_each_statement_links_to_the_transcript_words_it_came_from(
+    appliance: Appliance,
+    people: People,
+    signed_in: Callable[[str], Browser],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    typed = "Client reported better sleep this week. Homework is a thought record. She denies SI."
+    with fake_llm() as llm:
+        monkeypatch.setattr(
+            appliance, "settings", appliance.settings.model_copy(update={"llm_url": llm.base_url})
+        )
+        dictation_id = submit_dictation(appliance, people, typed_text=typed)
+        assert claim_next(appliance) == dictation_id
+        process(appliance, dictation_id)
+    page = signed_in("alice").get(f"/dictations/{dictation_id}").text
+    refs = dict(
+        (text.strip(), ref)
+        for ref, text in re.findall(r'<li class="statement" data-ref="(\d+)"[^>]*>([^<]+)', page)
+    )
+    sources = dict(re.findall(r'<span class="source" id="source-(\d+)">([^<]+)</span>', page))
+    assert set(refs) == {
+        "Client reported better sleep this week.",
+        "Homework is a thought record.",
+        "She denies SI.",
+    }
+    assert all(sources[ref] == text for text, ref in refs.items())
+    assert '<script src="/static/provenance.js" defer></script>' in page

@@ -150,4 +150,13 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
             assert "Audio deleted at" in main and "Draft SOAP note" in main
             risk = page.inner_text(".draft")
             assert "suicidal ideation" in risk.split("Risk (")[1].lower()
+            # Provenance: selecting a statement lights up the words it was drafted from.
+            assert page.locator(".source.cited").count() == 0
+            statement = page.locator("li.statement").first
+            statement.click()
+            cited = page.locator(".source.cited")
+            assert cited.count() == 1
+            ref = statement.get_attribute("data-ref")
+            assert cited.get_attribute("id") == f"source-{ref}"
+            assert cited.inner_text().strip() in statement.inner_text()
             browser.close()

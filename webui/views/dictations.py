@@ -35,6 +35,7 @@ from appliance.system_settings import transcript_retention_days
 from model_server.upload import Upload
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
+from webui.provenance import linked_transcript, statement_refs
 
 # For drafts made before drafts carried their own `section_titles`: built-in keys only.
 BUILTIN_SECTION_TITLES = {
@@ -212,6 +213,12 @@ async def dictation_detail(request: Request) -> Response:
             "modalities": MODALITIES,
             "service_codes": SERVICE_CODES,
             "section_titles": _section_titles(view.draft),
+            "statement_refs": statement_refs(view.draft) if view.draft else {},
+            "transcript_pieces": (
+                linked_transcript(view.transcript, view.draft)
+                if view.draft and view.transcript
+                else None
+            ),
             "retention_due": due,
         },
     )

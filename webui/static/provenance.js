@@ -1,0 +1,26 @@
+// Provenance on the draft page: hovering, focusing or clicking a statement lights up the
+// transcript words it was drafted from; a click also scrolls them into view.
+(function () {
+  "use strict";
+  var lit = [];
+
+  function sources(item) {
+    return document.querySelectorAll("#source-" + item.dataset.ref);
+  }
+
+  function light(item) {
+    lit.forEach(function (el) { el.classList.remove("cited"); });
+    lit = Array.prototype.slice.call(sources(item));
+    lit.forEach(function (el) { el.classList.add("cited"); });
+  }
+
+  document.querySelectorAll("li.statement[data-ref]").forEach(function (item) {
+    item.addEventListener("mouseenter", function () { light(item); });
+    item.addEventListener("focus", function () { light(item); });
+    item.addEventListener("click", function (event) {
+      if (event.target.closest("details")) { return; }  // opening "original" is not a jump
+      light(item);
+      if (lit.length) { lit[0].scrollIntoView({ behavior: "smooth", block: "center" }); }
+    });
+  });
+})();
