@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         description="OpenAI-compatible speech-to-text base URL (`model-server run` prints it).",
     )
     speech_model: str = Field(
-        default="whisper-tiny.en", description="Model id sent to the speech service."
+        default="whisper-base", description="Model id sent to the speech service."
     )
     llm_url: str = Field(
         default="http://127.0.0.1:8102/v1",

@@ -14,50 +14,64 @@ import tempfile
 import time
 from pathlib import Path
 
+from appliance.notes.vocabulary import speech_vocabulary
 from model_server.audio import decode
-from model_server.bundled import smollm2_gguf, whisper_tiny_en_dir
+from model_server.bundled import smollm2_gguf
 from model_server.engines.base import SpeechEngine, TranscribeOptions
+from model_server.engines.loader import bundled_whisper_dir
 from model_server.settings import ModelServerSettings
 from model_server.wer import term_recall, word_error_rate
 
 DICTATIONS = Path(__file__).resolve().parents[1] / "tests/fixtures/dictations"
 REPEATS = 2
-DEFAULT = "faster-whisper int8, beam 5, hotwords (default)"
+DEFAULT = "base: faster-whisper int8, beam 5, hotwords (default)"
+TINY = "tiny.en: faster-whisper int8, beam 5, hotwords"
+# label -> (bundled weights, engine, beam, how the vocabulary is given)
 CONFIGS = {
-    DEFAULT: ("faster-whisper", 5, "hotwords"),
-    "faster-whisper int8, beam 5, prompt": ("faster-whisper", 5, "prompt"),
-    "faster-whisper int8, beam 5, no vocabulary": ("faster-whisper", 5, "off"),
-    "faster-whisper int8, beam 1": ("faster-whisper", 1, "off"),
-    "openai-whisper fp32, beam 5 (default: no vocabulary)": ("openai-whisper", 5, "off"),
-    "openai-whisper fp32, beam 5, prompt": ("openai-whisper", 5, "prompt"),
-    "openai-whisper fp32, greedy": ("openai-whisper", 1, "off"),
+    DEFAULT: ("base", "faster-whisper", 5, "hotwords"),
+    "base: faster-whisper int8, beam 5, no vocabulary": ("base", "faster-whisper", 5, "off"),
+    "base: openai-whisper fp32, beam 5, no vocabulary": ("base", "openai-whisper", 5, "off"),
+    TINY: ("tiny.en", "faster-whisper", 5, "hotwords"),
+    "tiny.en: faster-whisper int8, beam 5, prompt": ("tiny.en", "faster-whisper", 5, "prompt"),
+    "tiny.en: faster-whisper int8, beam 5, no vocabulary": (
+        "tiny.en",
+        "faster-whisper",
+        5,
+        "off",
+    ),
+    "tiny.en: faster-whisper int8, beam 1": ("tiny.en", "faster-whisper", 1, "off"),
+    "tiny.en: openai-whisper fp32, beam 5, no vocabulary": ("tiny.en", "openai-whisper", 5, "off"),
+    "tiny.en: openai-whisper fp32, beam 5, prompt": ("tiny.en", "openai-whisper", 5, "prompt"),
+    "tiny.en: openai-whisper fp32, greedy": ("tiny.en", "openai-whisper", 1, "off"),
 }
 
 
-def _engine(kind: str, beam: int, workdir: Path) -> SpeechEngine:
+def _engine(weights: str, kind: str, beam: int, workdir: Path) -> SpeechEngine:
+    settings = ModelServerSettings(whisper_model=weights, cache_dir=workdir)  # type: ignore[arg-type]
+    folder = bundled_whisper_dir(settings)
     if kind == "openai-whisper":
         from model_server.ct2_checkpoint import convert
         from model_server.engines.openai_whisper_engine import OpenAIWhisperEngine
 
-        checkpoint = convert(whisper_tiny_en_dir(), workdir / "tiny.en.pt")
+        checkpoint = convert(folder, workdir / f"{weights}.pt")
         return OpenAIWhisperEngine(checkpoint, device="cpu", beam_size=beam)
     from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 
-    return FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=beam)
+    return FasterWhisperEngine(folder, device="cpu", cpu_threads=0, beam_size=beam)
 
 
 def run_one(label: str) -> dict[str, float]:
-    kind, beam, vocabulary_mode = CONFIGS[label]
-    vocabulary = ModelServerSettings().vocabulary
+    weights, kind, beam, vocabulary_mode = CONFIGS[label]
     manifest = json.loads((DICTATIONS / "manifest.json").read_text())["dictations"]
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
-        engine = _engine(kind, beam, Path(workdir))
+        engine = _engine(weights, kind, beam, Path(workdir))
         load = time.perf_counter() - started
         audio_s = wall_s = 0.0
         rates, recalls = [], []
         for item in manifest:
             audio = decode((DICTATIONS / item["audio"]).read_bytes(), max_seconds=1800)
+            vocabulary = speech_vocabulary(item["modality"])  # what the appliance sends
             options = TranscribeOptions(
                 language="en",
                 prompt=vocabulary if vocabulary_mode == "prompt" else None,
@@ -122,7 +136,7 @@ def main() -> int:
         )
         rows[label] = json.loads(child.stdout.strip().splitlines()[-1])
     print(
-        "| engine (tiny.en, 6 espeak-ng dictations, 2 threads) | audio s | wall s | RTF "
+        "| weights: engine (6 espeak-ng dictations, 2 threads) | audio s | wall s | RTF "
         "| peak RSS MB | WER | key-term recall |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -131,14 +145,26 @@ def main() -> int:
             f"| {label} | {r['audio_s']:.1f} | {r['wall_s']:.1f} | {r['rtf']:.3f} "
             f"| {r['peak_rss_mb']:.0f} | {r['wer']:.3f} | {r['term_recall']:.3f} |"
         )
-    fast_beam, fast_greedy = rows[DEFAULT], rows["faster-whisper int8, beam 1"]
-    ref_beam = rows["openai-whisper fp32, beam 5 (default: no vocabulary)"]
-    ref_greedy = rows["openai-whisper fp32, greedy"]
-    print(
-        "\nfaster-whisper vs openai-whisper on the same weights: "
-        f"{ref_beam['wall_s'] / fast_beam['wall_s']:.1f}x faster at beam 5 (the default), "
-        f"{ref_greedy['wall_s'] / fast_greedy['wall_s']:.1f}x greedy"
+    pairs = (
+        (
+            "base, beam 5",
+            "base: faster-whisper int8, beam 5, no vocabulary",
+            "base: openai-whisper fp32, beam 5, no vocabulary",
+        ),
+        (
+            "tiny.en, beam 5",
+            "tiny.en: faster-whisper int8, beam 5, no vocabulary",
+            "tiny.en: openai-whisper fp32, beam 5, no vocabulary",
+        ),
+        (
+            "tiny.en, greedy",
+            "tiny.en: faster-whisper int8, beam 1",
+            "tiny.en: openai-whisper fp32, greedy",
+        ),
     )
+    print("\nfaster-whisper vs openai-whisper on the same weights and options:")
+    for name, fast, reference in pairs:
+        print(f"- {name}: {rows[reference]['wall_s'] / rows[fast]['wall_s']:.1f}x faster")
     speed = llama_speed()
     print("\n| llama.cpp, SmolLM2-135M-Instruct Q4_1 | tokens | tokens/s |")
     print("|---|---:|---:|")

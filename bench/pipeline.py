@@ -130,7 +130,7 @@ def main() -> int:
             burst_total = time.perf_counter() - started
         alice.http.close()
     print(
-        "| submit -> ready (2 cores, tiny.en + SmolLM2, 2 workers) | runs | p50 s | max s "
+        "| submit -> ready (2 cores, Whisper base + SmolLM2, 2 workers) | runs | p50 s | max s "
         "| appliance overhead |"
     )
     print("|---|---:|---:|---:|---:|")

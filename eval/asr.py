@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model_server.audio import decode
-from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
+from model_server.engines.loader import whisper_dir
 from model_server.settings import ModelServerSettings
 from model_server.speech_service import SpeechService
 
@@ -21,13 +21,13 @@ class Heard:
 
 
 class Transcriber:
-    """faster-whisper on the configured (default: bundled tiny.en) weights, beam from settings
+    """faster-whisper on the configured (default: bundled base) weights, beam from settings
     (default 5), with the options `SpeechService.options_for` picks for what
     appliance.speech_client sends: language "en", no prompt, the dictation's vocabulary."""
 
     def __init__(self, settings: ModelServerSettings) -> None:
         started = time.perf_counter()
-        self.model_dir = settings.whisper_model_dir or whisper_tiny_en_dir()
+        self.model_dir = whisper_dir(settings)
         self.engine = FasterWhisperEngine(
             self.model_dir,
             device=settings.device,

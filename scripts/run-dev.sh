@@ -7,7 +7,7 @@ bin=${VENV:-.venv}/bin
 echo "==> preparing data directory ${APPLIANCE_DATA_DIR:-./var} (keys, database)"
 "$bin/appliance" init
 
-echo "==> starting the model services (cpu profile: Whisper tiny.en, SmolLM2-135M on llama.cpp)"
+echo "==> starting the model services (cpu profile: Whisper base, SmolLM2-135M on llama.cpp)"
 "$bin/model-server" run --profile cpu &
 models=$!
 trap 'kill "$models" 2>/dev/null || true; wait "$models" 2>/dev/null || true' EXIT INT TERM

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model_server.bundled import whisper_tiny_en_dir
+from model_server.bundled import whisper_base_dir, whisper_tiny_en_dir
 from model_server.engines.base import SpeechEngine
 from model_server.settings import ModelServerSettings
 
@@ -16,7 +16,18 @@ def model_id(settings: ModelServerSettings) -> str:
         return f"whisper-{settings.whisper_checkpoint.stem}"
     if settings.whisper_model_dir is not None:
         return f"whisper-{settings.whisper_model_dir.name}"
-    return "whisper-tiny.en"
+    return f"whisper-{settings.whisper_model}"
+
+
+def bundled_whisper_dir(settings: ModelServerSettings) -> Path:
+    if settings.whisper_model == "base":
+        return whisper_base_dir(settings.cache_dir)
+    return whisper_tiny_en_dir()
+
+
+def whisper_dir(settings: ModelServerSettings) -> Path:
+    """The CTranslate2 folder faster-whisper loads: the configured one, else the bundled."""
+    return settings.whisper_model_dir or bundled_whisper_dir(settings)
 
 
 def load_engine(settings: ModelServerSettings) -> SpeechEngine:
@@ -29,7 +40,7 @@ def load_engine(settings: ModelServerSettings) -> SpeechEngine:
     from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 
     return FasterWhisperEngine(
-        settings.whisper_model_dir or whisper_tiny_en_dir(),
+        whisper_dir(settings),
         device=settings.device,
         cpu_threads=settings.cpu_threads,
         beam_size=settings.beam_size,
@@ -41,8 +52,8 @@ def _checkpoint(settings: ModelServerSettings) -> Path:
         return settings.whisper_checkpoint
     from model_server.ct2_checkpoint import convert
 
-    target = settings.cache_dir / "whisper-tiny.en.pt"
+    target = settings.cache_dir / f"whisper-{settings.whisper_model}.pt"
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
-        convert(whisper_tiny_en_dir(), target)
+        convert(bundled_whisper_dir(settings), target)
     return target
