@@ -10,6 +10,10 @@ into a note, and none of it needs judgement to detect, so a rewrite is accepted 
     scale names, medications, diagnoses, dates, risk topics, negation and denial words) is still
     there;
   - the polarity of a risk statement is unchanged (same negation words, as many of them);
+  - every other content word of the source is still there, and none is added, except the words
+    a change of person or reporting verb brings ("we" -> "the clinician and client", "said" ->
+    "reported", "score"): make eval found a model dropping "dysregulation", "check the facts"
+    and "values compass" with every number intact, and nothing short of this catches that;
   - it is one sane paragraph: not empty, at most ~2x the source, no heading, list or line break.
 Word lists stand in for understanding here on purpose: a paraphrase the lists cannot follow is
 rejected, and the clinician's sentence is kept. A false rejection costs prose; a false acceptance
@@ -73,6 +77,30 @@ NEGATIONS = {
     "lack": "lack",
 }
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as prose: a hundred one-word lines would hide what is in it."""
+    return frozenset(text.split())
+
+
+# Function words: free to come and go in a rewrite.
+STOPWORDS = _words(
+    """a an the and or but if of to in on at for with from by as into onto over under about
+    after before during than then so that this these those there here it its is are was were be
+    been being am do does did done has have had having will would shall should can could may
+    might must he she they them his her hers him i me my we us our you your who whom which what
+    when where why how all any some each both either also just very too"""
+)
+# What turning a dictated sentence into clinical third person adds or swaps: the people, the
+# reporting verbs, and a few neutral nouns ("PHQ-9 of 14" -> "a PHQ-9 score of 14").
+NARRATION = _words(
+    """client clients patient patients clinician clinicians therapist therapists counselor
+    report reports reported reporting state states stated say says said describe describes
+    described note notes noted indicate indicates indicated share shares shared express
+    expresses expressed discuss discusses discussed explain explains explained think thinks
+    believe believes believed score scores rating"""
+)
 # A line that starts like a heading or a list item: "Plan:", "## Risk", "- ", "* ", "**Data**".
 _HEADING = re.compile(r"^\s*(?:#|\*\*|[-*•]\s|\d+[.)]\s|([A-Za-z][\w&-]*(?: [\w&-]+){0,2}):)")
 
@@ -139,6 +167,33 @@ def fact_tokens(text: str) -> set[str]:
     return tokens
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough that "records"/"record" and "practiced"/"practice" compare equal;
+    anything it fails to match is a rejection, never an acceptance."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def content_words(text: str) -> set[str]:
+    """The stems a rewrite must keep: not function words, not narration, not negations (checked
+    on their own) and not risk terms (checked as topics, so "SI" may become "suicidal
+    ideation")."""
+    without_risk = RISK_PATTERN.sub(" ", text)
+    words = (word.removesuffix("'s").strip("'") for word in normalise(without_risk))
+    return {
+        _stem(word)
+        for word in words
+        if word
+        and word not in STOPWORDS
+        and word not in NARRATION
+        and word not in NEGATIONS
+        and not word.endswith("n't")
+    }
+
+
 def _form_ok(source: str, rewrite: str) -> bool:
     text = rewrite.strip()
     if not text or "\n" in text or len(text) > MAX_GROWTH * len(source.strip()) + MAX_EXTRA_CHARS:
@@ -168,6 +223,9 @@ def rejection(source: str, rewrite: str, *, risk: bool) -> Rejection | None:
         return Rejection.DROPPED
     if not _risk_topics(source) <= _risk_topics(rewrite):
         return Rejection.DROPPED
+    source_content, rewrite_content = content_words(source), content_words(rewrite)
+    if not source_content <= rewrite_content:
+        return Rejection.DROPPED
     new_scores = {s.lower() for s in implausible_scores(rewrite)} - {
         s.lower() for s in implausible_scores(source)
     }
@@ -177,6 +235,7 @@ def rejection(source: str, rewrite: str, *, risk: bool) -> Rejection | None:
         or not set(rewrite_neg) <= set(source_neg)
         or not _risk_topics(rewrite) <= _risk_topics(source)
         or not fact_tokens(rewrite) <= fact_tokens(source)
+        or not rewrite_content <= source_content
     ):
         return Rejection.INVENTED
     return None

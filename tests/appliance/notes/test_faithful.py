@@ -13,13 +13,11 @@ from appliance.notes.faithful import Rejection, rejection
         ("She said her PHQ-9 was 14.", "The client reported a PHQ-9 score of 14."),
         ("She denies SI and HI.", "The client denied suicidal and homicidal ideation."),
         ("I don't think she slept much.", "The clinician does not believe the client slept much."),
-        ("SUD went from seven to two.", "The client's SUD decreased from seven to two."),
+        ("SUD went from seven to two.", "The client's SUD went from seven to two."),
         ("He takes 1 sertraline tablet.", "The client takes one sertraline tablet."),
-        (
-            "Homework: two thought records.",
-            "Homework: the client will complete two thought records.",
-        ),
-        ("We meet again on Tuesday.", "The next session is on Tuesday."),
+        ("Homework: two thought records.", "Homework: the client will do two thought records."),
+        ("We meet again on Tuesday.", "The clinician and client will meet again on Tuesday."),
+        ("We practiced DEAR MAN.", "The clinician and client practiced DEAR MAN."),
     ],
 )
 def test_a_faithful_paraphrase_passes(source: str, rewrite: str) -> None:
@@ -45,6 +43,27 @@ def test_a_faithful_paraphrase_passes(source: str, rewrite: str) -> None:
         ("She denies SI.", "The client reports SI.", True, Rejection.POLARITY),
         ("She reports passive SI.", "The client denies SI.", True, Rejection.POLARITY),
         ("She denies SI and HI.", "The client denies SI and denies HI.", True, Rejection.POLARITY),
+        # Content words: every number intact, yet a clinical term lost or added (make eval).
+        (
+            "Emotion dysregulation was high.",
+            "Emotion regulation was high.",
+            False,
+            Rejection.DROPPED,
+        ),
+        ("We used check the facts.", "The clinician used a skill.", False, Rejection.DROPPED),
+        (
+            "SUD went from seven to two.",
+            "SUD decreased from seven to two.",
+            False,
+            Rejection.DROPPED,
+        ),
+        ("Sleep improved.", "Sleep improved significantly.", False, Rejection.INVENTED),
+        (
+            "We practiced TIPP.",
+            "The client practiced TIPP successfully.",
+            False,
+            Rejection.INVENTED,
+        ),
         ("Mood was low.", "", False, Rejection.FORM),
         ("Mood was low.", "Mood was low. " * 6, False, Rejection.FORM),
         ("Mood was low.", "Mood was low.\nSleep was poor.", False, Rejection.FORM),

@@ -48,7 +48,7 @@ def _statement(draft: Draft, source: str) -> Statement:
 
 
 def test_a_faithful_rewrite_is_accepted_and_keeps_its_provenance(llm: FakeLLM) -> None:
-    better = "The client reported a PHQ-9 score of 14 and slightly improved mood."
+    better = "The client reported a PHQ-9 score of 14; her mood is a bit better."
     draft = _rewritten(llm, {MOOD: better})
     statement = _statement(draft, MOOD)
     assert statement.text == better
@@ -85,8 +85,8 @@ def test_a_rewrite_that_drops_a_fact_is_rejected_and_the_sentence_kept(
 @pytest.mark.parametrize(
     ("source", "invented"),
     [
-        (MEDS, "The client continues sertraline 50 mg every morning and lorazepam as needed."),
-        (MOOD, "The client reported a PHQ-9 score of 14, a GAD-7 of 12, and better mood."),
+        (MEDS, "The client is still taking sertraline 50 mg every morning and lorazepam."),
+        (MOOD, "The client said her PHQ-9 was 14, GAD-7 12, and her mood is a bit better."),
     ],
     ids=["medication", "score"],
 )
