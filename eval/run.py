@@ -564,7 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rewritten: statements now in the model's words (appliance.notes.faithful accepted "
             "them); unchanged: the model gave the sentence back; rejected: the check kept the "
             "clinician's sentence (form: empty, too long, heading or list; invented: a specific, "
-            "score, risk topic or negation not dictated; dropped: a dictated fact missing; "
+            "score, risk topic, negation or content word not dictated; dropped: a dictated fact "
+            "or content word missing; "
             "polarity: a risk statement's negation changed); no answer: nothing usable came back. "
             "Fact recall and invention above are measured on the rewritten drafts.\n"
         )
