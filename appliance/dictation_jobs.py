@@ -45,7 +45,17 @@ REJECTED_MESSAGES = {
     "empty": "The recording contains no sound. Record or upload it again.",
     "too_long": "The recording is too long for the speech service. Split it and upload the parts.",
     "file_too_large": "The recording is too large for the speech service.",
+    "silent": (
+        "The recording is silent: check that the microphone is on and not muted, and record again."
+    ),
+    "no_speech": "No speech was heard in the recording. Record or upload it again.",
 }
+# Refusals about the recording itself: the same bytes will be refused again, so the audio is
+# crypto-shredded at once (zero retention) and the clinician records again. Other refusals (a
+# wrong model name or API key) are the box's configuration: the audio waits for a Retry.
+ABOUT_THE_RECORDING = frozenset(
+    {"unsupported", "corrupt", "empty", "silent", "no_speech", "too_long", "file_too_large"}
+)
 
 
 def claim_next(appliance: Appliance) -> str | None:
@@ -153,6 +163,9 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
     finally:
         del audio
     JOB_STAGE_SECONDS.labels("transcribing").observe(time.perf_counter() - started)
+    if not text.strip():  # sound, but nothing Whisper took for speech (noise, music, a cough)
+        _fail(appliance, dictation_id, SpeechRejected(200, "no_speech"))
+        return
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
         assert row is not None and row.audio_key_id is not None
@@ -249,6 +262,10 @@ def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> 
             rejected.code or "",
             f"The speech service refused the recording (HTTP {rejected.status}).",
         )
+        shredded = row.audio_key_id if rejected.code in ABOUT_THE_RECORDING else None
+        if shredded is not None:
+            crypto_shred(db, shredded)
+            row.audio_deleted_at = clock.utcnow()
         db.add(row)
         record_by(
             None,
@@ -258,6 +275,10 @@ def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> 
             object_id=dictation_id,
             reason=rejected.code or f"http_{rejected.status}",
         )
+        if shredded is not None:
+            record_by(None, "audio.shred", object_type="dictation", object_id=dictation_id)
+    if shredded is not None:
+        audio_store.remove(appliance.settings.data_dir, dictation_id)
 
 
 class DictationWorkers:

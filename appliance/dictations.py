@@ -27,6 +27,7 @@ from appliance.models import Dictation
 from appliance.note_templates import active_template, snapshot, template_id_of
 from appliance.roles import Role
 from appliance.settings import Settings
+from model_server.audio import SILENCE_DBFS, AudioError, has_sound
 
 TABLE = "dictations"
 SERVICE_CODES = {
@@ -119,7 +120,28 @@ class DictationView:
     draft: dict[str, Any] | None = None
     drafted_at: datetime | None = None
     transcript_deleted_at: datetime | None = None
+    # A failed job with something left to work on: its transcript, or audio not yet shredded.
+    retryable: bool = False
     format_title: str = ""
+
+
+# Long enough for any session; the speech service applies its own, shorter, limit.
+MAX_CHECKED_SECONDS = 4 * 3600
+
+
+def _check_sound(audio: bytes) -> None:
+    """A muted microphone or a damaged file is said on the form, before anything is stored:
+    a silent recording would otherwise come back, minutes later, as an empty note."""
+    try:
+        audible = has_sound(audio, max_seconds=MAX_CHECKED_SECONDS, claimed_audio=True)
+    except AudioError as error:
+        message = str(error)
+        raise DictationInputError(f"Audio: {message[:1].lower()}{message[1:]}") from None
+    if not audible:
+        raise DictationInputError(
+            f"Audio: the recording is silent (nothing above {SILENCE_DBFS:g} dBFS). Check that "
+            "the microphone is on and not muted, and record again."
+        )
 
 
 def _audit(
@@ -158,6 +180,7 @@ def create_dictation(
             raise DictationInputError(
                 f"Audio: this is not a recording the appliance reads ({audio_store.ACCEPTED})."
             )
+        _check_sound(audio)
         if text:
             raise DictationInputError("Give either a recording or typed notes, not both.")
     elif not text:
@@ -286,7 +309,13 @@ def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> Dic
         drafted_at=row.drafted_at,
         transcript_deleted_at=row.transcript_deleted_at,
         format_title=format_title(row),
+        retryable=row.state == State.FAILED and _can_retry(row),
     )
+
+
+def _can_retry(row: Dictation) -> bool:
+    has_audio = row.audio_key_id is not None and row.audio_deleted_at is None
+    return row.transcript_sealed is not None or has_audio
 
 
 def get_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
@@ -316,12 +345,10 @@ def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) ->
         raise NotFound("dictation")
     if row.state != State.FAILED:
         return
-    if row.transcript_sealed is not None:
-        row.state = State.DRAFTING  # the transcript is kept; only the draft is redone
-    elif row.audio_key_id is not None and row.audio_deleted_at is None:
-        row.state = State.QUEUED
-    else:
+    if not _can_retry(row):
         return
+    # With a transcript, only the draft is redone; else the audio is transcribed again.
+    row.state = State.DRAFTING if row.transcript_sealed is not None else State.QUEUED
     row.status_message, row.attempts, row.claimed_at = None, 0, None
     row.next_attempt_at = clock.utcnow()
     db.add(row)

@@ -8,6 +8,7 @@ ogg/opus, mp4/m4a) and the ones people upload (wav, mp3, flac).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,6 +35,15 @@ class AudioProblem(StrEnum):
     CORRUPT = "corrupt"
     TOO_LONG = "too_long"
     EMPTY = "empty"
+    SILENT = "silent"
+
+
+# A recording whose every 50 ms stretch stays below about -50 dBFS holds nothing a person said:
+# a muted or unplugged microphone records digital silence or its own faint noise floor, while
+# quiet speech sits around -40 dBFS and above.
+SILENCE_DBFS = -50.0
+SILENCE_RMS = 10 ** (SILENCE_DBFS / 20)
+WINDOW = SAMPLE_RATE // 20
 
 
 class AudioError(Exception):
@@ -66,10 +76,23 @@ def decode(data: bytes, *, max_seconds: float, claimed_audio: bool = False) -> D
 
     Bytes no demuxer recognises are "unsupported", unless the client called them audio of an
     accepted kind: then they are a damaged file ("corrupt"), which is what the person needs
-    to hear.
+    to hear. A recording with no stretch above silence is "silent".
     """
     if not data:
         raise AudioError(AudioProblem.EMPTY, "The audio file is empty.")
+    with _open(data, claimed_audio) as container:
+        format_name = ACCEPTED_DEMUXERS[container.format.name]
+        chunks = list(_chunks(container, max_seconds))
+    samples = np.concatenate(chunks) if chunks else None
+    if samples is None or samples.size == 0:
+        raise AudioError(AudioProblem.EMPTY, "The audio file contains no sound.")
+    if not _loud_window(samples):
+        raise _silent()
+    return DecodedAudio(samples=samples, format=format_name)
+
+
+def _open(data: bytes, claimed_audio: bool) -> av.container.InputContainer:
+    """The container of an accepted audio format, or AudioError."""
     try:
         container = av.open(io.BytesIO(data), mode="r")
     except (av.error.FFmpegError, ValueError) as exc:
@@ -82,21 +105,46 @@ def decode(data: bytes, *, max_seconds: float, claimed_audio: bool = False) -> D
             AudioProblem.UNSUPPORTED,
             f"This is not an audio file this service reads. Accepted formats: {ACCEPTED_NAMES}.",
         ) from exc
-    with container:
-        format_name = ACCEPTED_DEMUXERS.get(container.format.name)
-        if format_name is None or not container.streams.audio:
-            raise AudioError(
-                AudioProblem.UNSUPPORTED,
-                f"Audio format {container.format.name!r} is not accepted. "
-                f"Accepted formats: {ACCEPTED_NAMES}.",
-            )
-        # The container's declared duration lets a 3-hour file be refused before decoding it.
-        if container.duration is not None and container.duration / av.time_base > max_seconds:
-            raise _too_long(max_seconds)
-        samples = _decode_stream(container, max_seconds)
-    if samples.size == 0:
-        raise AudioError(AudioProblem.EMPTY, "The audio file contains no sound.")
-    return DecodedAudio(samples=samples, format=format_name)
+    if ACCEPTED_DEMUXERS.get(container.format.name) is None or not container.streams.audio:
+        name = container.format.name
+        container.close()
+        raise AudioError(
+            AudioProblem.UNSUPPORTED,
+            f"Audio format {name!r} is not accepted. Accepted formats: {ACCEPTED_NAMES}.",
+        )
+    return container
+
+
+def has_sound(data: bytes, *, max_seconds: float, claimed_audio: bool = False) -> bool:
+    """Whether any 50 ms of the recording rises above silence; AudioError as `decode` says.
+
+    Stops decoding at the first loud stretch (within the first second of any real dictation),
+    so a web form can check an upload without decoding all of it."""
+    if not data:
+        raise AudioError(AudioProblem.EMPTY, "The audio file is empty.")
+    with _open(data, claimed_audio) as container:
+        tail = np.zeros(0, dtype=np.float32)
+        for chunk in _chunks(container, max_seconds):
+            tail = np.concatenate((tail, chunk))
+            whole = len(tail) - len(tail) % WINDOW
+            if whole and _loud_window(tail[:whole]):
+                return True
+            tail = tail[whole:]
+        return bool(tail.size) and _loud_window(tail)
+
+
+def _loud_window(samples: Samples) -> bool:
+    padded = np.pad(samples, (0, -len(samples) % WINDOW))
+    rms = np.sqrt(np.mean(np.square(padded.reshape(-1, WINDOW), dtype=np.float64), axis=1))
+    return bool(rms.max(initial=0.0) >= SILENCE_RMS)
+
+
+def _silent() -> AudioError:
+    return AudioError(
+        AudioProblem.SILENT,
+        f"The recording is silent (nothing above {SILENCE_DBFS:g} dBFS): check that the "
+        "microphone is on and not muted, and record again.",
+    )
 
 
 def _too_long(max_seconds: float) -> AudioError:
@@ -106,26 +154,27 @@ def _too_long(max_seconds: float) -> AudioError:
     )
 
 
-def _decode_stream(container: av.container.InputContainer, max_seconds: float) -> Samples:
+def _chunks(container: av.container.InputContainer, max_seconds: float) -> Iterator[Samples]:
+    """16 kHz mono float32 pieces as they decode; AudioError past `max_seconds` or on damage."""
+    # The container's declared duration lets a 3-hour file be refused before decoding it.
+    if container.duration is not None and container.duration / av.time_base > max_seconds:
+        raise _too_long(max_seconds)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
     total = 0
     limit = int(max_seconds * SAMPLE_RATE)
     try:
         for frame in container.decode(audio=0):
             for resampled in resampler.resample(frame):
-                chunk = resampled.to_ndarray().reshape(-1)
+                # format="flt": float32 samples, which numpy's stubs cannot know.
+                chunk = resampled.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                 total += chunk.size
                 # Counted while decoding too: a container can lie about (or omit) its duration.
                 if total > limit:
                     raise _too_long(max_seconds)
-                chunks.append(chunk)
+                yield chunk
         for resampled in resampler.resample(None):
-            chunks.append(resampled.to_ndarray().reshape(-1))
+            yield resampled.to_ndarray().reshape(-1).astype(np.float32, copy=False)
     except av.error.FFmpegError as exc:
         raise AudioError(
             AudioProblem.CORRUPT, "The audio file is damaged or incomplete and cannot be decoded."
         ) from exc
-    if not chunks:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks).astype(np.float32, copy=False)

@@ -29,6 +29,7 @@ STATUS_OF = {
     AudioProblem.CORRUPT: 400,
     AudioProblem.TOO_LONG: 413,
     AudioProblem.EMPTY: 400,
+    AudioProblem.SILENT: 400,
 }
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import wave
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlmodel import select
 
+from appliance import dictation_jobs
 from appliance.accounts import actor_for
 from appliance.audit_chain import EventData
 from appliance.dictation_jobs import DictationWorkers, claim_next, lease, process
@@ -20,6 +24,7 @@ from appliance.dictations import (
 from appliance.models import DataKey, Dictation
 from appliance.notes.vocabulary import speech_vocabulary
 from appliance.runtime import Appliance
+from appliance.speech_client import SpeechRejected
 from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.wer import word_error_rate
@@ -152,10 +157,20 @@ def test_a_job_whose_worker_died_is_taken_over_after_the_lease(
     assert _row(wired, dictation_id).state == State.DRAFTING
 
 
-def test_a_damaged_recording_fails_with_a_reason_and_can_be_retried(
-    wired: Appliance, people: People
+def _refused(code: str, status: int = 400) -> Callable[..., str]:
+    def transcribe(*_args: object, **_kwargs: object) -> str:
+        raise SpeechRejected(status, code)
+
+    return transcribe
+
+
+def test_a_recording_the_speech_service_refuses_fails_with_a_reason_and_is_shredded(
+    wired: Appliance, people: People, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dictation_id = _queue(wired, people, "corrupt.ogg")
+    # The form decodes every upload first, so this is a speech service that reads audio
+    # differently: the same bytes would be refused again, and PHI must not wait for nothing.
+    dictation_id = _queue(wired, people)
+    monkeypatch.setattr(dictation_jobs, "transcribe", _refused("corrupt"))
     assert claim_next(wired) == dictation_id
     process(wired, dictation_id)
     row = _row(wired, dictation_id)
@@ -163,10 +178,50 @@ def test_a_damaged_recording_fails_with_a_reason_and_can_be_retried(
     assert (
         row.status_message == "The recording is damaged or incomplete. Record or upload it again."
     )
-    assert row.audio_deleted_at is None, "kept until the clinician decides"
+    assert row.audio_deleted_at is not None
+    assert not (wired.settings.data_dir / "audio" / f"{dictation_id}.sealed").exists()
     with wired.unit_of_work() as db:
+        audio_key = db.get(DataKey, row.audio_key_id)
+        assert audio_key is not None and audio_key.wrapped is None
+        assert not get_dictation(db, wired.keys, actor_for(people.alice), dictation_id).retryable
+        retry_dictation(db, wired.keys, actor_for(people.alice), dictation_id)
+    assert _row(wired, dictation_id).state == State.FAILED  # nothing left to retry
+
+
+def test_a_configuration_refusal_keeps_the_audio_for_a_retry(
+    wired: Appliance, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dictation_id = _queue(wired, people)
+    monkeypatch.setattr(dictation_jobs, "transcribe", _refused("model_not_found", 404))
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    row = _row(wired, dictation_id)
+    assert row.state == State.FAILED and row.audio_deleted_at is None
+    assert row.status_message == "The speech service refused the recording (HTTP 404)."
+    with wired.unit_of_work() as db:
+        assert get_dictation(db, wired.keys, actor_for(people.alice), dictation_id).retryable
         retry_dictation(db, wired.keys, actor_for(people.alice), dictation_id)
     assert _row(wired, dictation_id).state == State.QUEUED
+
+
+def test_sound_without_speech_fails_as_no_speech_and_is_shredded(
+    wired: Appliance, people: People
+) -> None:
+    rng = np.random.default_rng(3)
+    hiss = rng.standard_normal(16_000 * 4) * 0.05  # about -26 dBFS: a live microphone, no voice
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes((hiss * 32767).astype("<i2").tobytes())
+    dictation_id = submit_dictation(wired, people, audio=out.getvalue())
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)
+    row = _row(wired, dictation_id)
+    assert row.state == State.FAILED
+    assert row.status_message == "No speech was heard in the recording. Record or upload it again."
+    assert row.audio_deleted_at is not None and row.transcript_sealed is None
 
 
 def test_workers_drain_the_queue_without_doing_any_job_twice(

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import io
 import json
+import wave
 
+import numpy as np
 import pytest
 
-from model_server.audio import AudioError, AudioProblem, claims_audio, decode
+from model_server.audio import AudioError, AudioProblem, claims_audio, decode, has_sound
 from tests.model_server.conftest import AUDIO
 
 FORMATS = {
@@ -81,3 +84,52 @@ def test_what_counts_as_claiming_audio(
     filename: str | None, content_type: str | None, claimed: bool
 ) -> None:
     assert claims_audio(filename, content_type) is claimed
+
+
+def _wav(samples: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+def _noise(dbfs: float, seconds: float = 3.0) -> bytes:
+    rng = np.random.default_rng(7)
+    noise = rng.standard_normal(int(seconds * 16_000))
+    return _wav(noise / np.sqrt(np.mean(noise**2)) * 10 ** (dbfs / 20))
+
+
+@pytest.mark.parametrize(
+    "recording",
+    [_wav(np.zeros(48_000)), _noise(-70)],
+    ids=["digital silence (muted microphone)", "noise floor at -70 dBFS"],
+)
+def test_a_silent_recording_is_named_silent(recording: bytes) -> None:
+    assert has_sound(recording, max_seconds=60) is False
+    with pytest.raises(AudioError) as raised:
+        decode(recording, max_seconds=60)
+    assert raised.value.problem is AudioProblem.SILENT
+    assert "microphone" in str(raised.value)
+
+
+def test_sound_above_the_floor_is_not_silent() -> None:
+    assert has_sound(_noise(-30), max_seconds=60) is True
+    assert has_sound((AUDIO / "hello.wav").read_bytes(), max_seconds=60) is True
+    assert decode(_noise(-30), max_seconds=60).duration == pytest.approx(3.0)
+
+
+def test_the_sound_check_stops_at_the_first_loud_stretch() -> None:
+    # Decoding all of this stream would pass the 3 s limit; the check never gets that far.
+    streamed = (AUDIO / "hello-streamed.webm").read_bytes()
+    assert has_sound(streamed, max_seconds=3) is True
+    with pytest.raises(AudioError):
+        decode(streamed, max_seconds=3)
+
+
+def test_the_sound_check_names_what_is_wrong_with_a_bad_file() -> None:
+    with pytest.raises(AudioError) as raised:
+        has_sound((AUDIO / "not-audio.png").read_bytes(), max_seconds=60)
+    assert raised.value.problem is AudioProblem.UNSUPPORTED

@@ -116,6 +116,16 @@ def test_an_empty_recording_is_400(client: openai.OpenAI) -> None:
     assert error.status_code == 400 and "no sound" in error.message
 
 
+def test_a_silent_recording_is_400_named_silent(speech_server: ServerThread) -> None:
+    reply = httpx.post(
+        f"{speech_server.base_url}/audio/transcriptions",
+        data={"model": MODEL_ID},
+        files={"file": ("muted.wav", _tone_wav(3, amplitude=0), "audio/wav")},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "silent"
+
+
 def test_an_unknown_model_is_404(client: openai.OpenAI) -> None:
     with (AUDIO / "hello.wav").open("rb") as audio, pytest.raises(openai.NotFoundError):
         client.audio.transcriptions.create(model="whisper-1", file=audio)
@@ -132,7 +142,7 @@ def test_errors_use_the_openai_envelope(speech_server: ServerThread) -> None:
     assert reply.json()["error"]["param"] == "response_format"
 
 
-def _tone_wav(seconds: float) -> bytes:
+def _tone_wav(seconds: float, amplitude: int = 3000) -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
@@ -140,7 +150,7 @@ def _tone_wav(seconds: float) -> bytes:
         w.setframerate(8000)
         frames = int(seconds * 8000)
         w.writeframes(
-            b"".join(struct.pack("<h", int(3000 * math.sin(i / 5))) for i in range(frames))
+            b"".join(struct.pack("<h", int(amplitude * math.sin(i / 5))) for i in range(frames))
         )
     return out.getvalue()
 

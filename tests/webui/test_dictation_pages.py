@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import io
 import re
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +81,24 @@ def test_a_wrong_file_type_is_explained_and_the_form_is_kept(
     text = response.text  # type: ignore[attr-defined]
     assert "not a recording the appliance reads" in text
     assert re.search(r'<option value="dbt" selected>', text)
+    assert "No dictations yet." in alice.get(f"/clients/{client_id}").text
+
+
+def test_a_silent_recording_is_explained_on_the_form_and_nothing_is_stored(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    alice = signed_in("alice")
+    client_id = _client(alice)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:  # what a muted microphone records: digital silence
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(b"\x00\x00" * 16_000 * 5)
+    response = _post(alice, client_id, ("recording.wav", out.getvalue(), "audio/wav"))
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    text = response.text  # type: ignore[attr-defined]
+    assert "the recording is silent" in text and "microphone is on and not muted" in text
     assert "No dictations yet." in alice.get(f"/clients/{client_id}").text
 
 
