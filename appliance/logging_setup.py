@@ -34,3 +34,6 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # Migration chatter on every start buries the lines an operator needs (the setup link).
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # httpx logs a line per request to the model services (every status poll of a draft, every
+    # section question): URLs only, no PHI, but noise that hides what matters.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 
-from appliance.logging_setup import RedactingFormatter
+from appliance.logging_setup import RedactingFormatter, configure_logging
 
 
 def test_tracebacks_keep_the_location_but_not_the_message() -> None:
@@ -23,3 +23,9 @@ def test_tracebacks_keep_the_location_but_not_the_message() -> None:
     assert "Exception in ASGI application" in text
     assert "test_logging_setup.py" in text and "builtins.ValueError" in text
     assert "Ophelia" not in text and "1970-01-02" not in text
+
+
+def test_model_service_requests_are_not_logged_one_by_one() -> None:
+    configure_logging("INFO")
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
