@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -30,14 +31,6 @@ from appliance.settings import Settings
 from model_server.audio import SILENCE_DBFS, AudioError, has_sound
 
 TABLE = "dictations"
-SERVICE_CODES = {
-    "90832": "Psychotherapy, 30 min",
-    "90834": "Psychotherapy, 45 min",
-    "90837": "Psychotherapy, 60 min",
-    "90846": "Family psychotherapy without the client",
-    "90847": "Family psychotherapy with the client",
-    "90853": "Group psychotherapy",
-}
 MODALITIES = {
     "cbt": "CBT",
     "dbt": "DBT",
@@ -83,7 +76,11 @@ def parse_details(
     service_code: str,
     modality: str,
     note_format: str,
+    *,
+    service_codes: Mapping[str, str],
 ) -> SessionDetails:
+    """The form's fields, checked; `service_codes` is the practice's list as it is now (the
+    admin edits it), passed in so this stays a pure function."""
     try:
         day = date.fromisoformat(session_date.strip())
     except ValueError:
@@ -95,8 +92,11 @@ def parse_details(
         raise DictationInputError("Start time: use the form HH:MM.")
     if not duration_minutes.strip().isdigit() or not 1 <= int(duration_minutes) <= 600:
         raise DictationInputError("Duration: whole minutes between 1 and 600.")
-    if service_code not in SERVICE_CODES:
-        raise DictationInputError("Service code: choose one from the list.")
+    if service_code not in service_codes:
+        raise DictationInputError(
+            "Service code: that code is not on the practice's list (an admin may have removed "
+            "it); choose one from the list."
+        )
     if modality not in MODALITIES:
         raise DictationInputError("Modality: choose one from the list.")
     if note_format not in NOTE_FORMATS and not CUSTOM_FORMAT.match(note_format):

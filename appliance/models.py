@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from appliance.db import UTCDateTime
@@ -94,7 +94,8 @@ class SystemSetting(SQLModel, table=True):
     __tablename__ = "system_settings"
 
     key: str = Field(primary_key=True, max_length=64)
-    value: str = Field(max_length=255)
+    # Text: the service codes list (up to 30 codes with labels, as JSON) outgrew 255 characters.
+    value: str = Field(sa_type=Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     updated_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
 

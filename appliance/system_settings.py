@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session
 
 from appliance import clock
+from appliance import service_codes as codes
 from appliance.access import Actor, require_role
 from appliance.audit import record_by
 from appliance.models import SystemSetting
@@ -53,3 +56,21 @@ def set_transcript_retention_days(db: Session, days: int | None, *, by: Actor) -
     if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
         raise ValueError(f"Keep transcripts 1 to {MAX_RETENTION_DAYS} days, or until signed.")
     _set(db, TRANSCRIPT_RETENTION_DAYS, "" if days is None else str(days), by)
+
+
+SERVICE_CODES = "service_codes"
+
+
+def service_codes(db: Session) -> dict[str, str]:
+    """The practice's service codes, code -> label, in the admin's order (the CPT six if unset)."""
+    value = _get(db, SERVICE_CODES)
+    return codes.from_json(value) if value else dict(codes.DEFAULT_SERVICE_CODES)
+
+
+def set_service_codes(db: Session, rows: Sequence[tuple[str, str]], *, by: Actor) -> None:
+    """Replace the list with the admin's rows; raises ServiceCodesInvalid and stores nothing.
+
+    Dictations already submitted keep their code: it is stored with each one, not looked up.
+    """
+    require_role(by, Role.ADMIN, action="settings.change")
+    _set(db, SERVICE_CODES, codes.to_json(codes.parse_service_codes(rows)), by)

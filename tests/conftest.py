@@ -234,6 +234,7 @@ def submit_dictation(
     """A new client of alice's with one dictation (a recording or typed notes); its id."""
     from appliance.clients import create_client
     from appliance.dictations import create_dictation, parse_details
+    from appliance.service_codes import DEFAULT_SERVICE_CODES
 
     alice = accounts.actor_for(people.alice)
     with appliance.unit_of_work() as db:
@@ -244,7 +245,15 @@ def submit_dictation(
             appliance.settings,
             alice,
             client.id,
-            parse_details("2026-11-20", "", "50", "90834", "cbt", note_format),
+            parse_details(
+                "2026-11-20",
+                "",
+                "50",
+                "90834",
+                "cbt",
+                note_format,
+                service_codes=DEFAULT_SERVICE_CODES,
+            ),
             audio=audio,
             typed_text=typed_text,
         )

@@ -91,6 +91,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/users/{user_id}/supervisor", admin.user_set_supervisor, methods=["POST"]),
         Route("/admin/settings", admin.settings_page, methods=["GET"]),
         Route("/admin/settings", admin.settings_save, methods=["POST"]),
+        Route("/admin/settings/service-codes", admin.service_codes_save, methods=["POST"]),
         Route("/admin/status", admin.status_page, methods=["GET"]),
         Route("/admin/templates", note_templates.template_list, methods=["GET"]),
         Route("/admin/templates", note_templates.template_create, methods=["POST"]),

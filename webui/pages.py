@@ -30,6 +30,9 @@ NOTICES = {
     "client_created": "Client added.",
     "user_updated": "Account updated.",
     "settings_saved": "Settings saved.",
+    "service_codes_saved": (
+        "Service codes saved. New dictations offer this list; earlier ones keep their code."
+    ),
     "template_saved": "Template saved. Clinicians can choose it for new dictations.",
     "template_retired": "Template retired. Dictations already submitted with it keep it.",
     "emergency_granted": "Emergency access granted. It is audited and ends on its own.",

@@ -18,6 +18,7 @@ from appliance.dictations import (
 )
 from appliance.models import DataKey, Dictation
 from appliance.runtime import Appliance
+from appliance.service_codes import DEFAULT_SERVICE_CODES
 from tests.conftest import People
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
@@ -25,7 +26,9 @@ TYPED = "Client reported improved sleep; reviewed the thought record; homework: 
 
 
 def details() -> SessionDetails:
-    return parse_details("2026-11-20", "14:00", "50", "90834", "cbt", "soap")
+    return parse_details(
+        "2026-11-20", "14:00", "50", "90834", "cbt", "soap", service_codes=DEFAULT_SERVICE_CODES
+    )
 
 
 def _client(appliance: Appliance, people: People) -> str:
@@ -131,7 +134,7 @@ def test_session_details_are_checked_field_by_field(field: str, value: str, mess
     }
     values[field] = value
     with pytest.raises(DictationInputError, match=message):
-        parse_details(**values)
+        parse_details(**values, service_codes=DEFAULT_SERVICE_CODES)
 
 
 def test_only_the_clients_clinician_submits(appliance: Appliance, people: People) -> None:

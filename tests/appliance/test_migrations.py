@@ -98,3 +98,37 @@ def test_0004_adds_templates_and_keeps_existing_dictations(tmp_path: object) -> 
     with pytest.raises(RuntimeError, match="custom templates"):
         _migrate(engine, "0003", down=True)
     engine.dispose()
+
+
+def test_0005_widens_setting_values_and_keeps_them(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+    _migrate(engine, "0004")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO system_settings (key, value, updated_at) "
+                "VALUES ('require_mfa', 'true', '2026-11-01 00:00:00')"
+            )
+        )
+    _migrate(engine, "0005")
+    columns = {c["name"]: c for c in inspect(engine).get_columns("system_settings")}
+    assert columns["value"]["type"].length is None  # Text: room for the service codes list
+    long_list = '[["90834", "' + "x" * 300 + '"]]'
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT value FROM system_settings")).scalar() == "true"
+        connection.execute(
+            text(
+                "INSERT INTO system_settings (key, value, updated_at) "
+                "VALUES ('service_codes', :v, '2026-11-01 00:00:00')"
+            ),
+            {"v": long_list},
+        )
+    # Back to 0004 would cut the list: refused until it is short enough.
+    with pytest.raises(RuntimeError, match="service codes"):
+        _migrate(engine, "0004", down=True)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM system_settings WHERE key = 'service_codes'"))
+    _migrate(engine, "0004", down=True)
+    columns = {c["name"]: c for c in inspect(engine).get_columns("system_settings")}
+    assert columns["value"]["type"].length == 255
+    engine.dispose()

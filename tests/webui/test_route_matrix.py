@@ -18,6 +18,7 @@ from appliance.emergency_access import grant_access
 from appliance.note_templates import create_template
 from appliance.roles import Role
 from appliance.runtime import Appliance
+from appliance.service_codes import DEFAULT_SERVICE_CODES
 from tests.conftest import Browser, People
 from webui.app import routes
 from webui.auth import AccessRule
@@ -79,7 +80,15 @@ def sample_path(appliance: Appliance, people: People) -> Callable[[str], str]:
             appliance.settings,
             actor_for(people.alice),
             client.id,
-            parse_details("2026-11-20", "", "50", "90834", "cbt", "soap"),
+            parse_details(
+                "2026-11-20",
+                "",
+                "50",
+                "90834",
+                "cbt",
+                "soap",
+                service_codes=DEFAULT_SERVICE_CODES,
+            ),
             typed_text="Typed session notes.",
         )
         template = create_template(

@@ -18,16 +18,20 @@ from appliance.migrate import current_revision, head_revision
 from appliance.models import User, UserSession
 from appliance.roles import Role
 from appliance.runtime import Appliance
+from appliance.service_codes import MAX_CODE, MAX_CODES, MAX_LABEL, ServiceCodesInvalid
 from appliance.setup_links import issue_user_setup_link, url_for_token
 from appliance.system_settings import (
     mfa_required,
+    service_codes,
     set_mfa_required,
+    set_service_codes,
     set_transcript_retention_days,
     transcript_retention_days,
 )
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
 from webui.views.forms import form_fields
+from webui.views.service_codes_form import ROW_FIELDS, padded, rows_from_fields
 
 
 @dataclass(frozen=True)
@@ -241,19 +245,43 @@ user_setup_link = _user_action_endpoint(_new_setup_link)
 user_set_supervisor = _user_action_endpoint(_set_supervisor, "supervisor")
 
 
-def _settings(appliance: Appliance) -> tuple[bool, int | None]:
+@dataclass(frozen=True)
+class StoredSettings:
+    require_mfa: bool
+    retention_days: int | None
+    service_codes: dict[str, str]
+
+
+def _settings(appliance: Appliance) -> StoredSettings:
     with appliance.unit_of_work() as db:
-        return mfa_required(db), transcript_retention_days(db)
+        return StoredSettings(mfa_required(db), transcript_retention_days(db), service_codes(db))
+
+
+CODE_LIMITS = {"code": MAX_CODE, "label": MAX_LABEL, "codes": MAX_CODES}
 
 
 async def _settings_response(
-    request: Request, status_code: int = 200, error: str | None = None
+    request: Request,
+    status_code: int = 200,
+    error: str | None = None,
+    *,
+    code_rows: list[tuple[str, str]] | None = None,
+    code_problems: dict[str, str] | None = None,
 ) -> Response:
-    required, retention = await run_in_threadpool(_settings, request.app.state.appliance)
+    """The page with what is stored, or with the admin's service code rows as sent (on error)."""
+    stored = await run_in_threadpool(_settings, request.app.state.appliance)
+    rows = list(stored.service_codes.items()) if code_rows is None else code_rows
     return render(
         request,
         "admin/settings.html",
-        {"require_mfa": required, "retention_days": retention, "error": error},
+        {
+            "require_mfa": stored.require_mfa,
+            "retention_days": stored.retention_days,
+            "error": error,
+            "code_rows": padded(rows),
+            "code_problems": code_problems or {},
+            "code_limits": CODE_LIMITS,
+        },
         status_code=status_code,
     )
 
@@ -291,6 +319,28 @@ async def settings_save(request: Request) -> Response:
     except ValueError as error:
         return await _settings_response(request, 400, str(error))
     return RedirectResponse("/admin/settings?done=settings_saved", status_code=303)
+
+
+def _save_service_codes(appliance: Appliance, actor: Actor, rows: list[tuple[str, str]]) -> None:
+    with appliance.unit_of_work() as db:
+        set_service_codes(db, rows, by=actor)
+
+
+@allow(Role.ADMIN)
+async def service_codes_save(request: Request) -> Response:
+    rows = rows_from_fields(await form_fields(request, *ROW_FIELDS))
+    try:
+        await run_in_threadpool(
+            _save_service_codes, request.app.state.appliance, current_actor(request), rows
+        )
+    except ServiceCodesInvalid as invalid:
+        # The rows as typed, each problem next to its field; the stored list is unchanged.
+        return await _settings_response(
+            request, 400, code_rows=rows, code_problems=invalid.problems
+        )
+    return RedirectResponse(
+        "/admin/settings?done=service_codes_saved#service-codes", status_code=303
+    )
 
 
 @dataclass(frozen=True)

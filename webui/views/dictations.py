@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -15,7 +16,6 @@ from appliance.clients import ClientView, get_client
 from appliance.dictations import (
     MODALITIES,
     NOTE_FORMATS,
-    SERVICE_CODES,
     DictationInputError,
     DictationView,
     create_dictation,
@@ -31,7 +31,7 @@ from appliance.notes.formats import FORMATS
 from appliance.retention import deletion_due
 from appliance.roles import Role
 from appliance.runtime import Appliance
-from appliance.system_settings import transcript_retention_days
+from appliance.system_settings import service_codes, transcript_retention_days
 from model_server.upload import Upload
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
@@ -53,12 +53,30 @@ DETAIL_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class FormChoices:
+    """What the form offers, as the practice has it now."""
+
+    client: ClientView
+    templates: list[TemplateView]
+    service_codes: dict[str, str]
+
+
+def _default_code(codes: dict[str, str], last: str | None) -> str:
+    # The last code used, unless an admin has removed it since; then 45 minutes, or the first.
+    for code in (last, "90834"):
+        if code in codes:
+            return code
+    return next(iter(codes))
+
+
 def _defaults(
     appliance: Appliance, actor: Actor, client_id: str
-) -> tuple[ClientView, dict[str, str], list[TemplateView]]:
+) -> tuple[FormChoices, dict[str, str]]:
     with appliance.unit_of_work() as db:
         client = get_client(db, appliance.keys, actor, client_id)
         templates = list_templates(db, actor)  # active ones only, for a clinician
+        codes = service_codes(db)
         last = db.exec(
             select(Dictation)
             .where(Dictation.owner_id == actor.user_id)
@@ -67,36 +85,31 @@ def _defaults(
         ).first()
     # The clinician's last choices are their defaults: most work in one modality and format.
     return (
-        client,
+        FormChoices(client, templates, codes),
         {
             "session_date": clock.utcnow().date().isoformat(),
             "start_time": "",
             "duration_minutes": "50",
-            "service_code": last.service_code if last else "90834",
+            "service_code": _default_code(codes, last.service_code if last else None),
             "modality": last.modality if last else "integrative",
             "note_format": last.note_format if last else "soap",
         },
-        templates,
     )
 
 
 def _form(
-    request: Request,
-    client: ClientView,
-    values: dict[str, str],
-    templates: list[TemplateView],
-    **extra: object,
+    request: Request, choices: FormChoices, values: dict[str, str], **extra: object
 ) -> Response:
     return render(
         request,
         "dictations/new.html",
         {
-            "client": client,
+            "client": choices.client,
             "values": values,
-            "service_codes": SERVICE_CODES,
+            "service_codes": choices.service_codes,
             "modalities": MODALITIES,
             "note_formats": NOTE_FORMATS,
-            "templates": templates,
+            "templates": choices.templates,
             "max_upload_mb": request.app.state.appliance.settings.max_upload_mb,
             **extra,
         },
@@ -107,7 +120,7 @@ def _form(
 @allow(Role.CLINICIAN)
 async def dictation_new(request: Request) -> Response:
     try:
-        client, values, templates = await run_in_threadpool(
+        choices, values = await run_in_threadpool(
             _defaults,
             request.app.state.appliance,
             current_actor(request),
@@ -115,16 +128,20 @@ async def dictation_new(request: Request) -> Response:
         )
     except NotFound:
         return not_found_page(request)
-    if client.read_only:
+    if choices.client.read_only:
         return not_found_page(request)
-    return _form(request, client, values, templates)
+    return _form(request, choices, values)
 
 
 def _create(
     appliance: Appliance, actor: Actor, client_id: str, values: dict[str, str], audio: bytes
 ) -> str:
-    details = parse_details(*(values[f] for f in DETAIL_FIELDS))
     with appliance.unit_of_work() as db:
+        # Checked against the list as it is now: the form may have been opened before an admin
+        # removed a code.
+        details = parse_details(
+            *(values[f] for f in DETAIL_FIELDS), service_codes=service_codes(db)
+        )
         return create_dictation(
             db,
             appliance.keys,
@@ -142,12 +159,12 @@ async def _form_again(
 ) -> Response:
     """The form again, filled in as sent, with what was wrong: nothing typed is lost."""
     try:
-        client, defaults, templates = await run_in_threadpool(
+        choices, defaults = await run_in_threadpool(
             _defaults, request.app.state.appliance, current_actor(request), client_id
         )
     except NotFound:
         return not_found_page(request)
-    return _form(request, client, values or defaults, templates, error=error)
+    return _form(request, choices, values or defaults, error=error)
 
 
 @allow(Role.CLINICIAN)
@@ -177,13 +194,26 @@ async def dictation_create(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-def _get(
-    appliance: Appliance, actor: Actor, dictation_id: str
-) -> tuple[DictationView, ClientView, datetime | None]:
+@dataclass(frozen=True)
+class DetailPage:
+    dictation: DictationView
+    client: ClientView
+    retention_due: datetime | None
+    # The code's label from the practice's list now; None once an admin has removed the code
+    # (the dictation keeps its code, and the page shows just that).
+    service_label: str | None
+
+
+def _get(appliance: Appliance, actor: Actor, dictation_id: str) -> DetailPage:
     with appliance.unit_of_work() as db:
         view = get_dictation(db, appliance.keys, actor, dictation_id)
         due = deletion_due(view.transcribed_at, transcript_retention_days(db))
-        return view, get_client(db, appliance.keys, actor, view.client_id), due
+        return DetailPage(
+            view,
+            get_client(db, appliance.keys, actor, view.client_id),
+            due,
+            service_codes(db).get(view.details.service_code),
+        )
 
 
 def _section_titles(draft: dict[str, object] | None) -> dict[str, str]:
@@ -196,7 +226,7 @@ def _section_titles(draft: dict[str, object] | None) -> dict[str, str]:
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
 async def dictation_detail(request: Request) -> Response:
     try:
-        view, client, due = await run_in_threadpool(
+        page = await run_in_threadpool(
             _get,
             request.app.state.appliance,
             current_actor(request),
@@ -204,14 +234,15 @@ async def dictation_detail(request: Request) -> Response:
         )
     except NotFound:
         return not_found_page(request)
+    view = page.dictation
     return render(
         request,
         "dictations/detail.html",
         {
             "dictation": view,
-            "client": client,
+            "client": page.client,
             "modalities": MODALITIES,
-            "service_codes": SERVICE_CODES,
+            "service_label": page.service_label,
             "section_titles": _section_titles(view.draft),
             "statement_refs": statement_refs(view.draft) if view.draft else {},
             "transcript_pieces": (
@@ -219,7 +250,7 @@ async def dictation_detail(request: Request) -> Response:
                 if view.draft and view.transcript
                 else None
             ),
-            "retention_due": due,
+            "retention_due": page.retention_due,
         },
     )
 
