@@ -182,6 +182,7 @@ class Totals:
     cue_statements: int
     sentences_placed: int
     sentences: int
+    polarity_flags: int
 
     @property
     def fact_recall(self) -> float:
@@ -205,6 +206,7 @@ def totals(results: Sequence[Result]) -> Totals:
         cue_statements=sum(len(r.cue_only.placements) for r in results),
         sentences_placed=sum(r.score.sentences_placed_correctly for r in results),
         sentences=sum(len(r.score.sentence_sections) for r in results),
+        polarity_flags=sum(r.score.flags.get("risk_polarity_unclear", 0) for r in results),
     )
 
 
@@ -572,6 +574,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("## Targets (issue #5)\n")
     targets_md, failures = targets_table(by_source)
     say(targets_md + "\n")
+    polarity = {source: totals(results).polarity_flags for source, results in by_source.items()}
+    say(
+        'Risk statements flagged as neither denying nor reporting (a spoken "denies" is '
+        f"often misheard): {polarity['asr']} end to end, {polarity['script']} on the scripts "
+        "(false alarms).\n"
+    )
     say("## Where the losses are\n")
     say("### Facts missing from the draft\n")
     say(lost_facts_table(results) + "\n")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from appliance.notes.formats import FORMATS, NoteFormat
 from appliance.notes.grounding import implausible_scores, ungrounded
 from appliance.notes.modalities import FieldValue, extract_fields
-from appliance.notes.risk import NOT_ADDRESSED, is_risk_sentence
+from appliance.notes.risk import NOT_ADDRESSED, is_risk_sentence, polarity_unclear
 from appliance.notes.segment import Sentence, split_sentences
 
 RISK = "risk"
@@ -46,7 +46,8 @@ class Statement:
 
 @dataclass(frozen=True)
 class Flag:
-    code: str  # risk_not_addressed | ungrounded | unplaced | implausible_score
+    # risk_not_addressed | risk_polarity_unclear | ungrounded | unplaced | implausible_score
+    code: str
     message: str
     section: str | None = None
 
@@ -154,6 +155,16 @@ def build_draft(
                 RISK,
             )
         )
+    for statement in sections[RISK]:
+        if polarity_unclear(statement.text):
+            flags.append(
+                Flag(
+                    "risk_polarity_unclear",
+                    f'"{statement.text}" neither denies nor reports it: a spoken "denies" is '
+                    "often misheard. Check what was said.",
+                    RISK,
+                )
+            )
     for key, statements in sections.items():
         for statement in statements:
             cited = " ".join(span.text for span in statement.provenance)

@@ -141,3 +141,39 @@ def test_scores_outside_their_scale_are_flagged_as_probably_misheard(
     assert implausible_scores(text) == flagged
     codes = [f.code for f in build_draft(text, "integrative", "soap").flags]
     assert codes.count("implausible_score") == len(flagged)
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "The client dies suicidal ideation and feels safe at home.",  # "denies", misheard
+        "The client reported a PHQ-9 of 14, and the high suicidal ideation.",
+        "The client rated an ideation 5 out of 10.",  # "anxiety", misheard
+        "The client reports hopeless thoughts, but the eye suicidal ideation.",
+        "She reported thoughts of suicide, with no plan, and the eyes homicidal ideation.",
+    ],
+)
+def test_a_risk_statement_that_neither_denies_nor_reports_is_flagged(heard: str) -> None:
+    draft = build_draft(f"Mood was low. {heard}", "cbt", "soap")
+    assert [s.text for s in draft.sections["risk"]] == [heard]
+    flags = [f for f in draft.flags if f.code == "risk_polarity_unclear"]
+    assert len(flags) == 1 and flags[0].section == "risk" and "denies" in flags[0].message
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She denies SI and HI.",
+        "The client reports passive SI without plan or intent.",
+        "Denies SI, HI, self-harm.",
+        "She doesn't report self-harm.",
+        "Suicidal ideation: none.",
+        "The diary card showed urges to self-harm on three days.",
+        "The client reports hopeless thoughts but denies current suicidal ideation.",
+    ],
+)
+def test_a_risk_statement_with_a_clear_denial_or_report_is_not_flagged(said: str) -> None:
+    draft = build_draft(said, "cbt", "soap")
+    assert draft.sections["risk"] and not any(
+        f.code == "risk_polarity_unclear" for f in draft.flags
+    )
