@@ -160,3 +160,35 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
             assert cited.get_attribute("id") == f"source-{ref}"
             assert cited.inner_text().strip() in statement.inner_text()
             browser.close()
+
+
+def test_a_waiting_dictation_offers_a_notification_asked_for_by_a_click(
+    tmp_path: Path, chromium: object
+) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(chromium, Browser)
+    # No workers: the dictation stays queued and the page keeps polling.
+    with serve_appliance(tmp_path, workers="0") as served:
+        served.add_user("alice", "clinician", PASSWORD)
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(served.base + "/login")
+        page.fill("#username", "alice")
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.click("text=Add client")
+        page.fill("#display_name", "Ann A")
+        page.click("main button[type=submit]")
+        page.click("text=New dictation")
+        page.click("text=Type")
+        page.fill("textarea[name=typed_text]", "Client reported better sleep.")
+        page.click("#dictation-submit")
+        page.wait_for_selector("#progress")
+        assert page.evaluate("Notification.permission") == "default"
+        assert page.is_visible("#notify-me")
+        context.grant_permissions(["notifications"])  # what the person's "Allow" does
+        page.click("#notify-me")
+        page.wait_for_selector("#notify-me", state="hidden")
+        assert page.evaluate("Notification.permission") == "granted"
+        context.close()

@@ -9,6 +9,16 @@
   var detailEl = document.getElementById("progress-detail");
   var messageEl = document.getElementById("progress-message");
 
+  // A desktop notification needs the person's permission, asked from a click. It names no
+  // client: a notification shows over a locked screen.
+  var notifyButton = document.getElementById("notify-me");
+  if (notifyButton && "Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { notifyButton.hidden = true; });
+    });
+  }
+
   function minutes(seconds) {
     var m = Math.floor(seconds / 60), s = seconds % 60;
     return m + ":" + (s < 10 ? "0" : "") + s;
@@ -27,7 +37,7 @@
         messageEl.textContent = s.message || "";
         if (done[s.state]) {
           if (s.state === "ready" && "Notification" in window && Notification.permission === "granted") {
-            new Notification("Draft note ready");
+            new Notification("Draft note ready", { body: "Open the appliance to review it." });
           }
           window.location.reload();
         }
