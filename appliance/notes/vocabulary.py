@@ -5,9 +5,10 @@ modality rather than one for all: on the evaluation set (make eval) the modality
 kept more facts than the server's all-modality list (0.782 against 0.728 of 202 facts reaching
 the transcript) and stopped Whisper from writing terms of other modalities that were never said
 ("DBT" and "SUD" in an IFS dictation). Commonly prescribed psychiatric medications follow:
-with Whisper base they raised the facts heard from 0.822 to 0.837 with no term leaked (with
-tiny.en they did not help). The list is ordered so that, should it ever outgrow Whisper's hint
-window (about 220 tokens; faster-whisper cuts the end), the medications are cut first.
+with Whisper base they raised the facts heard from 0.822 to 0.837 with no term leaked
+(tiny.en, which cannot spell them, lost more than it gained: 0.782 -> 0.743). The list is
+ordered so that, should it ever outgrow Whisper's hint window (about 220 tokens;
+faster-whisper cuts the end), the medications are cut first.
 """
 
 from __future__ import annotations
