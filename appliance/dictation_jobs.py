@@ -254,9 +254,12 @@ def _wait_and_retry(
 
 
 def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> None:
+    shredded: int | None = None  # the audio data key destroyed here
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
         assert row is not None
+        if row.state != State.TRANSCRIBING.value:
+            return  # a worker that took over a stale lease finished it first; keep its result
         row.state, row.claimed_at = State.FAILED.value, None
         row.status_message = REJECTED_MESSAGES.get(
             rejected.code or "",

@@ -329,3 +329,16 @@ def test_the_router_class_never_asks_the_model_to_write(
     assert llm.asked("text") == []
     assert draft["rewrite"] is None
     assert all(s["written_by"] == "clinician" for v in draft["sections"].values() for s in v)
+
+
+def test_a_late_refusal_does_not_undo_a_transcription_another_worker_finished(
+    wired: Appliance, people: People
+) -> None:
+    dictation_id = _queue(wired, people)
+    assert claim_next(wired) == dictation_id
+    process(wired, dictation_id)  # this worker transcribed it...
+    assert _row(wired, dictation_id).state == State.DRAFTING
+    # ...while a stale one, whose lease was taken over, only now hears a refusal.
+    dictation_jobs._fail(wired, dictation_id, SpeechRejected(200, "no_speech"))
+    row = _row(wired, dictation_id)
+    assert row.state == State.DRAFTING and row.transcript_sealed is not None
