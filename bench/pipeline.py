@@ -65,17 +65,8 @@ def main() -> int:
         served.add_user("alice", "clinician", PASSWORD)
         alice = LoopbackBrowser(served.base)
         alice.post("/login", {"username": "alice", "password": PASSWORD}, "/login")
-        created = alice.post(
-            "/clients",
-            {"display_name": "Bench", "external_id": "", "date_of_birth": ""},
-            "/clients/new",
-        )
-        client_id = created.headers["location"].split("/")[2].split("?")[0]
-        token = re.search(
-            r'name="csrf_token" value="([^"]+)"',
-            alice.get(f"/clients/{client_id}/dictations/new").text,
-        )
-        assert token
+        client_id = alice.add_client("Bench")
+        form = alice.dictation_form(client_id)
         cookies = alice.cookie_header()
 
         def submit_and_wait(audio: bytes) -> float:
@@ -83,15 +74,7 @@ def main() -> int:
                 started = time.perf_counter()
                 reply = http.post(
                     f"/clients/{client_id}/dictations",
-                    data={
-                        "csrf_token": token.group(1),
-                        "session_date": "2026-11-20",
-                        "start_time": "",
-                        "duration_minutes": "50",
-                        "service_code": "90834",
-                        "modality": "cbt",
-                        "note_format": "soap",
-                    },
+                    data=form,
                     files={"file": ("bench.wav", audio, "audio/wav")},
                     headers=cookies,
                 )

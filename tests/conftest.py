@@ -33,6 +33,7 @@ from appliance.passwords import hash_password
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from appliance.settings import Settings
+from tests.served_app import DICTATION_FORM
 from webui.app import create_app
 
 POSTGRES_URL = os.environ.get("APPLIANCE_TEST_DATABASE_URL", "")
@@ -200,6 +201,28 @@ class Browser(TestClient):
 
     def sign_in(self, username: str, password: str = PASSWORD) -> Any:
         return self.submit("/login", {"username": username, "password": password})
+
+    def add_client(self, name: str = "Ann A") -> str:
+        """A new client through the form; its id."""
+        created = self.submit(
+            "/clients",
+            {"display_name": name, "external_id": "", "date_of_birth": ""},
+            "/clients/new",
+        )
+        return str(created.headers["location"]).split("/")[2].split("?")[0]
+
+    def send_dictation(
+        self, client_id: str, file: tuple[str, bytes, str] | None = None, **fields: str
+    ) -> Any:
+        """The new-dictation form as the browser posts it (multipart, the file part empty when
+        nothing is uploaded); `fields` override DICTATION_FORM. Redirects are not followed."""
+        token = self.form_token(f"/clients/{client_id}/dictations/new")
+        return self.post(
+            f"/clients/{client_id}/dictations",
+            data={"csrf_token": token, **DICTATION_FORM, **fields},
+            files={"file": file or ("", b"", "application/octet-stream")},
+            follow_redirects=False,
+        )
 
 
 @pytest.fixture

@@ -18,6 +18,16 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+# The new-dictation form's details as a clinician fills them in (tests override what they test).
+DICTATION_FORM = {
+    "session_date": "2026-11-20",
+    "start_time": "",
+    "duration_minutes": "50",
+    "service_code": "90834",
+    "modality": "cbt",
+    "note_format": "soap",
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -121,11 +131,30 @@ class LoopbackBrowser:
     def get(self, path: str) -> httpx.Response:
         return self._remember(self.http.get(path, headers=self.cookie_header()))
 
-    def post(self, path: str, data: dict[str, str], page: str) -> httpx.Response:
+    def form_token(self, page: str) -> str:
         token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page).text)
         assert token, f"no form on {page}"
-        fields = {"csrf_token": token.group(1), **data}
+        return token.group(1)
+
+    def post(self, path: str, data: dict[str, str], page: str) -> httpx.Response:
+        fields = {"csrf_token": self.form_token(page), **data}
         return self._remember(self.http.post(path, data=fields, headers=self.cookie_header()))
+
+    def add_client(self, name: str = "Ann A") -> str:
+        """A new client through the form; its id."""
+        created = self.post(
+            "/clients",
+            {"display_name": name, "external_id": "", "date_of_birth": ""},
+            "/clients/new",
+        )
+        return created.headers["location"].split("/")[2].split("?")[0]
+
+    def dictation_form(self, client_id: str) -> dict[str, str]:
+        """DICTATION_FORM with the CSRF token of this person's new-dictation page."""
+        return {
+            "csrf_token": self.form_token(f"/clients/{client_id}/dictations/new"),
+            **DICTATION_FORM,
+        }
 
 
 @dataclass

@@ -8,7 +8,6 @@ exactly once according to the audit chain, and the chain still verifies.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -63,26 +62,10 @@ def _submit_all(served: Served) -> tuple[LoopbackBrowser, list[str]]:
     served.add_user("alice", "clinician", PASSWORD)
     alice = LoopbackBrowser(served.base)
     alice.post("/login", {"username": "alice", "password": PASSWORD}, "/login")
-    created = alice.post(
-        "/clients",
-        {"display_name": "Ann A", "external_id": "", "date_of_birth": ""},
-        "/clients/new",
-    )
-    client_id = created.headers["location"].split("/")[2].split("?")[0]
-    page = f"/clients/{client_id}/dictations/new"
+    client_id = alice.add_client()
     ids = []
     for n in range(RECORDINGS + TYPED):
-        token = re.search(r'name="csrf_token" value="([^"]+)"', alice.get(page).text)
-        assert token
-        form = {
-            "csrf_token": token.group(1),
-            "session_date": "2026-11-20",
-            "start_time": "",
-            "duration_minutes": "50",
-            "service_code": "90834",
-            "modality": "cbt",
-            "note_format": "soap",
-        }
+        form = alice.dictation_form(client_id)
         # Both kinds go as multipart, as the browser's form sends them.
         files: dict[str, tuple[str | None, bytes | str, str]] = (
             {"file": ("hello.m4a", (AUDIO / "hello.m4a").read_bytes(), "audio/mp4")}

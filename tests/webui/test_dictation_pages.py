@@ -5,6 +5,7 @@ import re
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,34 +25,18 @@ DETAILS = {
 }
 
 
-def _client(alice: Browser) -> str:
-    created = alice.submit(
-        "/clients",
-        {"display_name": "Ann A", "external_id": "", "date_of_birth": ""},
-        "/clients/new",
-    )
-    return str(created.headers["location"]).split("/")[2].split("?")[0]
-
-
 def _post(
     alice: Browser, client_id: str, file: tuple[str, bytes, str] | None, **fields: str
-) -> object:
-    token = alice.form_token(f"/clients/{client_id}/dictations/new")
-    files = {"file": file} if file else {"file": ("", b"", "application/octet-stream")}
-    return alice.post(
-        f"/clients/{client_id}/dictations",
-        data={"csrf_token": token, **DETAILS, **fields},
-        files=files,
-        follow_redirects=False,
-    )
+) -> Any:
+    return alice.send_dictation(client_id, file, **{**DETAILS, **fields})
 
 
 def test_typed_notes_go_straight_to_drafting(signed_in: Callable[[str], Browser]) -> None:
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     response = _post(alice, client_id, None, typed_text="Chain analysis of Tuesday's urge.")
-    assert response.status_code == 303  # type: ignore[attr-defined]
-    page = alice.get(response.headers["location"]).text  # type: ignore[attr-defined]
+    assert response.status_code == 303
+    page = alice.get(response.headers["location"]).text
     assert "Chain analysis of Tuesday" in page and "Drafting" in page
     listing = alice.get(f"/clients/{client_id}").text
     assert "DBT" in listing and "BIRP" in listing
@@ -61,10 +46,10 @@ def test_an_upload_is_queued_and_its_progress_can_be_polled(
     signed_in: Callable[[str], Browser],
 ) -> None:
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     wav = (AUDIO / "hello.wav").read_bytes()
     response = _post(alice, client_id, ("hello.wav", wav, "audio/wav"))
-    location = response.headers["location"]  # type: ignore[attr-defined]
+    location = response.headers["location"]
     status = alice.get(f"{location}/status").json()
     assert status["state"] == "queued" and status["queue_position"] == 1
     assert signed_in("bob").get(f"{location}/status").status_code == 404
@@ -74,11 +59,11 @@ def test_a_wrong_file_type_is_explained_and_the_form_is_kept(
     signed_in: Callable[[str], Browser],
 ) -> None:
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     png = (AUDIO / "not-audio.png").read_bytes()
     response = _post(alice, client_id, ("scan.png", png, "image/png"))
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    text = response.text  # type: ignore[attr-defined]
+    assert response.status_code == 400
+    text = response.text
     assert "not a recording the appliance reads" in text
     assert re.search(r'<option value="dbt" selected>', text)
     assert "No dictations yet." in alice.get(f"/clients/{client_id}").text
@@ -88,7 +73,7 @@ def test_a_silent_recording_is_explained_on_the_form_and_nothing_is_stored(
     signed_in: Callable[[str], Browser],
 ) -> None:
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     out = io.BytesIO()
     with wave.open(out, "wb") as w:  # what a muted microphone records: digital silence
         w.setnchannels(1)
@@ -96,8 +81,8 @@ def test_a_silent_recording_is_explained_on_the_form_and_nothing_is_stored(
         w.setframerate(16_000)
         w.writeframes(b"\x00\x00" * 16_000 * 5)
     response = _post(alice, client_id, ("recording.wav", out.getvalue(), "audio/wav"))
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    text = response.text  # type: ignore[attr-defined]
+    assert response.status_code == 400
+    text = response.text
     assert "the recording is silent" in text and "microphone is on and not muted" in text
     assert "No dictations yet." in alice.get(f"/clients/{client_id}").text
 
@@ -106,7 +91,7 @@ def test_the_form_remembers_the_clinicians_last_modality_and_format(
     signed_in: Callable[[str], Browser],
 ) -> None:
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     _post(alice, client_id, None, typed_text="notes")
     form = alice.get(f"/clients/{client_id}/dictations/new").text
     assert '<option value="dbt" selected>' in form and '<option value="birp" selected>' in form
@@ -114,8 +99,8 @@ def test_the_form_remembers_the_clinicians_last_modality_and_format(
 
 def test_a_supervisor_reads_but_cannot_submit(signed_in: Callable[[str], Browser]) -> None:
     alice = signed_in("alice")
-    client_id = _client(alice)
-    location = _post(alice, client_id, None, typed_text="Diary card reviewed.").headers["location"]  # type: ignore[attr-defined]
+    client_id = alice.add_client()
+    location = _post(alice, client_id, None, typed_text="Diary card reviewed.").headers["location"]
     carol = signed_in("carol")
     assert "Diary card reviewed." in carol.get(location).text
     assert carol.get(f"/clients/{client_id}/dictations/new").status_code == 403

@@ -33,31 +33,9 @@ def _save_codes(dave: Browser, rows: list[tuple[str, str]]) -> Any:
     return dave.submit("/admin/settings/service-codes", fields, "/admin/settings")
 
 
-def _client(alice: Browser) -> str:
-    created = alice.submit(
-        "/clients",
-        {"display_name": "Ann A", "external_id": "", "date_of_birth": ""},
-        "/clients/new",
-    )
-    return str(created.headers["location"]).split("/")[2].split("?")[0]
-
-
 def _dictate(alice: Browser, client_id: str, service_code: str) -> Any:
-    token = alice.form_token(f"/clients/{client_id}/dictations/new")
-    return alice.post(
-        f"/clients/{client_id}/dictations",
-        data={
-            "csrf_token": token,
-            "session_date": "2026-11-20",
-            "start_time": "",
-            "duration_minutes": "50",
-            "service_code": service_code,
-            "modality": "cbt",
-            "note_format": "soap",
-            "typed_text": "Reviewed the week.",
-        },
-        files={"file": ("", b"", "application/octet-stream")},
-        follow_redirects=False,
+    return alice.send_dictation(
+        client_id, service_code=service_code, typed_text="Reviewed the week."
     )
 
 
@@ -76,7 +54,7 @@ def test_the_settings_page_and_the_dictation_form_offer_the_six_default_codes(
 ) -> None:
     settings_page = signed_in("dave").get("/admin/settings").text
     alice = signed_in("alice")
-    form = alice.get(f"/clients/{_client(alice)}/dictations/new").text
+    form = alice.get(f"/clients/{alice.add_client()}/dictations/new").text
     for n, (code, label) in enumerate(SIX, start=1):
         assert f'name="code_{n}" value="{code}"' in settings_page
         assert f'name="label_{n}" value="{label}"' in settings_page
@@ -94,7 +72,7 @@ def test_a_code_dave_adds_can_be_chosen_by_alice(
     assert _stored(appliance) == [*SIX, CRISIS]
 
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     assert CRISIS_OPTION.search(alice.get(f"/clients/{client_id}/dictations/new").text)
     submitted = _dictate(alice, client_id, "90839")
     assert submitted.status_code == 303
@@ -108,7 +86,7 @@ def test_a_removed_code_is_refused_for_new_dictations_while_old_ones_still_rende
     dave = signed_in("dave")
     _save_codes(dave, [*SIX, CRISIS])
     alice = signed_in("alice")
-    client_id = _client(alice)
+    client_id = alice.add_client()
     earlier = _dictate(alice, client_id, "90839").headers["location"]
 
     assert _save_codes(dave, SIX).status_code == 303  # the crisis row emptied: removed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlmodel import func, select
@@ -45,32 +46,8 @@ def _template_count(appliance: Appliance) -> int:
         return int(db.exec(select(func.count()).select_from(NoteTemplate)).one())
 
 
-def _client(alice: Browser) -> str:
-    created = alice.submit(
-        "/clients",
-        {"display_name": "Ann A", "external_id": "", "date_of_birth": ""},
-        "/clients/new",
-    )
-    return str(created.headers["location"]).split("/")[2].split("?")[0]
-
-
-def _submit(alice: Browser, client_id: str, note_format: str) -> object:
-    token = alice.form_token(f"/clients/{client_id}/dictations/new")
-    return alice.post(
-        f"/clients/{client_id}/dictations",
-        data={
-            "csrf_token": token,
-            "session_date": "2026-11-20",
-            "start_time": "",
-            "duration_minutes": "50",
-            "service_code": "90834",
-            "modality": "cbt",
-            "note_format": note_format,
-            "typed_text": TYPED,
-        },
-        files={"file": ("", b"", "application/octet-stream")},
-        follow_redirects=False,
-    )
+def _submit(alice: Browser, client_id: str, note_format: str) -> Any:
+    return alice.send_dictation(client_id, note_format=note_format, typed_text=TYPED)
 
 
 def test_an_admin_adds_a_template_that_clinicians_can_choose(
@@ -85,7 +62,7 @@ def test_an_admin_adds_a_template_that_clinicians_can_choose(
     assert "Template saved." in listing
     assert "Weekly check-in" in listing and "What the client will practise." in listing
     alice = signed_in("alice")
-    form = alice.get(f"/clients/{_client(alice)}/dictations/new").text
+    form = alice.get(f"/clients/{alice.add_client()}/dictations/new").text
     assert f'<option value="custom:{template_id}" >Weekly check-in</option>' in form
     assert form.index('value="girp"') < form.index(f'value="custom:{template_id}"')
 
@@ -169,8 +146,8 @@ def test_a_retired_template_leaves_the_form_but_its_dictations_still_render(
     dave = signed_in("dave")
     template_id = _create(dave)
     alice = signed_in("alice")
-    client_id = _client(alice)
-    location = _submit(alice, client_id, f"custom:{template_id}").headers["location"]  # type: ignore[attr-defined]
+    client_id = alice.add_client()
+    location = _submit(alice, client_id, f"custom:{template_id}").headers["location"]
     dictation_id = location.rsplit("/", 1)[1]
     assert claim_next(appliance) == dictation_id
     process(appliance, dictation_id)
@@ -187,8 +164,8 @@ def test_a_retired_template_leaves_the_form_but_its_dictations_still_render(
     form = alice.get(f"/clients/{client_id}/dictations/new").text
     assert template_id not in form and "Weekly check-in" not in form
     refused = _submit(alice, client_id, f"custom:{template_id}")
-    assert refused.status_code == 400  # type: ignore[attr-defined]
-    assert "no longer offered" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 400
+    assert "no longer offered" in refused.text
 
     page = alice.get(location).text
     assert "Draft Weekly check-in note" in page
