@@ -9,14 +9,12 @@ of submit -> ready is the appliance's overhead. Prints tables; not a test.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import statistics
 import sys
 import tempfile
 import time
-import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 
 from model_server.audio import decode
 from tests.served_app import LoopbackBrowser, run_model_server, serve_appliance
+from tests.wav import wav_bytes
 
 DICTATIONS = Path(__file__).resolve().parents[1] / "tests/fixtures/dictations"
 PASSWORD = "quiet-harbour-lantern-47"
@@ -36,14 +35,7 @@ def _speech(seconds: float) -> bytes:
     pieces = [
         decode((DICTATIONS / d["audio"]).read_bytes(), max_seconds=600).samples for d in manifest
     ]
-    joined = np.concatenate(pieces * int(seconds // 250 + 1))[: int(seconds * 16000)]
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.clip(joined, -1, 1) * 32767).astype("<i2").tobytes())
-    return out.getvalue()
+    return wav_bytes(np.concatenate(pieces * int(seconds // 250 + 1))[: int(seconds * 16000)])
 
 
 def _stage_sums(http: httpx.Client) -> dict[str, float]:

@@ -25,6 +25,7 @@ from appliance import accounts, clock
 from appliance.audit import receivers
 from appliance.audit_chain import EventData
 from appliance.db import make_engine
+from appliance.dictations import SessionDetails, parse_details
 from appliance.kek_registry import check_key_files_match
 from appliance.keyfiles import KeyPaths, create_missing_keys, load_keys
 from appliance.migrate import upgrade_to_head
@@ -32,6 +33,7 @@ from appliance.models import AuditHead, User
 from appliance.passwords import hash_password
 from appliance.roles import Role
 from appliance.runtime import Appliance
+from appliance.service_codes import DEFAULT_SERVICE_CODES
 from appliance.settings import Settings
 from tests.served_app import DICTATION_FORM
 from webui.app import create_app
@@ -246,6 +248,12 @@ def signed_in(browser: Callable[[], Browser], people: People) -> Callable[[str],
     return as_person
 
 
+def form_details(**overrides: str) -> SessionDetails:
+    """The details of DICTATION_FORM (with `overrides`), parsed as the web form's are."""
+    fields = {**DICTATION_FORM, **overrides}
+    return parse_details(**fields, service_codes=DEFAULT_SERVICE_CODES)
+
+
 def submit_dictation(
     appliance: Appliance,
     people: People,
@@ -256,8 +264,7 @@ def submit_dictation(
 ) -> str:
     """A new client of alice's with one dictation (a recording or typed notes); its id."""
     from appliance.clients import create_client
-    from appliance.dictations import create_dictation, parse_details
-    from appliance.service_codes import DEFAULT_SERVICE_CODES
+    from appliance.dictations import create_dictation
 
     alice = accounts.actor_for(people.alice)
     with appliance.unit_of_work() as db:
@@ -268,15 +275,7 @@ def submit_dictation(
             appliance.settings,
             alice,
             client.id,
-            parse_details(
-                "2026-11-20",
-                "",
-                "50",
-                "90834",
-                "cbt",
-                note_format,
-                service_codes=DEFAULT_SERVICE_CODES,
-            ),
+            form_details(note_format=note_format),
             audio=audio,
             typed_text=typed_text,
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from tests.conftest import Clock, People, submit_dictation
 from tests.fake_llm import FakeLLM, fake_llm
 from tests.model_server.conftest import MODEL_ID, RecordingEngine, ServerThread, make_service
 from tests.served_app import free_port
+from tests.wav import wav_bytes
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 HELLO = (AUDIO / "hello.txt").read_text()
@@ -209,13 +208,7 @@ def test_sound_without_speech_fails_as_no_speech_and_is_shredded(
 ) -> None:
     rng = np.random.default_rng(3)
     hiss = rng.standard_normal(16_000 * 4) * 0.05  # about -26 dBFS: a live microphone, no voice
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16_000)
-        w.writeframes((hiss * 32767).astype("<i2").tobytes())
-    dictation_id = submit_dictation(wired, people, audio=out.getvalue())
+    dictation_id = submit_dictation(wired, people, audio=wav_bytes(hiss))
     assert claim_next(wired) == dictation_id
     process(wired, dictation_id)
     row = _row(wired, dictation_id)

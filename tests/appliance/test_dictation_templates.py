@@ -14,7 +14,6 @@ from appliance.dictations import (
     DictationView,
     State,
     get_dictation,
-    parse_details,
 )
 from appliance.models import Dictation
 from appliance.note_templates import (
@@ -24,8 +23,7 @@ from appliance.note_templates import (
     update_template,
 )
 from appliance.runtime import Appliance
-from appliance.service_codes import DEFAULT_SERVICE_CODES
-from tests.conftest import People, submit_dictation
+from tests.conftest import People, form_details, submit_dictation
 from tests.fake_llm import FakeLLM, fake_llm
 
 TYPED = (
@@ -125,15 +123,7 @@ def test_an_unknown_template_cannot_be_chosen(appliance: Appliance, people: Peop
     with pytest.raises(DictationInputError, match="Note format"):
         submit_dictation(appliance, people, typed_text=TYPED, note_format="custom:" + "0" * 32)
     with pytest.raises(DictationInputError, match="Note format"):
-        parse_details(
-            "2026-11-20",
-            "",
-            "50",
-            "90834",
-            "cbt",
-            "custom:../../etc",
-            service_codes=DEFAULT_SERVICE_CODES,
-        )
+        form_details(note_format="custom:../../etc")
     with appliance.unit_of_work() as db:
         assert db.exec(select(Dictation)).all() == [], "nothing stored"
 

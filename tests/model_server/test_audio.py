@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import io
 import json
-import wave
 
 import numpy as np
 import pytest
 
 from model_server.audio import AudioError, AudioProblem, claims_audio, decode, has_sound
 from tests.model_server.conftest import AUDIO
+from tests.wav import wav_bytes
 
 FORMATS = {
     "hello.wav": "wav",
@@ -86,25 +85,15 @@ def test_what_counts_as_claiming_audio(
     assert claims_audio(filename, content_type) is claimed
 
 
-def _wav(samples: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16_000)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return out.getvalue()
-
-
 def _noise(dbfs: float, seconds: float = 3.0) -> bytes:
     rng = np.random.default_rng(7)
     noise = rng.standard_normal(int(seconds * 16_000))
-    return _wav(noise / np.sqrt(np.mean(noise**2)) * 10 ** (dbfs / 20))
+    return wav_bytes(noise / np.sqrt(np.mean(noise**2)) * 10 ** (dbfs / 20))
 
 
 @pytest.mark.parametrize(
     "recording",
-    [_wav(np.zeros(48_000)), _noise(-70)],
+    [wav_bytes(np.zeros(48_000)), _noise(-70)],
     ids=["digital silence (muted microphone)", "noise floor at -70 dBFS"],
 )
 def test_a_silent_recording_is_named_silent(recording: bytes) -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import math
 import socket
-import struct
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import openai
 import pytest
 from starlette.requests import Request
@@ -30,6 +28,7 @@ from tests.model_server.conftest import (
     dictations,
     make_service,
 )
+from tests.wav import wav_bytes
 
 HELLO = (AUDIO / "hello.txt").read_text()
 # Measured with tiny.en, beam 5, on these espeak-ng files: 0.165 mean over the six dictations;
@@ -143,16 +142,8 @@ def test_errors_use_the_openai_envelope(speech_server: ServerThread) -> None:
 
 
 def _tone_wav(seconds: float, amplitude: int = 3000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        frames = int(seconds * 8000)
-        w.writeframes(
-            b"".join(struct.pack("<h", int(amplitude * math.sin(i / 5))) for i in range(frames))
-        )
-    return out.getvalue()
+    frames = np.arange(int(seconds * 8000))
+    return wav_bytes(amplitude / 32767 * np.sin(frames / 5), rate=8000)
 
 
 def test_a_recording_over_the_duration_limit_is_413(faster_whisper: FasterWhisperEngine) -> None:

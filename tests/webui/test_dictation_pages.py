@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-import io
 import re
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from appliance.dictation_jobs import claim_next, process
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People, submit_dictation
 from tests.fake_llm import fake_llm
+from tests.wav import wav_bytes
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 DETAILS = {
@@ -74,13 +74,8 @@ def test_a_silent_recording_is_explained_on_the_form_and_nothing_is_stored(
 ) -> None:
     alice = signed_in("alice")
     client_id = alice.add_client()
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:  # what a muted microphone records: digital silence
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16_000)
-        w.writeframes(b"\x00\x00" * 16_000 * 5)
-    response = _post(alice, client_id, ("recording.wav", out.getvalue(), "audio/wav"))
+    muted = wav_bytes(np.zeros(16_000 * 5))  # what a muted microphone records: digital silence
+    response = _post(alice, client_id, ("recording.wav", muted, "audio/wav"))
     assert response.status_code == 400
     text = response.text
     assert "the recording is silent" in text and "microphone is on and not muted" in text

@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,6 +108,18 @@ def models() -> Iterator[Running]:
         yield running
 
 
+def _open_new_dictation(page: Any, base: str) -> None:
+    """alice signs in, adds a client and opens its new-dictation page."""
+    page.goto(base + "/login")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.click("text=Add client")
+    page.fill("#display_name", "Ann A")
+    page.click("main button[type=submit]")
+    page.click("text=New dictation")
+
+
 def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
     tmp_path: Path, models: Running
 ) -> None:
@@ -128,14 +141,7 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
             page = browser.new_page()
-            page.goto(served.base + "/login")
-            page.fill("#username", "alice")
-            page.fill("#password", PASSWORD)
-            page.click("main button[type=submit]")
-            page.click("text=Add client")
-            page.fill("#display_name", "Ann A")
-            page.click("main button[type=submit]")
-            page.click("text=New dictation")
+            _open_new_dictation(page, served.base)
             page.click("#rec-start")
             page.wait_for_timeout(6500)
             assert page.inner_text("#rec-timer") in ("0:06", "0:07")
@@ -173,14 +179,7 @@ def test_a_waiting_dictation_offers_a_notification_asked_for_by_a_click(
         served.add_user("alice", "clinician", PASSWORD)
         context = chromium.new_context()
         page = context.new_page()
-        page.goto(served.base + "/login")
-        page.fill("#username", "alice")
-        page.fill("#password", PASSWORD)
-        page.click("main button[type=submit]")
-        page.click("text=Add client")
-        page.fill("#display_name", "Ann A")
-        page.click("main button[type=submit]")
-        page.click("text=New dictation")
+        _open_new_dictation(page, served.base)
         page.click("text=Type")
         page.fill("textarea[name=typed_text]", "Client reported better sleep.")
         page.click("#dictation-submit")

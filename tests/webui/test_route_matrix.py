@@ -13,13 +13,12 @@ from starlette.routing import Mount, Route
 
 from appliance.accounts import actor_for, create_user
 from appliance.clients import create_client
-from appliance.dictations import create_dictation, parse_details
+from appliance.dictations import create_dictation
 from appliance.emergency_access import grant_access
 from appliance.note_templates import create_template
 from appliance.roles import Role
 from appliance.runtime import Appliance
-from appliance.service_codes import DEFAULT_SERVICE_CODES
-from tests.conftest import Browser, People
+from tests.conftest import Browser, People, form_details
 from webui.app import routes
 from webui.auth import AccessRule
 
@@ -80,15 +79,7 @@ def sample_path(appliance: Appliance, people: People) -> Callable[[str], str]:
             appliance.settings,
             actor_for(people.alice),
             client.id,
-            parse_details(
-                "2026-11-20",
-                "",
-                "50",
-                "90834",
-                "cbt",
-                "soap",
-                service_codes=DEFAULT_SERVICE_CODES,
-            ),
+            form_details(),
             typed_text="Typed session notes.",
         )
         template = create_template(
