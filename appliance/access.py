@@ -1,18 +1,9 @@
-"""Who is acting, and the two ways the service layer says no."""
+"""The two ways the service layer says no, and the role check that records each refusal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from appliance.audit import Outcome, record_by
-from appliance.roles import Role
-
-
-@dataclass(frozen=True)
-class Actor:
-    user_id: int
-    username: str
-    role: Role
+from appliance.audit.record import Outcome, record_by
+from appliance.roles import Actor, Role
 
 
 class AccessDenied(Exception):

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 if TYPE_CHECKING:
-    from appliance.keyfiles import Keys
+    from appliance.crypto.keyfiles import Keys
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -33,7 +33,7 @@ class User(SQLModel, table=True):
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     mfa_enabled: bool = Field(default=False)
-    # TOTP seed, AES-GCM encrypted under the credentials key (see appliance.credential_box).
+    # TOTP seed, AES-GCM encrypted under the credentials key (see appliance.crypto.credential_box).
     mfa_secret_sealed: bytes | None = Field(default=None)
     # Last accepted TOTP time step: a code is single-use even inside its 30 s window.
     mfa_last_step: int | None = Field(default=None)
@@ -135,7 +135,7 @@ class Client(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     owner_id: int = Field(foreign_key="users.id", index=True)
     data_key_id: int = Field(foreign_key="data_keys.id")
-    # AES-256-GCM under this client's data key; see appliance.envelope.
+    # AES-256-GCM under this client's data key; see appliance.crypto.envelope.
     display_name_sealed: bytes
     external_id_sealed: bytes | None = Field(default=None)
     # Blind index (keyed HMAC) so one clinician cannot file two clients under one record number

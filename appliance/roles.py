@@ -1,5 +1,8 @@
+"""The four roles, and who is acting: every service function takes an `Actor`."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -18,3 +21,12 @@ class Role(StrEnum):
 
 # Roles whose work involves protected health information at all.
 PHI_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in person as the service layer sees them (built by identity.accounts.actor_for)."""
+
+    user_id: int
+    username: str
+    role: Role

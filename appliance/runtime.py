@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from appliance.audit import attach as attach_audit
+from appliance.audit.record import attach as attach_audit
+from appliance.crypto.kek_registry import check_key_files_match
+from appliance.crypto.keyfiles import KeyPaths, Keys, create_missing_keys, load_keys
 from appliance.db import make_engine, unit_of_work
-from appliance.kek_registry import check_key_files_match
-from appliance.keyfiles import KeyPaths, Keys, create_missing_keys, load_keys
+from appliance.identity.setup_links import issue_first_admin_link, url_for_token
 from appliance.migrate import upgrade_to_head
 from appliance.settings import Settings
-from appliance.setup_links import issue_first_admin_link, url_for_token
 
 
 @dataclass

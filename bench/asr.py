@@ -14,13 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from appliance.notes.vocabulary import speech_vocabulary
-from model_server.audio import decode
+from appliance.drafting.vocabulary import speech_vocabulary
 from model_server.bundled import smollm2_gguf
 from model_server.engines.base import SpeechEngine, TranscribeOptions
 from model_server.engines.loader import bundled_whisper_dir
 from model_server.settings import ModelServerSettings
 from model_server.wer import term_recall, word_error_rate
+from speech_io.audio import decode
 
 DICTATIONS = Path(__file__).resolve().parents[1] / "tests/fixtures/dictations"
 REPEATS = 2

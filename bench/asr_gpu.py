@@ -31,7 +31,7 @@ REPEATS = 3
 
 
 def prepare(out: Path) -> None:
-    from model_server.audio import decode
+    from speech_io.audio import decode
 
     out.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((DICTATIONS / "manifest.json").read_text())["dictations"]

@@ -20,9 +20,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-import appliance.audit
-import appliance.clients
-from appliance import accounts
+import appliance.audit.record
+import appliance.records.clients
+from appliance.identity import accounts
 from appliance.roles import Role
 from appliance.runtime import initialise
 from appliance.settings import Settings
@@ -53,8 +53,10 @@ def _instrument() -> None:
         "unseal",
         "blind_index",
     ):
-        setattr(appliance.clients, name, _timed("crypto", getattr(appliance.clients, name)))
-    appliance.audit.append_events = _timed("audit", appliance.audit.append_events)  # type: ignore[attr-defined]
+        clients = appliance.records.clients
+        setattr(clients, name, _timed("crypto", getattr(clients, name)))
+    record = appliance.audit.record
+    record.append_events = _timed("audit", record.append_events)  # type: ignore[method-assign]
 
 
 def _measure(name: str, call: Callable[[], Any], rows: list[str]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx2 as httpx
 import numpy as np
 
-from model_server.audio import decode
+from speech_io.audio import decode
 from tests.served_app import LoopbackBrowser, run_model_server, serve_appliance
 from tests.wav import wav_bytes
 

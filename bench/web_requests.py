@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from appliance.passwords import hash_password, verify_password
+from appliance.identity.passwords import hash_password, verify_password
 from tests.served_app import LoopbackBrowser, serve_appliance
 
 PASSWORD = "quiet-harbour-lantern-47"

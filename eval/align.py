@@ -4,7 +4,7 @@ The draft is built from the transcript, whose sentences need not be the script's
 or adds full stops, so one transcript sentence may hold two script sentences or half of one. To
 score section placement, each statement is mapped to the script sentence it best overlaps:
 
-1. Both sides are normalised (model_server.wer.normalise) sentence by sentence, and every word
+1. Both sides are normalised (speech_io.normalise) sentence by sentence, and every word
    keeps the index of the sentence it came from (script side) or of its statement (draft side).
 2. The two word sequences are aligned as in WER (Levenshtein, with the backtrace preferring the
    diagonal), so the overlap is counted in order: a word repeated elsewhere in the dictation
@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from model_server.wer import normalise
+from speech_io.normalise import normalise
 
 
 def _tagged(pieces: Sequence[str]) -> tuple[list[str], list[int]]:

@@ -1,7 +1,7 @@
 """The LLM the drafting asks: `model-server run --profile cpu` started here, or EVAL_LLM_URL.
 
 EVAL_LLM_CLASS says what it is trusted to do, as APPLIANCE_LLM_CLASS does in the appliance:
-`router` (default) only routes; `writer` also rewrites every statement (appliance.notes.rewrite).
+`router` (default) only routes; `writer` also rewrites every statement (appliance.drafting.rewrite).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from types import TracebackType
 
 import httpx
 
-from appliance.notes.llm_router import LLMSectionClassifier
-from appliance.notes.rewrite import StatementWriter
+from appliance.drafting.rewrite import StatementWriter
+from appliance.drafting.router import LLMSectionClassifier
 
 READY_TIMEOUT_S = 240
 # llama.cpp threads for the server started here (EVAL_LLM_THREADS overrides). The router's

@@ -2,8 +2,9 @@
 
 For every case of tests/fixtures/eval/cases.json:
   (a) Whisper transcribes the audio in process (eval.asr), scored by WER against the script;
-  (b) appliance.notes.draft.build_draft drafts the note, asking a real LLM (llama.cpp, started
-      here as `model-server run --profile cpu`, or EVAL_LLM_URL) where the cues do not decide;
+  (b) appliance.drafting.pipeline drafts the note as the appliance does, asking a real LLM
+      (llama.cpp, started here as `model-server run --profile cpu`, or EVAL_LLM_URL) where the
+      cues do not decide;
   (c) the draft is scored (eval.score): fact recall, statements without provenance, invented
       content (flagged or not), risk handling, and section placement against the hand labels.
 (b) and (c) run twice, on the transcript and on the script itself, so that what Whisper loses
@@ -39,10 +40,11 @@ from typing import Any
 
 import httpx
 
-from appliance.notes.draft import build_draft
-from appliance.notes.llm_router import LLMSectionClassifier
-from appliance.notes.rewrite import LLMStatementWriter, rewrite_draft
-from appliance.notes.vocabulary import speech_vocabulary
+from appliance.drafting import pipeline
+from appliance.drafting.rewrite import LLMStatementWriter
+from appliance.drafting.router import LLMSectionClassifier
+from appliance.drafting.vocabulary import speech_vocabulary
+from appliance.inference.llm import LLMClient
 from eval.asr import Heard, Transcriber
 from eval.cases import Case, load_cases
 from eval.llm import (
@@ -107,11 +109,9 @@ def draft_all(
             text = case.script if source == "script" else heard[case.id].text
             calls, no_answer = classifier.calls, classifier.no_answer
             started = time.perf_counter()
-            draft = build_draft(text, case.modality, case.note_format, classifier)
-            if writer is not None:
-                draft = rewrite_draft(draft, writer)
+            draft = pipeline.draft(text, case.modality, case.note_format, classifier, writer)
             elapsed = time.perf_counter() - started
-            cue_only = build_draft(text, case.modality, case.note_format, None)
+            cue_only = pipeline.draft(text, case.modality, case.note_format, None)
             results.append(
                 Result(
                     case=case,
@@ -487,19 +487,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             server.start()  # llama.cpp loads while Whisper works
         settings = load_model_server_settings()
         transcriber = Transcriber(settings)
-        heard = {
-            case.id: transcriber.transcribe(case.audio_path, speech_vocabulary(case.modality))
-            for case in cases
-        }
+        heard = {case.id: transcriber.hear(case.audio_path, case.modality) for case in cases}
         if server is not None:
             llm_url = server.llm_url()
         model = os.environ.get("EVAL_LLM_MODEL") or served_model(llm_url, api_key)
-        classifier = CountingClassifier(LLMSectionClassifier(llm_url, model, api_key))
-        writer = (
-            CountingWriter(LLMStatementWriter(llm_url, model, api_key))
-            if llm_class == "writer"
-            else None
-        )
+        llm = LLMClient(llm_url, model, api_key)
+        classifier = CountingClassifier(LLMSectionClassifier(llm))
+        writer = CountingWriter(LLMStatementWriter(llm)) if llm_class == "writer" else None
         drafting_started = time.perf_counter()
         results = draft_all(cases, heard, classifier, hint_terms(settings.vocabulary), writer)
         drafting_s = time.perf_counter() - drafting_started
@@ -528,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(
         f"- Whisper: faster-whisper on `{transcriber.model_dir.name}` "
         f"({transcriber.model_dir.parent.name}), beam {transcriber.beam_size}, "
-        f"vocabulary: the dictation's modality terms (appliance.notes.vocabulary) as "
+        f"vocabulary: the dictation's modality terms (appliance.drafting.vocabulary) as "
         f"{transcriber.vocabulary_use}, VAD: {'on' if transcriber.vad else 'off'}"
     )
     started_here = (
@@ -563,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("## Rewriting (EVAL_LLM_CLASS=writer)\n")
         say(rewrite_table(by_source) + "\n")
         say(
-            "rewritten: statements now in the model's words (appliance.notes.faithful accepted "
+            "rewritten: statements now in the model's words (appliance.drafting.faithful accepted "
             "them); unchanged: the model gave the sentence back; rejected: the check kept the "
             "clinician's sentence (form: empty, too long, heading or list; invented: a specific, "
             "score, risk topic, negation or content word not dictated; dropped: a dictated fact "

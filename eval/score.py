@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from appliance.notes.draft import RISK, Draft, Flag, Statement
-from appliance.notes.grounding import specifics
-from appliance.notes.risk import NOT_ADDRESSED, RISK_PATTERN
+from appliance.drafting.draft import RISK, Draft, Flag, Statement
+from appliance.drafting.grounding import specifics
+from appliance.drafting.risk import NOT_ADDRESSED, RISK_PATTERN
 from eval.align import align
 from eval.cases import Case
 from eval.text import contains, words

@@ -1,4 +1,4 @@
-"""Phrase matching after model_server.wer's normalisation.
+"""Phrase matching after speech_io.normalise.
 
 "PHQ-9", "PHQ 9" and "phq9" are the same words there, and so are "fifty milligrams" and "50 mg",
 so a fact counts as present however Whisper or the draft happens to write it. A phrase matches as
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from model_server.wer import normalise
+from speech_io.normalise import normalise
 
 
 def words(text: str) -> list[str]:

@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.dictations import MODALITIES, NOTE_FORMATS
-from appliance.notes.draft import RISK
-from appliance.notes.formats import FORMATS
-from appliance.notes.segment import split_sentences
+from appliance.drafting.draft import RISK
+from appliance.drafting.formats import FORMATS
+from appliance.drafting.segment import split_sentences
+from appliance.records.dictations import MODALITIES, NOTE_FORMATS
 from eval.text import contains, words
-from model_server.audio import decode
+from speech_io.audio import decode
 
 REQUIRED = {
     "id": str,

@@ -17,10 +17,9 @@ from model_server.engines.base import Transcript
 from model_server.openai_errors import APIError, error_response
 from model_server.speech_service import Request as SpeechRequest
 from model_server.speech_service import SpeechService
-from model_server.upload import Upload, UploadInvalid, UploadTooLarge, read_upload
+from speech_io.protocol import MAX_VOCABULARY_CHARS, RESPONSE_FORMATS, SpeechErrorCode
+from speech_io.upload import Upload, UploadInvalid, UploadTooLarge, read_upload
 
-RESPONSE_FORMATS = ("json", "verbose_json", "text")
-MAX_VOCABULARY_CHARS = 800
 STARTED = int(time.time())
 
 
@@ -51,11 +50,15 @@ def _body(transcript: Transcript, response_format: str) -> Response:
     )
 
 
+def _bad_key() -> Response:
+    return error_response(401, "Missing or wrong API key.", code=SpeechErrorCode.INVALID_API_KEY)
+
+
 async def _read(request: Request, limit: int) -> Upload:
     try:
         upload = await read_upload(request, limit=limit)
     except UploadTooLarge as exc:
-        raise APIError(413, str(exc), param="file", code="file_too_large") from exc
+        raise APIError(413, str(exc), param="file", code=SpeechErrorCode.FILE_TOO_LARGE) from exc
     except UploadInvalid as exc:
         raise APIError(400, str(exc)) from exc
     if upload.filename is None and not upload.file_bytes:
@@ -69,7 +72,7 @@ def create_speech_app(service: SpeechService) -> Starlette:
 
     async def transcriptions(request: Request) -> Response:
         if not _authorised(request, settings.api_key):
-            return error_response(401, "Missing or wrong API key.", code="invalid_api_key")
+            return _bad_key()
         try:
             upload = await _read(request, limit)
             model = upload.fields.get("model", "")
@@ -78,7 +81,7 @@ def create_speech_app(service: SpeechService) -> Starlette:
                     404,
                     f"Model {model!r} is not served here; use {service.model_id!r}.",
                     param="model",
-                    code="model_not_found",
+                    code=SpeechErrorCode.MODEL_NOT_FOUND,
                 )
             response_format = upload.fields.get("response_format") or "json"
             if response_format not in RESPONSE_FORMATS:
@@ -89,7 +92,6 @@ def create_speech_app(service: SpeechService) -> Starlette:
                 )
             vocabulary = upload.fields.get("vocabulary") or None
             if vocabulary is not None and len(vocabulary) > MAX_VOCABULARY_CHARS:
-                # Whisper's hint window is about 220 tokens; a longer list would be cut anyway.
                 raise APIError(
                     400,
                     f"vocabulary is limited to {MAX_VOCABULARY_CHARS} characters.",
@@ -112,7 +114,7 @@ def create_speech_app(service: SpeechService) -> Starlette:
 
     async def models(request: Request) -> Response:
         if not _authorised(request, settings.api_key):
-            return error_response(401, "Missing or wrong API key.", code="invalid_api_key")
+            return _bad_key()
         entry = {"id": service.model_id, "object": "model", "created": STARTED, "owned_by": "local"}
         return JSONResponse({"object": "list", "data": [entry]})
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
 
-from model_server.audio import AudioError, AudioProblem, claims_audio, decode
 from model_server.engines.base import SpeechEngine, TranscribeOptions, Transcript
 from model_server.openai_errors import APIError
 from model_server.settings import ModelServerSettings
+from speech_io.audio import AudioError, claims_audio, decode
+from speech_io.protocol import SpeechErrorCode
 
 logger = logging.getLogger("model_server.speech")
 
@@ -25,11 +26,11 @@ TRANSCRIBE_SECONDS = Histogram(
     buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320),
 )
 STATUS_OF = {
-    AudioProblem.UNSUPPORTED: 415,
-    AudioProblem.CORRUPT: 400,
-    AudioProblem.TOO_LONG: 413,
-    AudioProblem.EMPTY: 400,
-    AudioProblem.SILENT: 400,
+    SpeechErrorCode.UNSUPPORTED: 415,
+    SpeechErrorCode.CORRUPT: 400,
+    SpeechErrorCode.TOO_LONG: 413,
+    SpeechErrorCode.EMPTY: 400,
+    SpeechErrorCode.SILENT: 400,
 }
 
 

@@ -21,19 +21,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
-from appliance import accounts, clock
-from appliance.audit import receivers
-from appliance.audit_chain import EventData
+from appliance import clock
+from appliance.audit.chain import EventData
+from appliance.audit.record import receivers
+from appliance.crypto.kek_registry import check_key_files_match
+from appliance.crypto.keyfiles import KeyPaths, create_missing_keys, load_keys
 from appliance.db import make_engine
-from appliance.dictations import SessionDetails, parse_details
-from appliance.kek_registry import check_key_files_match
-from appliance.keyfiles import KeyPaths, create_missing_keys, load_keys
+from appliance.identity import accounts
+from appliance.identity.passwords import hash_password
 from appliance.migrate import upgrade_to_head
 from appliance.models import AuditHead, User
-from appliance.passwords import hash_password
+from appliance.practice.service_codes import DEFAULT_SERVICE_CODES
+from appliance.records.dictations import SessionDetails, parse_details
 from appliance.roles import Role
 from appliance.runtime import Appliance
-from appliance.service_codes import DEFAULT_SERVICE_CODES
 from appliance.settings import Settings
 from tests.served_app import DICTATION_FORM
 from webui.app import create_app
@@ -263,8 +264,8 @@ def submit_dictation(
     note_format: str = "soap",
 ) -> str:
     """A new client of alice's with one dictation (a recording or typed notes); its id."""
-    from appliance.clients import create_client
-    from appliance.dictations import create_dictation
+    from appliance.records.clients import create_client
+    from appliance.records.dictations import create_dictation
 
     alice = accounts.actor_for(people.alice)
     with appliance.unit_of_work() as db:

@@ -2,7 +2,7 @@
 first allowed section and records what it was asked. The real model is exercised against the
 same contract in tests/model_server/test_model_server_run.py.
 
-Asked for the writer's schema (`{"text": ...}`, appliance.notes.rewrite), it answers the rewrite
+Asked for the writer's schema (`{"text": ...}`, appliance.drafting.rewrite), it answers the rewrite
 scripted in `rewrites` for the incoming sentence, or the sentence unchanged."""
 
 from __future__ import annotations

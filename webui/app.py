@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,11 +17,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from appliance.audit_metrics import AuditChainCollector
-from appliance.audit_verification import verify_and_record
-from appliance.dictation_jobs import DictationWorkers
-from appliance.job_metrics import JobCollector
-from appliance.retention import enforce_transcript_retention
+from appliance.audit.metrics import AuditChainCollector
+from appliance.jobs.dictation_stages import DICTATION_JOBS
+from appliance.jobs.metrics import JobCollector
+from appliance.jobs.queue import Workers
+from appliance.jobs.scheduler import start_periodic_tasks
 from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, not_found_page
@@ -43,7 +42,6 @@ from webui.views import (
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
-RETENTION_INTERVAL = 15 * 60
 logger = logging.getLogger("webui")
 
 
@@ -147,14 +145,13 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
         if not background_tasks:
             yield
             return
-        task = asyncio.create_task(verify_audit_periodically(appliance))
-        retention = asyncio.create_task(enforce_retention_periodically(appliance))
-        workers = DictationWorkers(appliance, appliance.settings.workers)
+        periodic = start_periodic_tasks(appliance)
+        workers = Workers(appliance, [DICTATION_JOBS], appliance.settings.workers)
         workers.start()
         started_app.state.workers = workers
         yield
-        task.cancel()
-        retention.cancel()
+        for task in periodic:
+            task.cancel()
         await run_in_threadpool(workers.stop)
 
     app = Starlette(
@@ -169,22 +166,3 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     app.state.chain_registry.register(JobCollector(appliance.engine))
     return app
-
-
-async def enforce_retention_periodically(appliance: Appliance) -> None:
-    while True:
-        try:
-            await run_in_threadpool(enforce_transcript_retention, appliance)
-        except Exception as exc:  # try again next round; nothing is deleted half-way
-            logger.error("transcript retention could not run: %s", type(exc).__name__)
-        await asyncio.sleep(RETENTION_INTERVAL)
-
-
-async def verify_audit_periodically(appliance: Appliance) -> None:
-    interval = appliance.settings.audit_verify_interval_minutes * 60
-    while True:
-        try:
-            await run_in_threadpool(verify_and_record, appliance.engine, appliance.keys.audit)
-        except Exception as exc:  # keep verifying later; the metric shows it as not verified
-            logger.error("audit verification could not run: %s", type(exc).__name__)
-        await asyncio.sleep(interval)

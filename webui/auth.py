@@ -19,14 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from appliance.access import Actor
-from appliance.accounts import actor_for
-from appliance.audit import Outcome, record_event
-from appliance.roles import Role
+from appliance.audit.record import Outcome, record_event
+from appliance.identity.accounts import actor_for
+from appliance.identity.sessions import LiveSession, resume_session
+from appliance.practice.preferences import mfa_required
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
-from appliance.system_settings import mfa_required
-from appliance.user_sessions import LiveSession, resume_session
-from model_server.upload import UploadInvalid, UploadTooLarge
+from speech_io.upload import UploadInvalid, UploadTooLarge
 from webui.csrf import PRESESSION_COOKIE, csrf_ok, ensure_presession
 from webui.pages import error_page, forbidden_page, form_expired_page
 

@@ -11,8 +11,8 @@ import hmac
 
 from starlette.requests import Request
 
-from appliance.tokens import new_token
-from model_server.upload import read_upload
+from appliance.identity.tokens import new_token
+from speech_io.upload import read_upload
 
 PRESESSION_COOKIE = "__Host-presession"
 FIELD_NAME = "csrf_token"

@@ -4,37 +4,25 @@ statement to the words it came from (click or hover a statement: its source ligh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from appliance.drafting.draft import Draft
 
 
 @dataclass(frozen=True)
 class Piece:
     text: str
-    ref: int | None  # the citing statement's number, or None for uncited text
+    ref: str | None  # the citing statement's id, or None for uncited text
 
 
-def statement_refs(draft: dict[str, Any]) -> dict[str, list[int]]:
-    """Section key -> one number per statement, counted through the sections in page order."""
-    refs: dict[str, list[int]] = {}
-    number = 0
-    for key, statements in draft["sections"].items():
-        refs[key] = list(range(number, number + len(statements)))
-        number += len(statements)
-    return refs
-
-
-def linked_transcript(transcript: str, draft: dict[str, Any]) -> list[Piece]:
-    """`transcript` in order, each cited span marked with its statement's number. Spans that do
-    not fit the text (a transcript other than the one drafted from) are left unmarked rather
-    than pointing at the wrong words."""
-    spans: list[tuple[int, int, int]] = []
-    refs = statement_refs(draft)
-    for key, statements in draft["sections"].items():
-        for ref, statement in zip(refs[key], statements, strict=True):
-            for span in statement["provenance"]:
-                start, end = int(span["start"]), int(span["end"])
-                if transcript[start:end] == span["text"]:
-                    spans.append((start, end, ref))
+def linked_transcript(transcript: str, draft: Draft) -> list[Piece]:
+    """`transcript` in order, each cited span marked with its statement's id. Spans that do not
+    fit the text (a transcript other than the one drafted from) are left unmarked rather than
+    pointing at the wrong words."""
+    spans: list[tuple[int, int, str]] = []
+    for _, statement in draft.statements():
+        for span in statement.provenance:
+            if transcript[span.start : span.end] == span.text:
+                spans.append((span.start, span.end, statement.id))
     pieces: list[Piece] = []
     position = 0
     for start, end, ref in sorted(spans):

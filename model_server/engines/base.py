@@ -1,7 +1,7 @@
 """The interface every speech engine implements.
 
 Audio reaches an engine already decoded: 16 kHz mono float32 samples in [-1, 1] (see
-model_server.audio), so engines never touch files, formats or the network.
+speech_io.audio), so engines never touch files, formats or the network.
 """
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
+from speech_io.audio import SAMPLE_RATE, Samples
 
-SAMPLE_RATE = 16_000
-Samples = npt.NDArray[np.float32]
+__all__ = ["SAMPLE_RATE", "Samples", "Segment", "SpeechEngine", "TranscribeOptions", "Transcript"]
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import pyotp
 import pytest
 from sqlalchemy import inspect, text
 
-from appliance import accounts
-from appliance.accounts import actor_for
-from appliance.clients import create_client, get_client, list_clients
-from appliance.mfa import begin_enrolment, confirm_enrolment
+from appliance.identity import accounts
+from appliance.identity.accounts import actor_for
+from appliance.identity.mfa import begin_enrolment, confirm_enrolment
+from appliance.records.clients import create_client, get_client, list_clients
 from appliance.runtime import Appliance
 from tests.conftest import POSTGRES_URL, People
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from appliance.notes.risk import is_risk_sentence
-from appliance.notes.segment import split_sentences
+from appliance.drafting.risk import is_risk_sentence
+from appliance.drafting.segment import split_sentences
 from eval.cases import CASES_DIR, CASES_FILE, load_cases
 from eval.validate import audio_problems, case_problems, coverage_problems
 

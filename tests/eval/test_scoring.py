@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from appliance.notes.draft import Flag, Span, Statement, build_draft
+from appliance.drafting.draft import Flag, Span, Statement, build_draft
 from eval.align import align
 from eval.asr import Heard
 from eval.cases import Case, load_cases
@@ -63,7 +63,9 @@ def test_an_item_is_flagged_by_an_ungrounded_flag_or_for_risk_by_the_risk_flag()
     draft = build_draft(case.script, case.modality, case.note_format)
     assert not is_flagged("propranolol", draft)
     assert is_flagged("denies suicidal ideation", draft)  # risk_not_addressed is raised
-    draft.flags.append(Flag("ungrounded", "Not in the cited dictation: 40, propranolol.", "plan"))
+    draft.flags.append(
+        Flag("f99", "ungrounded", "Not in the cited dictation: 40, propranolol.", "plan")
+    )
     assert is_flagged("propranolol", draft)
     assert is_flagged("propranolol 40 milligrams", draft)
     assert not is_flagged("sertraline", draft)
@@ -76,7 +78,9 @@ def test_statements_whose_spans_do_not_match_the_transcript_lack_provenance() ->
     first = draft.sections[key][0]
     draft.sections[key][0] = dataclasses.replace(first, provenance=[])
     draft.sections[key].append(
-        Statement("The client is doing well.", [Span(0, 25, "The client is doing well.")], "cue")
+        Statement(
+            "s99", "The client is doing well.", [Span(0, 25, "The client is doing well.")], "cue"
+        )
     )
     assert score_draft(case, draft).without_provenance == 2
 

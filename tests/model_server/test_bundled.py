@@ -9,12 +9,12 @@ import pytest
 
 from appliance.settings import Settings
 from model_server import bundled
-from model_server.audio import decode
 from model_server.engines.base import TranscribeOptions
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.engines.loader import model_id, whisper_dir
 from model_server.settings import ModelServerSettings
 from model_server.wer import word_error_rate
+from speech_io.audio import decode
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 

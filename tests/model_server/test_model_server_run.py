@@ -90,10 +90,11 @@ def test_no_line_it_logged_holds_what_was_said_or_asked(model_server: Running) -
 def test_the_appliance_router_gets_a_valid_section_from_the_real_model(
     model_server: Running,
 ) -> None:
-    from appliance.notes.draft import build_draft
-    from appliance.notes.llm_router import LLMSectionClassifier
+    from appliance.drafting.draft import build_draft
+    from appliance.drafting.router import LLMSectionClassifier
+    from appliance.inference.llm import LLMClient
 
-    router = LLMSectionClassifier(model_server.llm_url, "smollm2-135m-instruct")
+    router = LLMSectionClassifier(LLMClient(model_server.llm_url, "smollm2-135m-instruct"))
     sections = [("behavior", "What the client did."), ("plan", "What happens next.")]
     for sentence in ("The weather was grey.", "She arrived late and sat by the door."):
         assert router.classify(sentence, sections) in {"behavior", "plan"}

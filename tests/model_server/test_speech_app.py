@@ -18,8 +18,8 @@ from starlette.requests import Request
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.settings import ModelServerSettings
 from model_server.speech_service import SpeechService
-from model_server.upload import UploadTooLarge, read_upload
 from model_server.wer import word_error_rate
+from speech_io.upload import UploadTooLarge, read_upload
 from tests.model_server.conftest import (
     AUDIO,
     MODEL_ID,

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from model_server.wer import normalise, term_recall, word_error_rate
+from model_server.wer import term_recall, word_error_rate
+from speech_io.normalise import normalise
 
 DICTATIONS = Path(__file__).resolve().parents[1] / "fixtures" / "dictations"
 

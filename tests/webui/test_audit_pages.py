@@ -5,9 +5,9 @@ import io
 import re
 from collections.abc import Callable
 
-from appliance.accounts import actor_for
-from appliance.audit import Outcome, record_event
-from appliance.emergency_access import grant_access
+from appliance.audit.record import Outcome, record_event
+from appliance.identity.accounts import actor_for
+from appliance.identity.emergency_access import grant_access
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People
 

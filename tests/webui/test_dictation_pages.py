@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from appliance.dictation_jobs import claim_next, process
+from appliance.jobs.dictation_stages import claim_next, process
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People, submit_dictation
 from tests.fake_llm import fake_llm
@@ -142,9 +142,9 @@ def test_each_statement_links_to_the_transcript_words_it_came_from(
     page = signed_in("alice").get(f"/dictations/{dictation_id}").text
     refs = dict(
         (text.strip(), ref)
-        for ref, text in re.findall(r'<li class="statement" data-ref="(\d+)"[^>]*>([^<]+)', page)
+        for ref, text in re.findall(r'<li class="statement" data-ref="(s\d+)"[^>]*>([^<]+)', page)
     )
-    sources = dict(re.findall(r'<span class="source" id="source-(\d+)">([^<]+)</span>', page))
+    sources = dict(re.findall(r'<span class="source" id="source-(s\d+)">([^<]+)</span>', page))
     assert set(refs) == {
         "Client reported better sleep this week.",
         "Homework is a thought record.",

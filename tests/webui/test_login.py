@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from appliance.identity.tokens import token_digest
 from appliance.runtime import Appliance
-from appliance.tokens import token_digest
 from tests.conftest import PASSWORD, Browser, Clock, People
 from webui.auth import SESSION_COOKIE
 

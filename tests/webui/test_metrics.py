@@ -8,7 +8,7 @@ import pytest
 from httpx2 import Response
 from starlette.testclient import TestClient
 
-from appliance.audit_verification import verify_and_record
+from appliance.audit.verification import verify_and_record
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People
 from webui.app import create_app

@@ -11,11 +11,11 @@ from collections.abc import Callable
 import pytest
 from starlette.routing import Mount, Route
 
-from appliance.accounts import actor_for, create_user
-from appliance.clients import create_client
-from appliance.dictations import create_dictation
-from appliance.emergency_access import grant_access
-from appliance.note_templates import create_template
+from appliance.identity.accounts import actor_for, create_user
+from appliance.identity.emergency_access import grant_access
+from appliance.practice.note_templates import create_template
+from appliance.records.clients import create_client
+from appliance.records.dictations import create_dictation
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People, form_details

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import func, select
 
 from appliance.models import Dictation
+from appliance.practice.preferences import service_codes
 from appliance.runtime import Appliance
-from appliance.system_settings import service_codes
 from tests.conftest import Browser
 
 SIX = [

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from appliance.identity.setup_links import issue_first_admin_link
 from appliance.runtime import Appliance
-from appliance.setup_links import issue_first_admin_link
 from tests.conftest import Browser, Clock
 
 PASSWORD = "amber-kettle-orbit-2931"

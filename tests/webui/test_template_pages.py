@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
-from appliance.dictation_jobs import claim_next, process
+from appliance.drafting.draft import Draft
+from appliance.jobs.dictation_stages import claim_next, process
 from appliance.models import NoteTemplate
 from appliance.runtime import Appliance
 from tests.conftest import Browser
@@ -176,8 +177,8 @@ def test_a_retired_template_leaves_the_form_but_its_dictations_still_render(
 
 
 def test_drafts_made_before_section_titles_use_the_builtin_titles() -> None:
-    old = {"sections": {"behavior": [], "risk": []}, "format": "birp"}
-    titles = _section_titles(old)
+    old = {"sections": {"behavior": [], "risk": []}, "format": "birp", "modality": "cbt"}
+    titles = _section_titles(Draft.from_json(old))
     assert titles["behavior"] == "Behavior" and titles["risk"] == RISK_LABEL
     custom = {**old, "section_titles": {"behavior": "Conduct", "risk": "Risk"}}
-    assert _section_titles(custom)["behavior"] == "Conduct"
+    assert _section_titles(Draft.from_json(custom))["behavior"] == "Conduct"

@@ -8,19 +8,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.access import Actor
-from appliance.accounts import PasswordRejected, get_user, set_password
-from appliance.audit import Outcome, record_by
-from appliance.mfa import (
+from appliance.identity.accounts import PasswordRejected, change_own_password, get_user
+from appliance.identity.mfa import (
     Enrolment,
     begin_enrolment,
     confirm_enrolment,
     pending_enrolment,
     remaining_recovery_codes,
 )
-from appliance.passwords import MAX_LENGTH, MIN_LENGTH, verify_password
+from appliance.identity.passwords import MAX_LENGTH, MIN_LENGTH
+from appliance.practice.preferences import mfa_required
+from appliance.roles import Actor
 from appliance.runtime import Appliance
-from appliance.system_settings import mfa_required
 from webui.auth import EVERYONE, allow, clear_session_cookie, current_actor
 from webui.pages import render
 from webui.views.forms import form_fields
@@ -63,19 +62,7 @@ async def account_page(request: Request) -> Response:
 
 def _change_password(appliance: Appliance, actor: Actor, current: str, new: str) -> bool:
     with appliance.unit_of_work() as db:
-        user = get_user(db, actor.user_id)
-        if user.password_hash is None or not verify_password(current, user.password_hash):
-            record_by(
-                user,
-                "user.password_change",
-                Outcome.FAILED,
-                object_type="user",
-                object_id=user.id,
-                reason="bad_current_password",
-            )
-            return False
-        set_password(db, user, new, by=actor)
-        return True
+        return change_own_password(db, actor, current, new)
 
 
 @allow(*EVERYONE)

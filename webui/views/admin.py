@@ -10,17 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance import __version__, accounts, clock
-from appliance.access import Actor
-from appliance.accounts import AccountError
-from appliance.mfa import reset_mfa
+from appliance import __version__, clock
+from appliance.identity import accounts
+from appliance.identity.accounts import AccountError
+from appliance.identity.mfa import reset_mfa
+from appliance.identity.setup_links import issue_user_setup_link, url_for_token
 from appliance.migrate import current_revision, head_revision
 from appliance.models import User, UserSession
-from appliance.roles import Role
-from appliance.runtime import Appliance
-from appliance.service_codes import MAX_CODE, MAX_CODES, MAX_LABEL, ServiceCodesInvalid
-from appliance.setup_links import issue_user_setup_link, url_for_token
-from appliance.system_settings import (
+from appliance.practice.preferences import (
     mfa_required,
     service_codes,
     set_mfa_required,
@@ -28,6 +25,9 @@ from appliance.system_settings import (
     set_transcript_retention_days,
     transcript_retention_days,
 )
+from appliance.practice.service_codes import MAX_CODE, MAX_CODES, MAX_LABEL, ServiceCodesInvalid
+from appliance.roles import Actor, Role
+from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
 from webui.views.forms import form_fields

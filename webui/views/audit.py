@@ -8,10 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.access import Actor
-from appliance.audit_log import AuditFilter, EventPage, FilterError, export_csv, search_events
-from appliance.emergency_access import GrantView, list_grants
-from appliance.roles import Role
+from appliance.audit.queries import AuditFilter, EventPage, FilterError, export_csv, search_events
+from appliance.identity.emergency_access import GrantView, list_grants
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
 from webui.pages import render

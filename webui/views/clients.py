@@ -6,10 +6,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.access import Actor, NotFound
-from appliance.clients import ClientInputError, ClientView, create_client, get_client, list_clients
-from appliance.dictations import MODALITIES, DictationView, list_dictations
-from appliance.roles import Role
+from appliance.access import NotFound
+from appliance.records.clients import (
+    ClientInputError,
+    ClientView,
+    create_client,
+    get_client,
+    list_clients,
+)
+from appliance.records.dictations import MODALITIES, DictationView, list_dictations
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render

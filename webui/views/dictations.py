@@ -5,42 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from appliance import clock
-from appliance.access import AccessDenied, Actor, NotFound
-from appliance.clients import ClientView, get_client
-from appliance.dictations import (
+from appliance.access import AccessDenied, NotFound
+from appliance.drafting.draft import RISK, Draft
+from appliance.practice.note_templates import TemplateView, list_templates
+from appliance.practice.preferences import service_codes, transcript_retention_days
+from appliance.records.clients import ClientView, get_client
+from appliance.records.dictations import (
     MODALITIES,
     NOTE_FORMATS,
     DictationInputError,
     DictationView,
     create_dictation,
     dictation_status,
+    form_defaults,
     get_dictation,
     parse_details,
     retry_dictation,
 )
-from appliance.models import Dictation
-from appliance.note_templates import TemplateView, list_templates
-from appliance.notes.draft import RISK
-from appliance.notes.formats import FORMATS
-from appliance.retention import deletion_due
-from appliance.roles import Role
+from appliance.records.retention import deletion_due
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
-from appliance.system_settings import service_codes, transcript_retention_days
-from model_server.upload import Upload
+from speech_io.upload import Upload
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render
-from webui.provenance import linked_transcript, statement_refs
+from webui.provenance import linked_transcript
 
-# For drafts made before drafts carried their own `section_titles`: built-in keys only.
-BUILTIN_SECTION_TITLES = {
-    section.key: section.title for form in FORMATS.values() for section in form.sections
-}
 # The page spells out what the risk section covers, whatever the draft calls it.
 RISK_LABEL = "Risk (suicidal / homicidal ideation, self-harm, safety plan)"
 DETAIL_FIELDS = (
@@ -62,14 +56,6 @@ class FormChoices:
     service_codes: dict[str, str]
 
 
-def _default_code(codes: dict[str, str], last: str | None) -> str:
-    # The last code used, unless an admin has removed it since; then 45 minutes, or the first.
-    for code in (last, "90834"):
-        if code in codes:
-            return code
-    return next(iter(codes))
-
-
 def _defaults(
     appliance: Appliance, actor: Actor, client_id: str
 ) -> tuple[FormChoices, dict[str, str]]:
@@ -77,24 +63,7 @@ def _defaults(
         client = get_client(db, appliance.keys, actor, client_id)
         templates = list_templates(db, actor)  # active ones only, for a clinician
         codes = service_codes(db)
-        last = db.exec(
-            select(Dictation)
-            .where(Dictation.owner_id == actor.user_id)
-            .order_by(col(Dictation.created_at).desc())
-            .limit(1)
-        ).first()
-    # The clinician's last choices are their defaults: most work in one modality and format.
-    return (
-        FormChoices(client, templates, codes),
-        {
-            "session_date": clock.utcnow().date().isoformat(),
-            "start_time": "",
-            "duration_minutes": "50",
-            "service_code": _default_code(codes, last.service_code if last else None),
-            "modality": last.modality if last else "integrative",
-            "note_format": last.note_format if last else "soap",
-        },
-    )
+        return FormChoices(client, templates, codes), form_defaults(db, actor, codes)
 
 
 def _form(
@@ -216,11 +185,10 @@ def _get(appliance: Appliance, actor: Actor, dictation_id: str) -> DetailPage:
         )
 
 
-def _section_titles(draft: dict[str, object] | None) -> dict[str, str]:
-    """Titles from the draft itself (custom templates' too), else the built-in ones."""
-    stored = draft.get("section_titles") if draft else None
-    titles = BUILTIN_SECTION_TITLES | (stored if isinstance(stored, dict) else {})
-    return titles | {RISK: RISK_LABEL}
+def _section_titles(draft: Draft | None) -> dict[str, str]:
+    if draft is None:
+        return {}
+    return {key: draft.title_of(key) for key in draft.sections} | {RISK: RISK_LABEL}
 
 
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
@@ -244,7 +212,6 @@ async def dictation_detail(request: Request) -> Response:
             "modalities": MODALITIES,
             "service_label": page.service_label,
             "section_titles": _section_titles(view.draft),
-            "statement_refs": statement_refs(view.draft) if view.draft else {},
             "transcript_pieces": (
                 linked_transcript(view.transcript, view.draft)
                 if view.draft and view.transcript

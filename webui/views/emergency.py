@@ -6,11 +6,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance import accounts
-from appliance.access import Actor
-from appliance.accounts import AccountError
-from appliance.emergency_access import GrantView, grant_access, list_grants, revoke_access
-from appliance.roles import Role
+from appliance.identity import accounts
+from appliance.identity.accounts import AccountError
+from appliance.identity.emergency_access import GrantView, grant_access, list_grants, revoke_access
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render

@@ -6,8 +6,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from appliance.accounts import get_user
-from appliance.authentication import (
+from appliance.identity.accounts import get_user
+from appliance.identity.authentication import (
     GENERIC_FAILURE,
     SignInResult,
     complete_second_factor,

@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.access import Actor, NotFound
-from appliance.note_templates import (
+from appliance.access import NotFound
+from appliance.drafting.formats import FORMATS
+from appliance.practice.note_templates import (
     MAX_GUIDANCE,
     MAX_SECTION_TITLE,
     MAX_SECTIONS,
@@ -22,8 +23,7 @@ from appliance.note_templates import (
     retire_template,
     update_template,
 )
-from appliance.notes.formats import FORMATS
-from appliance.roles import Role
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
 from webui.auth import allow, current_actor
 from webui.pages import not_found_page, render

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from appliance.service_codes import MAX_CODES
+from appliance.practice.service_codes import MAX_CODES
 
 # Empty rows under the list for adding codes: enough for a change without a script to add rows.
 SPARE_ROWS = 3

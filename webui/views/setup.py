@@ -6,10 +6,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.accounts import AccountError, PasswordRejected
-from appliance.passwords import MAX_LENGTH, MIN_LENGTH
+from appliance.identity.accounts import AccountError, PasswordRejected
+from appliance.identity.passwords import MAX_LENGTH, MIN_LENGTH
+from appliance.identity.setup_links import (
+    Purpose,
+    SetupLink,
+    SetupLinkInvalid,
+    open_link,
+    redeem_link,
+)
 from appliance.runtime import Appliance
-from appliance.setup_links import Purpose, SetupLink, SetupLinkInvalid, open_link, redeem_link
 from webui.auth import public
 from webui.pages import error_page, render
 from webui.views.forms import form_fields

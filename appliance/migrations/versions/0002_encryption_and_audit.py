@@ -113,9 +113,9 @@ def _create_emergency_access() -> None:
 def _encrypt_existing_clients() -> None:
     from sqlmodel import Session
 
-    from appliance.blind_index import blind_index
-    from appliance.envelope import new_record_key, seal
-    from appliance.kek_registry import register
+    from appliance.crypto.blind_index import blind_index
+    from appliance.crypto.envelope import new_record_key, seal
+    from appliance.crypto.kek_registry import register
 
     connection = op.get_bind()
     rows = connection.execute(

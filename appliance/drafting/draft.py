@@ -1,0 +1,281 @@
+"""The draft note: its typed form (Draft, Statement, Flag, with stable ids and a JSON round trip)
+and building one from a transcript, so that no fact can be dropped or invented.
+
+With a weak model (the zero-config SmolLM2-135M) the note is built from the clinician's own
+sentences: every sentence of the dictation becomes a statement in exactly one section, citing
+its span. Deterministic cues choose the section; the model is asked only when the cues do not
+decide, and only to pick a section name from a fixed list (schema-constrained). A model can
+therefore misplace a sentence, but never drop, alter or invent one. Rewriting into clinical
+prose is for a capable model: a later stage (appliance.drafting.rewrite), whose rewrites enter
+the draft only when appliance.drafting.faithful accepts them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from itertools import count
+from typing import Any, Protocol
+
+from appliance.drafting.formats import FORMATS, NoteFormat
+from appliance.drafting.grounding import implausible_scores, ungrounded
+from appliance.drafting.modalities import FieldValue, extract_fields
+from appliance.drafting.risk import NOT_ADDRESSED, is_risk_sentence, polarity_unclear
+from appliance.drafting.segment import Sentence, split_sentences
+
+RISK = "risk"
+RISK_TITLE = "Risk"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Span:
+        return cls(int(data["start"]), int(data["end"]), str(data["text"]))
+
+
+@dataclass(frozen=True)
+class Statement:
+    # "s1", "s2", ... in dictation order; stable for the life of the draft, so an edit, a flag
+    # or a page element can name the statement it concerns.
+    id: str
+    text: str
+    provenance: list[Span]
+    routed_by: str  # "cue", "model" or "default": how its section was chosen
+    # "clinician": `text` is the dictated sentence itself; "model": a capable model's rewrite
+    # that appliance.drafting.faithful accepted, and `source_text` is the sentence it replaced.
+    written_by: str = "clinician"
+    source_text: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], fallback_id: str) -> Statement:
+        source = data.get("source_text")
+        return cls(
+            id=str(data.get("id") or fallback_id),
+            text=str(data["text"]),
+            provenance=[Span.from_json(span) for span in data["provenance"]],
+            routed_by=str(data["routed_by"]),
+            written_by=str(data.get("written_by", "clinician")),
+            source_text=None if source is None else str(source),
+        )
+
+
+@dataclass(frozen=True)
+class Flag:
+    id: str  # "f1", "f2", ... in the order raised
+    # risk_not_addressed | risk_polarity_unclear | ungrounded | unplaced | implausible_score
+    code: str
+    message: str
+    section: str | None = None
+    # The statement's id, for a flag about one statement (None: about the note as a whole, such
+    # as a risk section the dictation never addressed, or a draft stored before flags had it).
+    statement: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], fallback_id: str) -> Flag:
+        section, statement = data.get("section"), data.get("statement")
+        return cls(
+            id=str(data.get("id") or fallback_id),
+            code=str(data["code"]),
+            message=str(data["message"]),
+            section=None if section is None else str(section),
+            statement=None if statement is None else str(statement),
+        )
+
+
+@dataclass
+class Draft:
+    transcript: str
+    modality: str
+    note_format: str
+    sections: dict[str, list[Statement]]
+    placeholders: dict[str, str]
+    fields: dict[str, list[FieldValue]]
+    flags: list[Flag]
+    timings: dict[str, float] = field(default_factory=dict)
+    # What the writer stage did (appliance.drafting.rewrite); None when no writer ran.
+    rewrite: dict[str, Any] | None = None
+    # Key -> title, risk included: custom templates' titles are not in FORMATS, and a page must
+    # render a stored draft without looking up a template that may have changed since.
+    section_titles: dict[str, str] = field(default_factory=dict)
+
+    def title_of(self, key: str) -> str:
+        """A section's title: the draft's own (custom templates' too), else, for drafts stored
+        before drafts carried their titles, the built-in format's."""
+        if key in self.section_titles:
+            return self.section_titles[key]
+        form = FORMATS.get(self.note_format)
+        builtin = {s.key: s.title for s in form.sections} if form is not None else {}
+        return (builtin | {RISK: RISK_TITLE}).get(key) or key.replace("_", " ").capitalize()
+
+    def statements(self) -> Iterator[tuple[str, Statement]]:
+        """(section key, statement) in page order."""
+        for key, statements in self.sections.items():
+            for statement in statements:
+                yield key, statement
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented shape of `appliance draft --json` (docs/drafting.md)."""
+        return {
+            "transcript": self.transcript,
+            "modality": self.modality,
+            "format": self.note_format,
+            "sections": {k: [asdict(s) for s in v] for k, v in self.sections.items()},
+            "section_titles": self.section_titles,
+            "placeholders": self.placeholders,
+            "fields": {k: [asdict(f) for f in v] for k, v in self.fields.items()},
+            "flags": [asdict(f) for f in self.flags],
+            "timings": self.timings,
+            "rewrite": self.rewrite,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any], transcript: str | None = None) -> Draft:
+        """The draft `as_json` wrote, whatever version stored it: drafts stored before statements
+        and flags had ids get them here, numbered in page order as build_draft numbers them.
+        `transcript`: for a stored draft, which keeps its transcript apart (and may outlive it)."""
+        numbered = (f"s{n}" for n in count(1))
+        sections = {
+            str(key): [Statement.from_json(s, next(numbered)) for s in statements]
+            for key, statements in document["sections"].items()
+        }
+        fields = {
+            str(name): [FieldValue(str(v["value"]), int(v["sentence"])) for v in values]
+            for name, values in document.get("fields", {}).items()
+        }
+        return cls(
+            transcript=transcript if transcript is not None else document.get("transcript", ""),
+            modality=str(document["modality"]),
+            note_format=str(document["format"]),
+            sections=sections,
+            placeholders={str(k): str(v) for k, v in document.get("placeholders", {}).items()},
+            fields=fields,
+            flags=[Flag.from_json(f, f"f{n}") for n, f in enumerate(document.get("flags", []), 1)],
+            timings={str(k): float(v) for k, v in (document.get("timings") or {}).items()},
+            rewrite=document.get("rewrite"),
+            section_titles={str(k): str(v) for k, v in document.get("section_titles", {}).items()},
+        )
+
+
+class SectionClassifier(Protocol):
+    """Picks a section for a sentence the cues could not place (None: no answer)."""
+
+    def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None: ...
+
+
+def _cue_scores(note_format: NoteFormat, sentence: Sentence) -> dict[str, int]:
+    lowered = sentence.text.lower()
+    return {s.key: sum(cue in lowered for cue in s.cues) for s in note_format.sections}
+
+
+def _route(
+    note_format: NoteFormat, sentence: Sentence, classifier: SectionClassifier | None
+) -> tuple[str, str]:
+    scores = _cue_scores(note_format, sentence)
+    best = max(scores.values())
+    leaders = [key for key, score in scores.items() if score == best]
+    if best > 0 and len(leaders) == 1:
+        return leaders[0], "cue"
+    if classifier is not None:
+        choices = [
+            (s.key, s.guidance) for s in note_format.sections if best == 0 or s.key in leaders
+        ]
+        answer = classifier.classify(sentence.text, choices)
+        if answer in {key for key, _ in choices}:
+            return str(answer), "model"
+    # No cue and no usable answer: the first candidate; still placed, still cited, and flagged.
+    return (leaders[0] if best > 0 else note_format.sections[0].key), "default"
+
+
+def build_draft(
+    transcript: str,
+    modality: str,
+    note_format: str | NoteFormat,
+    classifier: SectionClassifier | None = None,
+) -> Draft:
+    """`note_format`: a built-in key ("soap") or a NoteFormat (an admin's custom template)."""
+    started = time.perf_counter()
+    form = FORMATS[note_format] if isinstance(note_format, str) else note_format
+    if not form.sections or any(s.key == RISK for s in form.sections):
+        raise ValueError("a note format needs sections of its own; risk is added to every draft")
+    sentences = split_sentences(transcript)
+    sections: dict[str, list[Statement]] = {s.key: [] for s in form.sections}
+    sections[RISK] = []
+    flags: list[Flag] = []
+
+    def flag(code: str, message: str, section: str, statement: Statement | None = None) -> None:
+        concerns = statement.id if statement is not None else None
+        flags.append(Flag(f"f{len(flags) + 1}", code, message, section, concerns))
+
+    for number, sentence in enumerate(sentences, start=1):
+        span = Span(sentence.start, sentence.end, sentence.text)
+        if is_risk_sentence(sentence):
+            sections[RISK].append(Statement(f"s{number}", sentence.text, [span], "cue"))
+            continue
+        key, how = _route(form, sentence, classifier)
+        statement = Statement(f"s{number}", sentence.text, [span], how)
+        sections[key].append(statement)
+        if how == "default":
+            flag(
+                "unplaced",
+                "Check where this sentence belongs; it was placed by default.",
+                key,
+                statement,
+            )
+    routed = time.perf_counter()
+    placeholders = {}
+    if not sections[RISK]:
+        placeholders[RISK] = NOT_ADDRESSED
+        flag(
+            "risk_not_addressed",
+            "The dictation says nothing about suicidal or homicidal ideation, self-harm or "
+            "safety. Address risk before signing.",
+            RISK,
+        )
+    for statement in sections[RISK]:
+        if polarity_unclear(statement.text):
+            flag(
+                "risk_polarity_unclear",
+                f'"{statement.text}" neither denies nor reports it: a spoken "denies" is often '
+                "misheard. Check what was said.",
+                RISK,
+                statement,
+            )
+    for key, statements in sections.items():
+        for statement in statements:
+            cited = " ".join(span.text for span in statement.provenance)
+            missing = ungrounded(statement.text, cited)
+            if missing:
+                flag(
+                    "ungrounded",
+                    f"Not in the cited dictation: {', '.join(missing)}.",
+                    key,
+                    statement,
+                )
+            for score in implausible_scores(statement.text):
+                flag(
+                    "implausible_score",
+                    f"{score} is outside that scale: probably misheard; check the value.",
+                    key,
+                    statement,
+                )
+    fields = extract_fields(modality, sentences)
+    return Draft(
+        transcript=transcript,
+        modality=modality,
+        note_format=form.key,
+        sections=sections,
+        placeholders=placeholders,
+        fields=fields,
+        flags=flags,
+        timings={
+            "routing": round(routed - started, 4),
+            "total": round(time.perf_counter() - started, 4),
+        },
+        section_titles={s.key: s.title for s in form.sections} | {RISK: RISK_TITLE},
+    )

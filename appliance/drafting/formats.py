@@ -1,0 +1,195 @@
+"""Note formats: named sections, each with guidance and the cues that place a sentence there.
+
+Every format also gets a Risk section (appliance.drafting.risk), whatever its own sections are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    guidance: str
+    # Words that, found in a sentence, point it to this section (deterministic routing cues).
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NoteFormat:
+    key: str
+    title: str
+    sections: tuple[Section, ...]
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+
+_REPORT = (
+    "reported",
+    "reports",
+    "said",
+    "stated",
+    "described",
+    "shared",
+    "complained",
+    "feels",
+    "felt",
+    "sleep",
+    "slept",
+    "mood",
+    "week",
+    "since last session",
+)
+_OBSERVE = (
+    "appeared",
+    "presented",
+    "affect",
+    "observed",
+    "eye contact",
+    "oriented",
+    "speech was",
+    "phq-9",
+    "gad-7",
+    "score",
+    "scored",
+    "sud",
+    "voc",
+    "tearful",
+    "engaged",
+)
+_ASSESS = (
+    "progress",
+    "improv",
+    "consistent with",
+    "suggests",
+    "assessment",
+    "remains",
+    "symptoms",
+    "diagnosis",
+    "meets criteria",
+    "insight",
+    "distortion",
+    "pattern",
+)
+_INTERVENE = (
+    "we practiced",
+    "practiced",
+    "reviewed",
+    "introduced",
+    "taught",
+    "used",
+    "explored",
+    "processed",
+    "guided",
+    "bilateral",
+    "thought record",
+    "chain analysis",
+    "defusion",
+    "unblending",
+    "role-play",
+    "psychoeducation",
+    "validated",
+    "dear man",
+)
+_RESPOND = (
+    "responded",
+    "was able to",
+    "tolerated",
+    "engaged well",
+    "receptive",
+    "reduced",
+    "dropped",
+    "increased",
+    "reported relief",
+    "calmer",
+    "resisted",
+)
+_PLAN = (
+    "homework",
+    "next session",
+    "plan",
+    "will continue",
+    "follow up",
+    "follow-up",
+    "schedule",
+    "refer",
+    "agreed to",
+    "assigned",
+    "continue",
+    "next week",
+)
+_GOAL = ("goal", "treatment plan", "objective", "working toward", "aim")
+
+SOAP = NoteFormat(
+    "soap",
+    "SOAP",
+    (
+        Section("subjective", "Subjective", "What the client reported, in their words.", _REPORT),
+        Section("objective", "Objective", "What the clinician observed and measured.", _OBSERVE),
+        Section(
+            "assessment", "Assessment", "The clinician's interpretation and progress.", _ASSESS
+        ),
+        Section(
+            "plan", "Plan", "Interventions planned, homework, next session.", _PLAN + _INTERVENE
+        ),
+    ),
+)
+DAP = NoteFormat(
+    "dap",
+    "DAP",
+    (
+        Section(
+            "data",
+            "Data",
+            "What was reported, observed and done in session.",
+            _REPORT + _OBSERVE + _INTERVENE,
+        ),
+        Section("assessment", "Assessment", "Interpretation and progress.", _ASSESS + _RESPOND),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN),
+    ),
+)
+BIRP = NoteFormat(
+    "birp",
+    "BIRP",
+    (
+        Section(
+            "behavior",
+            "Behavior",
+            "Presentation, report and observed behaviour.",
+            _REPORT + _OBSERVE,
+        ),
+        Section("intervention", "Intervention", "What the clinician did.", _INTERVENE),
+        Section("response", "Response", "How the client responded.", _RESPOND + _ASSESS),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN),
+    ),
+)
+GIRP = NoteFormat(
+    "girp",
+    "GIRP",
+    (
+        Section("goals", "Goals", "The treatment goals addressed.", _GOAL),
+        Section("intervention", "Intervention", "What the clinician did.", _INTERVENE),
+        Section("response", "Response", "How the client responded.", _RESPOND + _REPORT + _OBSERVE),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN),
+    ),
+)
+FORMATS = {f.key: f for f in (SOAP, DAP, BIRP, GIRP)}
+
+# The core cues of each built-in section's concept, for custom templates whose section titles
+# name one. Built-in formats widen some of these (SOAP's Plan also takes interventions because
+# SOAP has no Intervention section); a custom template may have both, so the narrow set is
+# reused and each sentence still has one clear home.
+CONCEPT_CUES: dict[str, tuple[str, ...]] = {
+    "subjective": _REPORT,
+    "objective": _OBSERVE,
+    "assessment": _ASSESS,
+    "plan": _PLAN,
+    "data": _REPORT + _OBSERVE + _INTERVENE,
+    "behavior": _REPORT + _OBSERVE,
+    "intervention": _INTERVENE,
+    "response": _RESPOND,
+    "goals": _GOAL,
+}

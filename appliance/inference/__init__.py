@@ -1,0 +1,3 @@
+"""Clients of the model servers (speech and LLM), over their OpenAI-compatible HTTP APIs: the
+appliance's only outbound calls.
+"""

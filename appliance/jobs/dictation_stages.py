@@ -1,0 +1,259 @@
+"""The dictation job's two stages, on the generic queue (appliance.jobs.queue).
+
+A dictation row is a job with two stages: transcribing (queued -> transcribing -> drafting) and
+drafting (drafting -> ready), each one step of appliance.drafting.pipeline. Between them the
+transcript is stored and the audio crypto-shredded, in one transaction. With the speech service
+or the LLM down, a stage waits and retries with backoff instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from sqlmodel import col, or_, select
+
+from appliance import clock
+from appliance.audit.record import Outcome, record_by
+from appliance.crypto.envelope import crypto_shred, open_record_key, seal
+from appliance.drafting import pipeline
+from appliance.drafting.custom_formats import format_from_snapshot
+from appliance.drafting.formats import NoteFormat
+from appliance.inference.configured import configured_models
+from appliance.inference.speech import SpeechRejected, SpeechUnavailable
+from appliance.jobs.queue import (
+    JobType,
+    backoff_seconds,
+    claim_first,
+    stale_before,
+    work_while_claimed,
+)
+from appliance.metrics import JOB_STAGE_SECONDS
+from appliance.models import Dictation
+from appliance.records import audio_store
+from appliance.records.dictations import TABLE, State, read_transcript, store_transcript
+from appliance.runtime import Appliance
+from speech_io.protocol import ABOUT_THE_RECORDING, SpeechErrorCode
+
+logger = logging.getLogger("appliance.jobs")
+REJECTED_MESSAGES = {
+    SpeechErrorCode.UNSUPPORTED: (
+        "The recording's format could not be read. Upload wav, mp3, m4a, ogg, webm or flac."
+    ),
+    SpeechErrorCode.CORRUPT: "The recording is damaged or incomplete. Record or upload it again.",
+    SpeechErrorCode.EMPTY: "The recording contains no sound. Record or upload it again.",
+    SpeechErrorCode.TOO_LONG: (
+        "The recording is too long for the speech service. Split it and upload the parts."
+    ),
+    SpeechErrorCode.FILE_TOO_LARGE: "The recording is too large for the speech service.",
+    SpeechErrorCode.SILENT: (
+        "The recording is silent: check that the microphone is on and not muted, and record again."
+    ),
+    SpeechErrorCode.NO_SPEECH: "No speech was heard in the recording. Record or upload it again.",
+}
+
+
+def claim_next(appliance: Appliance) -> str | None:
+    now = clock.utcnow()
+    stale = stale_before(appliance)
+    with appliance.unit_of_work() as db:
+        row = claim_first(
+            db,
+            select(Dictation)
+            .where(
+                or_(
+                    (col(Dictation.state) == State.QUEUED.value)
+                    & (col(Dictation.next_attempt_at) <= now),
+                    (col(Dictation.state) == State.TRANSCRIBING.value)
+                    & (col(Dictation.claimed_at) < stale),
+                    (col(Dictation.state) == State.DRAFTING.value)
+                    & (col(Dictation.next_attempt_at) <= now)
+                    & (col(Dictation.claimed_at).is_(None) | (col(Dictation.claimed_at) < stale)),
+                )
+            )
+            .order_by(col(Dictation.created_at)),
+        )
+        if row is None:
+            return None
+        if row.state == State.QUEUED.value:
+            JOB_STAGE_SECONDS.labels("queued").observe((now - row.next_attempt_at).total_seconds())
+            row.state, row.status_message = State.TRANSCRIBING.value, "Transcribing."
+        elif row.state == State.DRAFTING.value:
+            row.status_message = "Drafting the note."
+        row.claimed_at = now
+        db.add(row)
+        return row.id
+
+
+def renew_claim(appliance: Appliance, dictation_id: str) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        if row is not None and row.claimed_at is not None:
+            row.claimed_at = clock.utcnow()
+            db.add(row)
+
+
+def work(appliance: Appliance, dictation_id: str) -> None:
+    """The claimed dictation's current stage."""
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        state = row.state
+    if state == State.TRANSCRIBING.value:
+        _transcribe(appliance, dictation_id)
+    elif state == State.DRAFTING.value:
+        _draft(appliance, dictation_id)
+
+
+DICTATION_JOBS = JobType("dictation", claim=claim_next, work=work, renew=renew_claim)
+
+
+def process(appliance: Appliance, dictation_id: str) -> None:
+    """Work one claimed dictation as a worker does (heartbeat included)."""
+    work_while_claimed(appliance, DICTATION_JOBS, dictation_id)
+
+
+def _transcribe(appliance: Appliance, dictation_id: str) -> None:
+    settings, keys = appliance.settings, appliance.keys
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.audio_key_id is not None
+        audio = audio_store.read_sealed(
+            settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
+        )
+        audio_format = row.audio_format or "wav"
+        modality = row.modality
+    speech = configured_models(settings).speech
+    started = time.perf_counter()
+    try:
+        text = pipeline.transcribe(speech, audio, audio_format, modality)
+    except SpeechUnavailable as exc:
+        _wait_and_retry(appliance, dictation_id, State.QUEUED, "speech service", str(exc))
+        return
+    except SpeechRejected as exc:
+        _fail(appliance, dictation_id, exc)
+        return
+    finally:
+        del audio
+    JOB_STAGE_SECONDS.labels("transcribing").observe(time.perf_counter() - started)
+    if not text.strip():  # sound, but nothing Whisper took for speech (noise, music, a cough)
+        _fail(appliance, dictation_id, SpeechRejected(200, SpeechErrorCode.NO_SPEECH))
+        return
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None and row.audio_key_id is not None
+        if row.state != State.TRANSCRIBING.value:
+            return  # someone else finished it (a stale lease taken over); keep theirs
+        now = clock.utcnow()
+        store_transcript(db, keys, row, text)
+        row.transcribed_at = now
+        row.state, row.claimed_at, row.status_message = State.DRAFTING.value, None, None
+        row.next_attempt_at, row.attempts = now, 0
+        # Zero retention: the audio's key dies in the same transaction that stores the
+        # transcript; the ciphertext file is removed right after the commit.
+        crypto_shred(db, row.audio_key_id)
+        row.audio_deleted_at = now
+        db.add(row)
+        record_by(None, "dictation.transcribe", object_type="dictation", object_id=dictation_id)
+        record_by(None, "audio.shred", object_type="dictation", object_id=dictation_id)
+    audio_store.remove(settings.data_dir, dictation_id)
+
+
+def _draft(appliance: Appliance, dictation_id: str) -> None:
+    settings, keys = appliance.settings, appliance.keys
+    models = configured_models(settings)
+    if not models.llm.available():
+        _wait_and_retry(appliance, dictation_id, State.DRAFTING, "language model", "unreachable")
+        return
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        transcript = read_transcript(db, keys, row)
+        modality = row.modality
+        # A custom template drafts from the dictation's own copy, never the template's current
+        # state: an edit after submission must not change this note's sections.
+        note_format: str | NoteFormat = (
+            format_from_snapshot(row.note_format, row.template_snapshot)
+            if row.template_snapshot is not None
+            else row.note_format
+        )
+    if transcript is None:  # deleted by retention before it was drafted: nothing to draft
+        with appliance.unit_of_work() as db:
+            row = db.get(Dictation, dictation_id)
+            assert row is not None
+            row.state, row.claimed_at = State.FAILED.value, None
+            row.status_message = "The transcript was deleted (retention) before it was drafted."
+            db.add(row)
+        return
+    started = time.perf_counter()
+    draft = pipeline.draft(transcript, modality, note_format, models.router, models.writer)
+    JOB_STAGE_SECONDS.labels("drafting").observe(time.perf_counter() - started)
+    document = draft.as_json()
+    del document["transcript"]  # stored once, as the transcript
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        if row.state != State.DRAFTING.value or row.draft_sealed is not None:
+            return
+        key = open_record_key(db, keys.keks, row.data_key_id)
+        row.draft_sealed = seal(key, TABLE, row.id, "draft", json.dumps(document))
+        row.drafted_at = clock.utcnow()
+        row.state, row.claimed_at, row.status_message = State.READY.value, None, None
+        db.add(row)
+        record_by(None, "dictation.draft", object_type="dictation", object_id=dictation_id)
+
+
+def _wait_and_retry(
+    appliance: Appliance, dictation_id: str, back_to: State, service: str, why: str
+) -> None:
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        row.attempts += 1
+        delay = backoff_seconds(row.attempts)
+        row.state, row.claimed_at = back_to.value, None
+        row.next_attempt_at = clock.utcnow() + timedelta(seconds=delay)
+        row.status_message = (
+            f"Waiting for the {service} (attempt {row.attempts}); "
+            f"trying again in {delay:.0f} s. Nothing is lost."
+        )
+        db.add(row)
+    logger.warning("dictation %s: %s unavailable (%s)", dictation_id, service, why)
+
+
+def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> None:
+    shredded: int | None = None  # the audio data key destroyed here
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        if row.state != State.TRANSCRIBING.value:
+            return  # a worker that took over a stale lease finished it first; keep its result
+        row.state, row.claimed_at = State.FAILED.value, None
+        code = rejected.known_code
+        known = REJECTED_MESSAGES.get(code) if code is not None else None
+        row.status_message = known or (
+            f"The speech service refused the recording (HTTP {rejected.status})."
+        )
+        # About the recording: the same bytes would be refused again, so the audio is
+        # crypto-shredded at once (zero retention) and the clinician records again. Other
+        # refusals (a wrong model name or API key) are the box's configuration: the audio waits
+        # for a Retry.
+        shredded = row.audio_key_id if code in ABOUT_THE_RECORDING else None
+        if shredded is not None:
+            crypto_shred(db, shredded)
+            row.audio_deleted_at = clock.utcnow()
+        db.add(row)
+        record_by(
+            None,
+            "dictation.transcribe",
+            Outcome.FAILED,
+            object_type="dictation",
+            object_id=dictation_id,
+            reason=rejected.code or f"http_{rejected.status}",
+        )
+        if shredded is not None:
+            record_by(None, "audio.shred", object_type="dictation", object_id=dictation_id)
+    if shredded is not None:
+        audio_store.remove(appliance.settings.data_dir, dictation_id)

@@ -1,1 +1,0 @@
-"""Progress notes: formats, modalities, and drafting a note from a transcript with provenance."""

@@ -1,0 +1,1 @@
+"""PHI at rest: clients, dictations, their sealed audio, retention."""

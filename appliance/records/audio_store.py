@@ -1,0 +1,49 @@
+"""Uploaded audio at rest: one AES-256-GCM sealed file per dictation, under its own data key.
+
+The plaintext exists only in memory: it arrives in a request, is sealed, and is written as
+ciphertext. Deleting the file and shredding its key (appliance.crypto.envelope.crypto_shred) leaves
+nothing to recover, even from a backup of the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
+
+TABLE = "dictations"
+FIELD = "audio"
+
+
+def audio_dir(data_dir: Path) -> Path:
+    path = data_dir / "audio"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _path(data_dir: Path, dictation_id: str) -> Path:
+    return audio_dir(data_dir) / f"{dictation_id}.sealed"
+
+
+def write_sealed(data_dir: Path, dictation_id: str, key: RecordKey, audio: bytes) -> None:
+    target = _path(data_dir, dictation_id)
+    partial = target.with_suffix(".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(seal_bytes(key, TABLE, dictation_id, FIELD, audio))
+        handle.flush()
+        os.fsync(handle.fileno())  # a crash right after the upload must not lose the dictation
+    os.replace(partial, target)
+
+
+def read_sealed(data_dir: Path, dictation_id: str, key: RecordKey) -> bytes:
+    return unseal_bytes(key, TABLE, dictation_id, FIELD, _path(data_dir, dictation_id).read_bytes())
+
+
+def remove(data_dir: Path, dictation_id: str) -> None:
+    _path(data_dir, dictation_id).unlink(missing_ok=True)
+
+
+def exists(data_dir: Path, dictation_id: str) -> bool:
+    return _path(data_dir, dictation_id).exists()

@@ -1,0 +1,385 @@
+"""Dictations: what a clinician submits after a session, and the durable job that follows.
+
+States: queued -> transcribing -> drafting -> ready, or failed (with a message and a retry).
+Typed notes need no transcription: they are stored as their own transcript and go straight to
+drafting. Nothing is ever final here: a ready draft waits for the clinician.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, func, select
+
+from appliance import clock
+from appliance.access import AccessDenied, NotFound
+from appliance.audit.record import Outcome, record_by
+from appliance.crypto.envelope import new_record_key, open_record_key, seal, unseal
+from appliance.crypto.keyfiles import Keys
+from appliance.drafting.draft import Draft
+from appliance.models import Dictation
+from appliance.practice.note_templates import active_template, snapshot, template_id_of
+from appliance.records import audio_store
+from appliance.records.clients import get_client
+from appliance.roles import Actor, Role
+from appliance.settings import Settings
+from speech_io.audio import ACCEPTED_NAMES, SILENCE_DBFS, AudioError, has_sound, sniff_format
+
+TABLE = "dictations"
+MODALITIES = {
+    "cbt": "CBT",
+    "dbt": "DBT",
+    "act": "ACT",
+    "emdr": "EMDR",
+    "ifs": "IFS",
+    "psychodynamic": "Psychodynamic",
+    "integrative": "Integrative / general",
+}
+NOTE_FORMATS = {"soap": "SOAP", "dap": "DAP", "birp": "BIRP", "girp": "GIRP"}
+MAX_TYPED = 50_000
+TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# A custom template's format; whether it exists and is active is checked when submitting.
+CUSTOM_FORMAT = re.compile(r"^custom:[0-9a-f]{32}$")
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    TRANSCRIBING = "transcribing"
+    DRAFTING = "drafting"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class DictationInputError(ValueError):
+    """Bad form input; the message names the field. Nothing has been stored."""
+
+
+@dataclass(frozen=True)
+class SessionDetails:
+    session_date: date
+    start_time: str | None
+    duration_minutes: int
+    service_code: str
+    modality: str
+    note_format: str
+
+
+# 45 minutes: what a session is billed as when the clinician has no earlier choice to reuse.
+USUAL_SERVICE_CODE = "90834"
+
+
+def form_defaults(db: Session, actor: Actor, service_codes: Mapping[str, str]) -> dict[str, str]:
+    """What the new-dictation form starts with: today, and the clinician's last choices (most
+    work in one modality and format). A code an admin has since removed is not offered again."""
+    last = db.exec(
+        select(Dictation)
+        .where(Dictation.owner_id == actor.user_id)
+        .order_by(col(Dictation.created_at).desc())
+        .limit(1)
+    ).first()
+    candidates = [last.service_code] if last else []
+    code = next(
+        (c for c in [*candidates, USUAL_SERVICE_CODE] if c in service_codes),
+        next(iter(service_codes)),
+    )
+    return {
+        "session_date": clock.utcnow().date().isoformat(),
+        "start_time": "",
+        "duration_minutes": "50",
+        "service_code": code,
+        "modality": last.modality if last else "integrative",
+        "note_format": last.note_format if last else "soap",
+    }
+
+
+def parse_details(
+    session_date: str,
+    start_time: str,
+    duration_minutes: str,
+    service_code: str,
+    modality: str,
+    note_format: str,
+    *,
+    service_codes: Mapping[str, str],
+) -> SessionDetails:
+    """The form's fields, checked; `service_codes` is the practice's list as it is now (the
+    admin edits it), passed in so this stays a pure function."""
+    try:
+        day = date.fromisoformat(session_date.strip())
+    except ValueError:
+        raise DictationInputError("Session date: use the form YYYY-MM-DD.") from None
+    if day > clock.utcnow().date():
+        raise DictationInputError("Session date: the session cannot be in the future.")
+    start = start_time.strip() or None
+    if start is not None and not TIME_PATTERN.match(start):
+        raise DictationInputError("Start time: use the form HH:MM.")
+    if not duration_minutes.strip().isdigit() or not 1 <= int(duration_minutes) <= 600:
+        raise DictationInputError("Duration: whole minutes between 1 and 600.")
+    if service_code not in service_codes:
+        raise DictationInputError(
+            "Service code: that code is not on the practice's list (an admin may have removed "
+            "it); choose one from the list."
+        )
+    if modality not in MODALITIES:
+        raise DictationInputError("Modality: choose one from the list.")
+    if note_format not in NOTE_FORMATS and not CUSTOM_FORMAT.match(note_format):
+        raise DictationInputError("Note format: choose one from the list.")
+    return SessionDetails(day, start, int(duration_minutes), service_code, modality, note_format)
+
+
+@dataclass(frozen=True)
+class DictationView:
+    id: str
+    client_id: str
+    details: SessionDetails
+    source: str
+    state: str
+    status_message: str | None
+    created_at: datetime
+    audio_deleted_at: datetime | None
+    transcribed_at: datetime | None
+    transcript: str | None
+    queue_position: int | None
+    draft: Draft | None = None
+    drafted_at: datetime | None = None
+    transcript_deleted_at: datetime | None = None
+    # A failed job with something left to work on: its transcript, or audio not yet shredded.
+    retryable: bool = False
+    format_title: str = ""
+
+
+# Long enough for any session; the speech service applies its own, shorter, limit.
+MAX_CHECKED_SECONDS = 4 * 3600
+
+
+def _check_sound(audio: bytes) -> None:
+    """A muted microphone or a damaged file is said on the form, before anything is stored:
+    a silent recording would otherwise come back, minutes later, as an empty note."""
+    try:
+        audible = has_sound(audio, max_seconds=MAX_CHECKED_SECONDS, claimed_audio=True)
+    except AudioError as error:
+        message = str(error)
+        raise DictationInputError(f"Audio: {message[:1].lower()}{message[1:]}") from None
+    if not audible:
+        raise DictationInputError(
+            f"Audio: the recording is silent (nothing above {SILENCE_DBFS:g} dBFS). Check that "
+            "the microphone is on and not muted, and record again."
+        )
+
+
+def _audit(
+    actor: Actor, action: str, dictation_id: str, outcome: Outcome = Outcome.ALLOWED
+) -> None:
+    record_by(actor, action, outcome, object_type="dictation", object_id=dictation_id)
+
+
+def create_dictation(
+    db: Session,
+    keys: Keys,
+    settings: Settings,
+    actor: Actor,
+    client_id: str,
+    details: SessionDetails,
+    *,
+    audio: bytes | None = None,
+    typed_text: str = "",
+) -> str:
+    """Store the submission (sealed) and queue it. Validates everything before storing anything."""
+    if actor.role is not Role.CLINICIAN:
+        record_by(actor, "dictation.create", Outcome.DENIED)
+        raise AccessDenied("only clinicians submit dictations")
+    client = get_client(db, keys, actor, client_id)  # 404 unless it is theirs
+    if client.read_only:
+        raise AccessDenied("read-only client")
+    text = typed_text.strip()
+    audio_format = None
+    if audio:
+        if len(audio) > settings.max_upload_mb * 1024 * 1024:
+            raise DictationInputError(
+                f"Audio: the file is larger than {settings.max_upload_mb} MB."
+            )
+        audio_format = sniff_format(audio)
+        if audio_format is None:
+            raise DictationInputError(
+                f"Audio: this is not a recording the appliance reads ({ACCEPTED_NAMES})."
+            )
+        _check_sound(audio)
+        if text:
+            raise DictationInputError("Give either a recording or typed notes, not both.")
+    elif not text:
+        raise DictationInputError("Record, upload or type what happened in the session.")
+    if len(text) > MAX_TYPED:
+        raise DictationInputError(f"Typed notes: at most {MAX_TYPED} characters.")
+    template_snapshot = None
+    template_id = template_id_of(details.note_format)
+    if template_id is not None:
+        template = active_template(db, template_id)
+        if template is None:
+            raise DictationInputError(
+                "Note format: that template is no longer offered; choose one from the list."
+            )
+        # Kept with the dictation: later edits or retirement of the template do not reach it.
+        template_snapshot = snapshot(template)
+
+    dictation_id = secrets.token_hex(16)
+    key = new_record_key(db, keys.keks, "dictation")
+    now = clock.utcnow()
+    row = Dictation(
+        id=dictation_id,
+        client_id=client_id,
+        owner_id=actor.user_id,
+        data_key_id=key.id,
+        session_date=details.session_date,
+        start_time=details.start_time,
+        duration_minutes=details.duration_minutes,
+        service_code=details.service_code,
+        modality=details.modality,
+        note_format=details.note_format,
+        source="typed" if text else "audio",
+        state=State.DRAFTING if text else State.QUEUED,
+        next_attempt_at=now,
+        created_at=now,
+        template_snapshot=template_snapshot,
+    )
+    if text:
+        store_transcript(db, keys, row, text)
+        row.transcribed_at = now
+    else:
+        assert audio is not None
+        audio_key = new_record_key(db, keys.keks, "audio")
+        # Written (and fsynced) before the row commits: a crash in between leaves an orphan
+        # file that nothing can decrypt once its key row is rolled back, never a lost dictation.
+        audio_store.write_sealed(settings.data_dir, dictation_id, audio_key, audio)
+        row.audio_key_id, row.audio_format, row.audio_bytes = audio_key.id, audio_format, len(audio)
+    db.add(row)
+    db.flush()
+    _audit(actor, "dictation.create", dictation_id)
+    return dictation_id
+
+
+def _visible(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> Dictation:
+    row = db.get(Dictation, dictation_id)
+    if row is None:
+        _audit(actor, "dictation.view", dictation_id, Outcome.DENIED)
+        raise NotFound("dictation")
+    try:
+        get_client(db, keys, actor, row.client_id)  # same rule as the client: owner, supervisor
+    except (NotFound, AccessDenied):
+        _audit(actor, "dictation.view", dictation_id, Outcome.DENIED)
+        raise NotFound("dictation") from None
+    return row
+
+
+def queue_position(db: Session, row: Dictation) -> int | None:
+    if row.state != State.QUEUED:
+        return None
+    ahead = db.exec(
+        select(func.count()).where(
+            Dictation.state == State.QUEUED.value, Dictation.created_at < row.created_at
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+def store_transcript(db: Session, keys: Keys, row: Dictation, text: str) -> None:
+    """Seal the transcript under a key of its own, so retention can destroy it alone."""
+    key = new_record_key(db, keys.keks, "transcript")
+    row.transcript_key_id = key.id
+    row.transcript_sealed = seal(key, TABLE, row.id, "transcript", text)
+
+
+def read_transcript(db: Session, keys: Keys, row: Dictation) -> str | None:
+    if row.transcript_sealed is None or row.transcript_key_id is None:
+        return None
+    key = open_record_key(db, keys.keks, row.transcript_key_id)
+    return unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+
+
+def format_title(row: Dictation) -> str:
+    """The format's name: "SOAP", or the custom template's title as it was when submitted."""
+    if row.template_snapshot is not None:
+        return str(row.template_snapshot["title"])
+    return NOTE_FORMATS.get(row.note_format, row.note_format)
+
+
+def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> DictationView:
+    transcript, draft = None, None
+    if with_transcript:
+        transcript = read_transcript(db, keys, row)
+        if row.draft_sealed is not None:
+            key = open_record_key(db, keys.keks, row.data_key_id)
+            document = json.loads(unseal(key, TABLE, row.id, "draft", row.draft_sealed))
+            draft = Draft.from_json(document, transcript or "")
+    return DictationView(
+        id=row.id,
+        client_id=row.client_id,
+        details=SessionDetails(
+            row.session_date,
+            row.start_time,
+            row.duration_minutes,
+            row.service_code,
+            row.modality,
+            row.note_format,
+        ),
+        source=row.source,
+        state=row.state,
+        status_message=row.status_message,
+        created_at=row.created_at,
+        audio_deleted_at=row.audio_deleted_at,
+        transcribed_at=row.transcribed_at,
+        transcript=transcript,
+        queue_position=queue_position(db, row),
+        draft=draft,
+        drafted_at=row.drafted_at,
+        transcript_deleted_at=row.transcript_deleted_at,
+        format_title=format_title(row),
+        retryable=row.state == State.FAILED and _can_retry(row),
+    )
+
+
+def _can_retry(row: Dictation) -> bool:
+    has_audio = row.audio_key_id is not None and row.audio_deleted_at is None
+    return row.transcript_sealed is not None or has_audio
+
+
+def get_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
+    row = _visible(db, keys, actor, dictation_id)
+    _audit(actor, "dictation.view", dictation_id)
+    return _view(db, keys, row, with_transcript=True)
+
+
+def dictation_status(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
+    """For the progress poll: the state only, no transcript (and no audit line every 2 s)."""
+    return _view(db, keys, _visible(db, keys, actor, dictation_id), with_transcript=False)
+
+
+def list_dictations(db: Session, keys: Keys, actor: Actor, client_id: str) -> list[DictationView]:
+    get_client(db, keys, actor, client_id)  # raises NotFound for someone else's client
+    rows = db.exec(
+        select(Dictation)
+        .where(Dictation.client_id == client_id)
+        .order_by(col(Dictation.created_at).desc())
+    ).all()
+    return [_view(db, keys, row, with_transcript=False) for row in rows]
+
+
+def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> None:
+    row = _visible(db, keys, actor, dictation_id)
+    if row.owner_id != actor.user_id:
+        raise NotFound("dictation")
+    if row.state != State.FAILED:
+        return
+    if not _can_retry(row):
+        return
+    # With a transcript, only the draft is redone; else the audio is transcribed again.
+    row.state = State.DRAFTING if row.transcript_sealed is not None else State.QUEUED
+    row.status_message, row.attempts, row.claimed_at = None, 0, None
+    row.next_attempt_at = clock.utcnow()
+    db.add(row)
+    _audit(actor, "dictation.retry", dictation_id)

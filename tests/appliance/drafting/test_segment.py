@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from appliance.drafting.segment import split_sentences
+
+
+def test_sentences_keep_their_spans() -> None:
+    text = "She slept 6.5 hours.  We met at 2 p.m. with Dr. Lee! Next week?"
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "She slept 6.5 hours.",
+        "We met at 2 p.m. with Dr. Lee!",
+        "Next week?",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_text_without_a_final_period_is_still_a_sentence() -> None:
+    assert [s.text for s in split_sentences("homework assigned")] == ["homework assigned"]
+
+
+def test_blank_text_has_no_sentences() -> None:
+    assert split_sentences("  \n ") == []
+
+
+RUN_ON = (
+    "We also did an empty chair exercise, where the client spoke to the father for the first "
+    "time, symptoms are consistent with grief and engagement is good, the client denies "
+    "suicidal ideation and feels safe at home, plan is weekly sessions and a follow-up PHQ-9 "
+    "in four weeks"
+)
+
+
+def test_a_whisper_run_on_is_split_where_a_new_clause_begins() -> None:
+    texts = [s.text for s in split_sentences(RUN_ON)]
+    assert texts == [
+        "We also did an empty chair exercise, where the client spoke to the father for the "
+        "first time,",
+        "symptoms are consistent with grief and engagement is good,",
+        "the client denies suicidal ideation and feels safe at home,",
+        "plan is weekly sessions and a follow-up PHQ-9 in four weeks",
+    ]
+    assert all(RUN_ON[s.start : s.end] == s.text for s in split_sentences(RUN_ON))
+
+
+def test_a_short_sentence_with_a_comma_before_a_subject_stays_whole() -> None:
+    text = "The negative cognition was, I am powerless, and we noted it, the client agreed."
+    assert [s.text for s in split_sentences(text)] == [text]
+
+
+def test_each_typed_line_is_its_own_statement() -> None:
+    text = "Reviewed diary card\nPracticed TIPP skills\n\nHomework: DEAR MAN script"
+    assert [s.text for s in split_sentences(text)] == [
+        "Reviewed diary card",
+        "Practiced TIPP skills",
+        "Homework: DEAR MAN script",
+    ]
