@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx
 import numpy as np
 
 from speech_io.audio import decode

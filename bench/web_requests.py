@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx
 
 from appliance.identity.passwords import hash_password, verify_password
 from tests.served_app import LoopbackBrowser, serve_appliance

@@ -23,9 +23,8 @@ from appliance.drafting.router import LLMSectionClassifier
 
 READY_TIMEOUT_S = 240
 # llama.cpp threads for the server started here (EVAL_LLM_THREADS overrides). The router's
-# prompts are short (~150 tokens): on an idle 2-core box the 79 calls of a full run took 18 s
-# with 1 thread and 19-25 s with 2, and one thread leaves the other core to Whisper, which runs
-# while llama.cpp loads, and to whatever else shares the machine.
+# prompts are short: one thread is as fast as two (docs/performance.md, "LLM threads") and
+# leaves the other core to Whisper, which runs while llama.cpp loads.
 DEFAULT_THREADS = "1"
 
 

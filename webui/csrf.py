@@ -12,7 +12,7 @@ import hmac
 from starlette.requests import Request
 
 from appliance.identity.tokens import new_token
-from speech_io.upload import read_upload
+from webui.posted import Posted
 
 PRESESSION_COOKIE = "__Host-presession"
 FIELD_NAME = "csrf_token"
@@ -38,21 +38,13 @@ def ensure_presession(request: Request) -> None:
         request.state.new_presession = new_token()
 
 
-async def csrf_ok(request: Request) -> bool:
-    """Raises UploadTooLarge / UploadInvalid for a multipart body that cannot be read."""
+def csrf_ok(request: Request, posted: Posted) -> bool:
+    """Whether the token sent (header, or form field) is this session's."""
     sent = request.headers.get(HEADER_NAME)
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        # Parsed by our in-memory reader, never Starlette's (which spools files over 1 MB to
-        # disk): multipart forms carry recordings. The endpoint reuses the parsed upload.
-        limit = request.app.state.appliance.settings.max_upload_mb * 1024 * 1024
-        upload = await read_upload(request, limit=limit)
-        request.state.upload = upload
-        sent = sent or upload.fields.get(FIELD_NAME)
-    elif sent is None and content_type.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
-        value = form.get(FIELD_NAME)
-        sent = value if isinstance(value, str) else None
+    if posted.upload is not None:
+        sent = sent or posted.fields.get(FIELD_NAME)
+    elif sent is None:
+        sent = posted.fields.get(FIELD_NAME)
     if not sent:
         return False
     if request.state.session_token is None and not request.cookies.get(PRESESSION_COOKIE):

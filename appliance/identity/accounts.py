@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from appliance import clock
-from appliance.access import require_role
+from appliance.access import NotFound, require_role
 from appliance.audit.record import Outcome, record_by
 from appliance.identity.passwords import check_policy, hash_password, verify_password
 from appliance.models import Supervision, User, UserSession
@@ -58,8 +58,42 @@ def get_user(db: Session, user_id: int) -> User:
     return user
 
 
+def user_by_id(db: Session, user_id: int) -> User:
+    """For pages that name an account in their address: NotFound (a 404) when there is none."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id}")
+    return user
+
+
 def list_users(db: Session) -> list[User]:
     return list(db.exec(select(User).order_by(col(User.username))))
+
+
+def active_usernames(db: Session, role: Role) -> list[str]:
+    """Who can be chosen for a role's duties now (a supervisor, an emergency grantee)."""
+    return list(
+        db.exec(
+            select(User.username)
+            .where(User.role == role.value, col(User.is_active))
+            .order_by(col(User.username))
+        )
+    )
+
+
+def active_users_by_role(db: Session) -> dict[str, int]:
+    """How many active accounts each role has, every role listed (0 when none)."""
+    counts = {role.value: 0 for role in Role}
+    rows = db.exec(
+        select(User.role, func.count()).where(col(User.is_active)).group_by(col(User.role))
+    ).all()
+    counts.update({role: count for role, count in rows})
+    return counts
+
+
+def is_locked(user: User) -> bool:
+    """Locked out by too many failed sign-ins, until the lockout runs out or an admin unlocks."""
+    return user.locked_until is not None and user.locked_until > clock.utcnow()
 
 
 def count_active_admins(db: Session) -> int:
@@ -188,6 +222,16 @@ def supervisor_of(db: Session, clinician_id: int) -> User | None:
         .join(Supervision, col(Supervision.supervisor_id) == col(User.id))
         .where(Supervision.clinician_id == clinician_id)
     ).first()
+
+
+def supervisors_by_clinician(db: Session) -> dict[int, str]:
+    """Clinician id -> their supervisor's username, for every clinician who has one."""
+    rows = db.exec(
+        select(Supervision.clinician_id, User.username).join(
+            User, col(User.id) == col(Supervision.supervisor_id)
+        )
+    ).all()
+    return {clinician_id: username for clinician_id, username in rows}
 
 
 def supervisee_ids(db: Session, supervisor_id: int) -> list[int]:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from appliance import clock, metrics
 from appliance.audit.record import Outcome, record_by, record_event
 from appliance.crypto.keyfiles import Keys
-from appliance.identity.accounts import actor_for, end_all_sessions, find_user
+from appliance.identity.accounts import actor_for, end_all_sessions, find_user, is_locked
 from appliance.identity.mfa import verify_second_factor
 from appliance.identity.passwords import burn_verification_time, verify_password
 from appliance.identity.sessions import end_session, start_session
@@ -68,12 +68,11 @@ def _count_failure(db: Session, settings: Settings, user: User) -> bool:
 
 def sign_in(db: Session, settings: Settings, username: str, password: str) -> SignInResult:
     user = find_user(db, username)
-    now = clock.utcnow()
     if user is None or user.password_hash is None:
         burn_verification_time(password)
         return _fail(user, "unknown_user" if user is None else "not_set_up")
     password_ok = verify_password(password, user.password_hash)
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user):
         return _fail(user, "locked")
     if not user.is_active:
         return _fail(user, "disabled")
@@ -100,8 +99,7 @@ def complete_second_factor(
     A fresh token on privilege change keeps a token seen before MFA from ever becoming full.
     Wrong codes count towards the same lockout as wrong passwords.
     """
-    now = clock.utcnow()
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user):
         _fail(user, "locked")
         return None
     method = verify_second_factor(db, keys, user, code)

@@ -13,8 +13,9 @@ MAX_LENGTH = 128
 # zxcvbn scores 0-4; 3 is "safely unguessable: moderate protection from offline attack".
 MIN_STRENGTH = 3
 
-# OWASP's argon2id floor is m=19 MiB, t=2, p=1; we keep exactly that so a 2-core box
-# can still verify a log-in in about 50 ms, and raise it through passlib's needs_update later.
+# OWASP's argon2id floor is m=19 MiB, t=2, p=1; we keep exactly that so a small CPU-only box
+# still verifies a sign-in quickly (docs/performance.md), and raise it through passlib's
+# needs_update later.
 _context = CryptContext(
     schemes=["argon2"],
     argon2__type="ID",

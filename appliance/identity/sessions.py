@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from appliance import clock
 from appliance.identity.tokens import new_token, token_digest
@@ -91,3 +91,17 @@ def end_session(db: Session, token: str, reason: str = "logout") -> UserSession 
     if user_session is not None and user_session.ended_at is None:
         _end(db, user_session, reason)
     return user_session
+
+
+def live_session_counts(db: Session) -> dict[int, int]:
+    """User id -> how many sessions they have open now (not ended, not past their lifetime).
+
+    A session left idle past its timeout still counts until it is next used (which ends it)
+    or its lifetime runs out.
+    """
+    rows = db.exec(
+        select(UserSession.user_id, func.count())
+        .where(col(UserSession.ended_at).is_(None), UserSession.expires_at > clock.utcnow())
+        .group_by(col(UserSession.user_id))
+    ).all()
+    return {user_id: count for user_id, count in rows}

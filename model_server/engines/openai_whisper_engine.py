@@ -37,8 +37,9 @@ class OpenAIWhisperEngine:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         model = whisper.load_model(str(path), device=device)
-        # On a GPU, parameters stored in fp16 are 18x faster than load_model's fp32 ones cast at
-        # every call (FINDINGS.md). whisper's LayerNorm computes in fp32 and needs fp32 weights.
+        # On a GPU, parameters stored in fp16 are far faster than load_model's fp32 ones cast at
+        # every call (docs/performance.md, GPU). whisper's LayerNorm computes in fp32 and needs
+        # fp32 weights.
         # CPUs have no fast fp16 kernels, so they keep fp32 throughout.
         self._fp16 = device == "cuda"
         if self._fp16:

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from httpx2 import Response
+from httpx2 import Response  # what Starlette's TestClient returns
 from starlette.testclient import TestClient
 
 from appliance.audit.verification import verify_and_record

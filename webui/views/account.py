@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -22,6 +21,7 @@ from appliance.roles import Actor
 from appliance.runtime import Appliance
 from webui.auth import EVERYONE, allow, clear_session_cookie, current_actor
 from webui.pages import render
+from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields
 
 
@@ -35,9 +35,9 @@ class AccountSummary:
     pending: Enrolment | None
 
 
-def _summary(appliance: Appliance, user_id: int) -> AccountSummary:
+def _summary(appliance: Appliance, actor: Actor) -> AccountSummary:
     with appliance.unit_of_work() as db:
-        user = get_user(db, user_id)
+        user = get_user(db, actor.user_id)
         return AccountSummary(
             username=user.username,
             role=user.role,
@@ -48,101 +48,74 @@ def _summary(appliance: Appliance, user_id: int) -> AccountSummary:
         )
 
 
-@allow(*EVERYONE)
-async def account_page(request: Request) -> Response:
-    summary = await run_in_threadpool(
-        _summary, request.app.state.appliance, current_actor(request).user_id
-    )
+def _account_page(request: Request, status_code: int = 200, **context: object) -> Response:
+    summary = _summary(appliance_of(request), current_actor(request))
     return render(
         request,
         "account.html",
-        {"account": summary, "min_length": MIN_LENGTH, "max_length": MAX_LENGTH},
+        {"account": summary, "min_length": MIN_LENGTH, "max_length": MAX_LENGTH, **context},
+        status_code=status_code,
     )
 
 
-def _change_password(appliance: Appliance, actor: Actor, current: str, new: str) -> bool:
-    with appliance.unit_of_work() as db:
-        return change_own_password(db, actor, current, new)
+@allow(*EVERYONE)
+def account_page(request: Request) -> Response:
+    return _account_page(request)
 
 
 @allow(*EVERYONE)
-async def change_password(request: Request) -> Response:
-    actor = current_actor(request)
-    fields = await form_fields(request, "current_password", "new_password", "new_password_again")
-    appliance: Appliance = request.app.state.appliance
-
-    async def again(**context: object) -> Response:
-        summary = await run_in_threadpool(_summary, appliance, actor.user_id)
-        return render(
-            request,
-            "account.html",
-            {"account": summary, "min_length": MIN_LENGTH, "max_length": MAX_LENGTH, **context},
-            status_code=400,
-        )
-
+def change_password(request: Request) -> Response:
+    fields = form_fields(request, "current_password", "new_password", "new_password_again")
     if fields["new_password"] != fields["new_password_again"]:
-        return await again(password_error="The two new passwords differ.")  # noqa: S106
+        return _account_page(request, 400, password_error="The two new passwords differ.")  # noqa: S106
     try:
-        changed = await run_in_threadpool(
-            _change_password,
-            appliance,
-            actor,
-            fields["current_password"],
-            fields["new_password"],
-        )
+        with appliance_of(request).unit_of_work() as db:
+            changed = change_own_password(
+                db, current_actor(request), fields["current_password"], fields["new_password"]
+            )
     except PasswordRejected as rejected:
-        return await again(password_problems=rejected.problems)
+        return _account_page(request, 400, password_problems=rejected.problems)
     if not changed:
-        return await again(password_error="Your current password was not right.")  # noqa: S106
+        return _account_page(request, 400, password_error="Your current password was not right.")  # noqa: S106
     # Every session of this person ended with the change, this one included.
     response = RedirectResponse("/login?done=password_changed", status_code=303)
     clear_session_cookie(response)
     return response
 
 
+def _mfa_page(request: Request, status_code: int = 200, **context: object) -> Response:
+    summary = _summary(appliance_of(request), current_actor(request))
+    return render(request, "mfa_enrol.html", {"account": summary, **context}, status_code)
+
+
 @allow(*EVERYONE, during_forced_enrolment=True)
-async def mfa_page(request: Request) -> Response:
-    summary = await run_in_threadpool(
-        _summary, request.app.state.appliance, current_actor(request).user_id
-    )
-    return render(request, "mfa_enrol.html", {"account": summary})
+def mfa_page(request: Request) -> Response:
+    return _mfa_page(request)
 
 
-def _start(appliance: Appliance, user_id: int) -> None:
+@allow(*EVERYONE, during_forced_enrolment=True)
+def mfa_start(request: Request) -> Response:
+    appliance = appliance_of(request)
     with appliance.unit_of_work() as db:
-        user = get_user(db, user_id)
+        user = get_user(db, current_actor(request).user_id)
         if not user.mfa_enabled:
             begin_enrolment(db, appliance.keys, user)
-
-
-@allow(*EVERYONE, during_forced_enrolment=True)
-async def mfa_start(request: Request) -> Response:
-    await run_in_threadpool(_start, request.app.state.appliance, current_actor(request).user_id)
     return RedirectResponse("/account/mfa", status_code=303)
 
 
-def _confirm(appliance: Appliance, user_id: int, code: str) -> list[str] | None:
-    with appliance.unit_of_work() as db:
-        return confirm_enrolment(db, appliance.keys, get_user(db, user_id), code)
-
-
 @allow(*EVERYONE, during_forced_enrolment=True)
-async def mfa_confirm(request: Request) -> Response:
-    appliance: Appliance = request.app.state.appliance
-    actor = current_actor(request)
-    fields = await form_fields(request, "code")
-    codes = await run_in_threadpool(_confirm, appliance, actor.user_id, fields["code"])
+def mfa_confirm(request: Request) -> Response:
+    appliance = appliance_of(request)
+    code = form_fields(request, "code")["code"]
+    with appliance.unit_of_work() as db:
+        user = get_user(db, current_actor(request).user_id)
+        codes = confirm_enrolment(db, appliance.keys, user, code)
     if codes is None:
-        summary = await run_in_threadpool(_summary, appliance, actor.user_id)
-        return render(
+        return _mfa_page(
             request,
-            "mfa_enrol.html",
-            {
-                "account": summary,
-                "error": "That code did not match. Check the time on your "
-                "phone and enter the current 6-digit code.",
-            },
-            status_code=400,
+            400,
+            error="That code did not match. Check the time on your "
+            "phone and enter the current 6-digit code.",
         )
     # Shown once, on this response only; only their hashes are stored.
     return render(request, "recovery_codes.html", {"codes": codes})

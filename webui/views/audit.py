@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appliance.audit.queries import AuditFilter, EventPage, FilterError, export_csv, search_events
-from appliance.identity.emergency_access import GrantView, list_grants
-from appliance.roles import Actor, Role
-from appliance.runtime import Appliance
+from appliance.audit.queries import AuditFilter, FilterError, export_csv, search_events
+from appliance.identity.emergency_access import list_grants
+from appliance.roles import Role
 from webui.auth import allow, current_actor
 from webui.pages import render
+from webui.views.app_state import appliance_of
 
 
 def _filter_of(request: Request) -> AuditFilter:
@@ -34,24 +33,16 @@ def _query_string(spec: AuditFilter, **extra: str | int) -> str:
     return urlencode(values)
 
 
-def _search(
-    appliance: Appliance, actor: Actor, spec: AuditFilter, page: int
-) -> tuple[EventPage, list[GrantView]]:
-    with appliance.unit_of_work() as db:
-        events = search_events(db, actor, spec, page)
-        active = [g for g in list_grants(db, actor) if g.active]
-        return events, active
-
-
 @allow(Role.AUDITOR)
-async def audit_log(request: Request) -> Response:
+def audit_log(request: Request) -> Response:
     spec = _filter_of(request)
     page_param = request.query_params.get("page", "1")
     page = int(page_param) if page_param.isdigit() else 1
+    actor = current_actor(request)
     try:
-        events, active = await run_in_threadpool(
-            _search, request.app.state.appliance, current_actor(request), spec, page
-        )
+        with appliance_of(request).unit_of_work() as db:
+            events = search_events(db, actor, spec, page)
+            active = [g for g in list_grants(db, actor) if g.active]
     except FilterError as error:
         return render(
             request, "audit/log.html", {"filter": spec, "error": str(error)}, status_code=400
@@ -70,18 +61,12 @@ async def audit_log(request: Request) -> Response:
     )
 
 
-def _export(appliance: Appliance, actor: Actor, spec: AuditFilter) -> str:
-    with appliance.unit_of_work() as db:
-        return export_csv(db, actor, spec)
-
-
 @allow(Role.AUDITOR)
-async def audit_export(request: Request) -> Response:
+def audit_export(request: Request) -> Response:
     spec = _filter_of(request)
     try:
-        body = await run_in_threadpool(
-            _export, request.app.state.appliance, current_actor(request), spec
-        )
+        with appliance_of(request).unit_of_work() as db:
+            body = export_csv(db, current_actor(request), spec)
     except FilterError as error:
         return render(
             request, "audit/log.html", {"filter": spec, "error": str(error)}, status_code=400
@@ -93,12 +78,8 @@ async def audit_export(request: Request) -> Response:
     )
 
 
-def _grants(appliance: Appliance, actor: Actor) -> list[GrantView]:
-    with appliance.unit_of_work() as db:
-        return list_grants(db, actor)
-
-
 @allow(Role.AUDITOR)
-async def emergency_grants(request: Request) -> Response:
-    grants = await run_in_threadpool(_grants, request.app.state.appliance, current_actor(request))
+def emergency_grants(request: Request) -> Response:
+    with appliance_of(request).unit_of_work() as db:
+        grants = list_grants(db, current_actor(request))
     return render(request, "audit/emergency.html", {"grants": grants})

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.access import NotFound
-from appliance.records.clients import (
-    ClientInputError,
-    ClientView,
-    create_client,
-    get_client,
-    list_clients,
-)
-from appliance.records.dictations import MODALITIES, DictationView, list_dictations
-from appliance.roles import Actor, Role
-from appliance.runtime import Appliance
+from appliance.records.clients import ClientInputError, create_client, get_client, list_clients
+from appliance.records.dictations import MODALITIES, list_dictations
+from appliance.roles import Role
 from webui.auth import allow, current_actor
-from webui.pages import not_found_page, render
+from webui.pages import render
+from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields
 
 CLIENT_FIELDS = ("display_name", "external_id", "date_of_birth")
 
 
-def _list(appliance: Appliance, actor: Actor) -> list[ClientView]:
-    with appliance.unit_of_work() as db:
-        return list_clients(db, appliance.keys, actor)
-
-
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
-async def client_list(request: Request) -> Response:
+def client_list(request: Request) -> Response:
+    appliance = appliance_of(request)
     actor = current_actor(request)
-    clients = await run_in_threadpool(_list, request.app.state.appliance, actor)
+    with appliance.unit_of_work() as db:
+        clients = list_clients(db, appliance.keys, actor)
     return render(
         request,
         "clients/list.html",
@@ -45,18 +34,13 @@ async def client_new(request: Request) -> Response:
     return render(request, "clients/new.html", {"values": dict.fromkeys(CLIENT_FIELDS, "")})
 
 
-def _create(appliance: Appliance, actor: Actor, values: dict[str, str]) -> ClientView:
-    with appliance.unit_of_work() as db:
-        return create_client(db, appliance.keys, actor, **values)
-
-
 @allow(Role.CLINICIAN)
-async def client_create(request: Request) -> Response:
-    values = await form_fields(request, *CLIENT_FIELDS)
+def client_create(request: Request) -> Response:
+    appliance = appliance_of(request)
+    values = form_fields(request, *CLIENT_FIELDS)
     try:
-        client = await run_in_threadpool(
-            _create, request.app.state.appliance, current_actor(request), values
-        )
+        with appliance.unit_of_work() as db:
+            client = create_client(db, appliance.keys, current_actor(request), **values)
     except ClientInputError as error:
         # The form comes back filled in: a typo must never cost the clinician their input.
         return render(
@@ -65,25 +49,14 @@ async def client_create(request: Request) -> Response:
     return RedirectResponse(f"/clients/{client.id}?done=client_created", status_code=303)
 
 
-def _get(
-    appliance: Appliance, actor: Actor, client_id: str
-) -> tuple[ClientView, list[DictationView]]:
+@allow(Role.CLINICIAN, Role.SUPERVISOR)
+def client_detail(request: Request) -> Response:
+    appliance = appliance_of(request)
+    actor = current_actor(request)
+    client_id = request.path_params["client_id"]
     with appliance.unit_of_work() as db:
         client = get_client(db, appliance.keys, actor, client_id)
-        return client, list_dictations(db, appliance.keys, actor, client_id)
-
-
-@allow(Role.CLINICIAN, Role.SUPERVISOR)
-async def client_detail(request: Request) -> Response:
-    try:
-        client, dictations = await run_in_threadpool(
-            _get,
-            request.app.state.appliance,
-            current_actor(request),
-            request.path_params["client_id"],
-        )
-    except NotFound:
-        return not_found_page(request)
+        dictations = list_dictations(db, appliance.keys, actor, client_id)
     return render(
         request,
         "clients/detail.html",

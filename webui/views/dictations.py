@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -28,12 +27,12 @@ from appliance.records.dictations import (
     retry_dictation,
 )
 from appliance.records.retention import deletion_due
-from appliance.roles import Actor, Role
-from appliance.runtime import Appliance
-from speech_io.upload import Upload
+from appliance.roles import Role
 from webui.auth import allow, current_actor
-from webui.pages import not_found_page, render
+from webui.pages import render
 from webui.provenance import linked_transcript
+from webui.views.app_state import appliance_of
+from webui.views.forms import uploaded
 
 # The page spells out what the risk section covers, whatever the draft calls it.
 RISK_LABEL = "Risk (suicidal / homicidal ideation, self-harm, safety plan)"
@@ -56,9 +55,10 @@ class FormChoices:
     service_codes: dict[str, str]
 
 
-def _defaults(
-    appliance: Appliance, actor: Actor, client_id: str
-) -> tuple[FormChoices, dict[str, str]]:
+def _choices(request: Request, client_id: str) -> tuple[FormChoices, dict[str, str]]:
+    """What the form offers, and its defaults; NotFound for a client that is not the actor's."""
+    appliance = appliance_of(request)
+    actor = current_actor(request)
     with appliance.unit_of_work() as db:
         client = get_client(db, appliance.keys, actor, client_id)
         templates = list_templates(db, actor)  # active ones only, for a clinician
@@ -87,73 +87,52 @@ def _form(
 
 
 @allow(Role.CLINICIAN)
-async def dictation_new(request: Request) -> Response:
-    try:
-        choices, values = await run_in_threadpool(
-            _defaults,
-            request.app.state.appliance,
-            current_actor(request),
-            request.path_params["client_id"],
-        )
-    except NotFound:
-        return not_found_page(request)
+def dictation_new(request: Request) -> Response:
+    choices, values = _choices(request, request.path_params["client_id"])
     if choices.client.read_only:
-        return not_found_page(request)
+        raise NotFound(choices.client.id)
     return _form(request, choices, values)
 
 
-def _create(
-    appliance: Appliance, actor: Actor, client_id: str, values: dict[str, str], audio: bytes
-) -> str:
-    with appliance.unit_of_work() as db:
-        # Checked against the list as it is now: the form may have been opened before an admin
-        # removed a code.
-        details = parse_details(
-            *(values[f] for f in DETAIL_FIELDS), service_codes=service_codes(db)
-        )
-        return create_dictation(
-            db,
-            appliance.keys,
-            appliance.settings,
-            actor,
-            client_id,
-            details,
-            audio=audio or None,
-            typed_text=values.get("typed_text", ""),
-        )
-
-
-async def _form_again(
+def _form_again(
     request: Request, client_id: str, values: dict[str, str] | None, error: str
 ) -> Response:
     """The form again, filled in as sent, with what was wrong: nothing typed is lost."""
-    try:
-        choices, defaults = await run_in_threadpool(
-            _defaults, request.app.state.appliance, current_actor(request), client_id
-        )
-    except NotFound:
-        return not_found_page(request)
+    choices, defaults = _choices(request, client_id)
     return _form(request, choices, values or defaults, error=error)
 
 
 @allow(Role.CLINICIAN)
-async def dictation_create(request: Request) -> Response:
-    appliance: Appliance = request.app.state.appliance
-    actor = current_actor(request)
+def dictation_create(request: Request) -> Response:
+    appliance = appliance_of(request)
     client_id = request.path_params["client_id"]
-    # Read (in memory only) by the route guard while it checked the CSRF token.
-    upload: Upload | None = getattr(request.state, "upload", None)
+    upload = uploaded(request)
     if upload is None:
-        return await _form_again(request, client_id, None, "Send the form as multipart/form-data.")
+        return _form_again(request, client_id, None, "Send the form as multipart/form-data.")
     values = {f: upload.fields.get(f, "") for f in (*DETAIL_FIELDS, "typed_text")}
     try:
-        dictation_id = await run_in_threadpool(
-            _create, appliance, actor, client_id, values, upload.file_bytes
-        )
-    except (NotFound, AccessDenied):
-        return not_found_page(request)
+        with appliance.unit_of_work() as db:
+            # Checked against the list as it is now: the form may have been opened before an
+            # admin removed a code.
+            details = parse_details(
+                *(values[f] for f in DETAIL_FIELDS), service_codes=service_codes(db)
+            )
+            dictation_id = create_dictation(
+                db,
+                appliance.keys,
+                appliance.settings,
+                current_actor(request),
+                client_id,
+                details,
+                audio=upload.file_bytes or None,
+                typed_text=values.get("typed_text", ""),
+            )
+    except AccessDenied as denied:
+        # A client this clinician may only read (emergency access) has no dictation form
+        # (dictation_new answers 404 for it), so sending one anyway is a 404 too, not a 403.
+        raise NotFound(client_id) from denied
     except DictationInputError as error:
-        return await _form_again(request, client_id, values, str(error))
+        return _form_again(request, client_id, values, str(error))
     workers = request.app.state.workers
     if workers is not None:
         workers.wake()
@@ -173,18 +152,6 @@ class DetailPage:
     service_label: str | None
 
 
-def _get(appliance: Appliance, actor: Actor, dictation_id: str) -> DetailPage:
-    with appliance.unit_of_work() as db:
-        view = get_dictation(db, appliance.keys, actor, dictation_id)
-        due = deletion_due(view.transcribed_at, transcript_retention_days(db))
-        return DetailPage(
-            view,
-            get_client(db, appliance.keys, actor, view.client_id),
-            due,
-            service_codes(db).get(view.details.service_code),
-        )
-
-
 def _section_titles(draft: Draft | None) -> dict[str, str]:
     if draft is None:
         return {}
@@ -192,16 +159,17 @@ def _section_titles(draft: Draft | None) -> dict[str, str]:
 
 
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
-async def dictation_detail(request: Request) -> Response:
-    try:
-        page = await run_in_threadpool(
-            _get,
-            request.app.state.appliance,
-            current_actor(request),
-            request.path_params["dictation_id"],
+def dictation_detail(request: Request) -> Response:
+    appliance = appliance_of(request)
+    actor = current_actor(request)
+    with appliance.unit_of_work() as db:
+        view = get_dictation(db, appliance.keys, actor, request.path_params["dictation_id"])
+        page = DetailPage(
+            view,
+            get_client(db, appliance.keys, actor, view.client_id),
+            deletion_due(view.transcribed_at, transcript_retention_days(db)),
+            service_codes(db).get(view.details.service_code),
         )
-    except NotFound:
-        return not_found_page(request)
     view = page.dictation
     return render(
         request,
@@ -222,21 +190,16 @@ async def dictation_detail(request: Request) -> Response:
     )
 
 
-def _status(appliance: Appliance, actor: Actor, dictation_id: str) -> DictationView:
-    with appliance.unit_of_work() as db:
-        return dictation_status(db, appliance.keys, actor, dictation_id)
-
-
 @allow(Role.CLINICIAN, Role.SUPERVISOR)
-async def dictation_status_json(request: Request) -> Response:
+def dictation_status_json(request: Request) -> Response:
+    appliance = appliance_of(request)
     try:
-        view = await run_in_threadpool(
-            _status,
-            request.app.state.appliance,
-            current_actor(request),
-            request.path_params["dictation_id"],
-        )
+        with appliance.unit_of_work() as db:
+            view = dictation_status(
+                db, appliance.keys, current_actor(request), request.path_params["dictation_id"]
+            )
     except NotFound:
+        # Polled by the progress page's script, which reads JSON: not the 404 page.
         return JSONResponse({"error": "not found"}, status_code=404)
     elapsed = (clock.utcnow() - view.created_at).total_seconds()
     return JSONResponse(
@@ -249,18 +212,10 @@ async def dictation_status_json(request: Request) -> Response:
     )
 
 
-def _retry(appliance: Appliance, actor: Actor, dictation_id: str) -> None:
-    with appliance.unit_of_work() as db:
-        retry_dictation(db, appliance.keys, actor, dictation_id)
-
-
 @allow(Role.CLINICIAN)
-async def dictation_retry(request: Request) -> Response:
+def dictation_retry(request: Request) -> Response:
+    appliance = appliance_of(request)
     dictation_id = request.path_params["dictation_id"]
-    try:
-        await run_in_threadpool(
-            _retry, request.app.state.appliance, current_actor(request), dictation_id
-        )
-    except NotFound:
-        return not_found_page(request)
+    with appliance.unit_of_work() as db:
+        retry_dictation(db, appliance.keys, current_actor(request), dictation_id)
     return RedirectResponse(f"/dictations/{dictation_id}", status_code=303)

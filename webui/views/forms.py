@@ -1,20 +1,22 @@
-"""Small helpers for reading posted forms."""
+"""Reading posted forms, which the route guard has already read (`webui.posted`)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
+from speech_io.upload import Upload
+from webui.posted import posted_of
 
-async def form_fields(request: Request, *names: str) -> dict[str, str]:
-    upload = getattr(request.state, "upload", None)
-    if upload is not None:  # a multipart form, already read in memory by the guard
-        return {name: upload.fields.get(name, "") for name in names}
-    form = await request.form()
-    values = {}
-    for name in names:
-        value = form.get(name)
-        values[name] = value if isinstance(value, str) else ""
-    return values
+
+def form_fields(request: Request, *names: str) -> dict[str, str]:
+    """The named fields, "" for any the form did not send."""
+    fields = posted_of(request).fields
+    return {name: fields.get(name, "") for name in names}
+
+
+def uploaded(request: Request) -> Upload | None:
+    """The multipart form as read in memory, or None when the form was not multipart."""
+    return posted_of(request).upload
 
 
 def safe_next(target: str | None) -> str:

@@ -1,27 +1,22 @@
 from __future__ import annotations
 
-from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from appliance import __version__
+from appliance.db import database_answers
 from appliance.runtime import Appliance
 from webui.auth import public
+from webui.views.app_state import appliance_of
 
 
 def _database_ok(appliance: Appliance) -> bool:
-    try:
-        with appliance.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
+    return database_answers(appliance.engine)
 
 
 @public
-async def healthz(request: Request) -> Response:
-    database_ok = await run_in_threadpool(_database_ok, request.app.state.appliance)
+def healthz(request: Request) -> Response:
+    database_ok = _database_ok(appliance_of(request))
     body = {
         "status": "ok" if database_ok else "degraded",
         "database": "ok" if database_ok else "unreachable",

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from appliance.identity.accounts import get_user
 from appliance.identity.authentication import (
     GENERIC_FAILURE,
-    SignInResult,
     complete_second_factor,
     sign_in,
     sign_out,
 )
-from appliance.runtime import Appliance
 from webui.auth import (
     EVERYONE,
     allow,
@@ -26,6 +23,7 @@ from webui.auth import (
     signed_in_of,
 )
 from webui.pages import render
+from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields, safe_next
 
 
@@ -48,16 +46,12 @@ async def login_form(request: Request) -> Response:
     )
 
 
-def _do_sign_in(appliance: Appliance, username: str, password: str) -> SignInResult:
-    with appliance.unit_of_work() as db:
-        return sign_in(db, appliance.settings, username, password)
-
-
 @public
-async def login_submit(request: Request) -> Response:
-    fields = await form_fields(request, "username", "password", "next")
-    appliance: Appliance = request.app.state.appliance
-    result = await run_in_threadpool(_do_sign_in, appliance, fields["username"], fields["password"])
+def login_submit(request: Request) -> Response:
+    fields = form_fields(request, "username", "password", "next")
+    appliance = appliance_of(request)
+    with appliance.unit_of_work() as db:
+        result = sign_in(db, appliance.settings, fields["username"], fields["password"])
     if not result.ok:
         return render(
             request,
@@ -86,27 +80,19 @@ async def mfa_form(request: Request) -> Response:
     return render(request, "login_mfa.html")
 
 
-def _do_second_factor(appliance: Appliance, user_id: int, token: str, code: str) -> str | None:
-    with appliance.unit_of_work() as db:
-        user = get_user(db, user_id)
-        return complete_second_factor(db, appliance.settings, appliance.keys, user, token, code)
-
-
 @allow(*EVERYONE, before_second_factor=True)
-async def mfa_submit(request: Request) -> Response:
+def mfa_submit(request: Request) -> Response:
     signed_in = signed_in_of(request)
     assert signed_in is not None
     if not signed_in.second_factor_pending:
         return RedirectResponse("/", status_code=303)
-    fields = await form_fields(request, "code")
-    appliance: Appliance = request.app.state.appliance
-    token = await run_in_threadpool(
-        _do_second_factor,
-        appliance,
-        signed_in.actor.user_id,
-        request.state.session_token,
-        fields["code"],
-    )
+    code = form_fields(request, "code")["code"]
+    appliance = appliance_of(request)
+    with appliance.unit_of_work() as db:
+        user = get_user(db, signed_in.actor.user_id)
+        token = complete_second_factor(
+            db, appliance.settings, appliance.keys, user, request.state.session_token, code
+        )
     if token is None:
         return render(
             request,
@@ -122,14 +108,10 @@ async def mfa_submit(request: Request) -> Response:
     return response
 
 
-def _do_sign_out(appliance: Appliance, token: str) -> None:
-    with appliance.unit_of_work() as db:
-        sign_out(db, token)
-
-
 @allow(*EVERYONE, before_second_factor=True, during_forced_enrolment=True)
-async def logout(request: Request) -> Response:
-    await run_in_threadpool(_do_sign_out, request.app.state.appliance, request.state.session_token)
+def logout(request: Request) -> Response:
+    with appliance_of(request).unit_of_work() as db:
+        sign_out(db, request.state.session_token)
     response = RedirectResponse("/login?done=signed_out", status_code=303)
     clear_session_cookie(response)
     return response

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from appliance.runtime import Appliance
 from webui.auth import is_loopback, public
+from webui.views.app_state import appliance_of
 
 
 def _allowed(request: Request, token: str) -> bool:
@@ -22,14 +21,11 @@ def _allowed(request: Request, token: str) -> bool:
     return is_loopback(request.client.host if request.client else None)
 
 
-def _render(chain_registry: CollectorRegistry) -> bytes:
-    return generate_latest(REGISTRY) + generate_latest(chain_registry)
-
-
 @public
-async def metrics(request: Request) -> Response:
-    appliance: Appliance = request.app.state.appliance
-    if not _allowed(request, appliance.settings.metrics_token):
+def metrics(request: Request) -> Response:
+    if not _allowed(request, appliance_of(request).settings.metrics_token):
         return PlainTextResponse("forbidden\n", status_code=403)
-    body = await run_in_threadpool(_render, request.app.state.chain_registry)
+    # The chain and job collectors query the database as they are scraped.
+    chain_registry: CollectorRegistry = request.app.state.chain_registry
+    body = generate_latest(REGISTRY) + generate_latest(chain_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -15,20 +14,10 @@ from appliance.identity.setup_links import (
     open_link,
     redeem_link,
 )
-from appliance.runtime import Appliance
 from webui.auth import public
 from webui.pages import error_page, render
+from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields
-
-
-def _open(appliance: Appliance, token: str) -> SetupLink:
-    with appliance.unit_of_work() as db:
-        return open_link(db, token)
-
-
-def _redeem(appliance: Appliance, token: str, username: str, password: str) -> None:
-    with appliance.unit_of_work() as db:
-        redeem_link(db, token, password=password, username=username)
 
 
 def _page(request: Request, link: SetupLink, status_code: int = 200, **extra: object) -> Response:
@@ -46,23 +35,25 @@ def _invalid(request: Request, error: SetupLinkInvalid) -> Response:
     return error_page(request, "Link not valid", str(error), 404)
 
 
+def _open(request: Request) -> SetupLink:
+    with appliance_of(request).unit_of_work() as db:
+        return open_link(db, request.path_params["token"])
+
+
 @public
-async def setup_form(request: Request) -> Response:
-    appliance: Appliance = request.app.state.appliance
+def setup_form(request: Request) -> Response:
     try:
-        link = await run_in_threadpool(_open, appliance, request.path_params["token"])
+        link = _open(request)
     except SetupLinkInvalid as error:
         return _invalid(request, error)
     return _page(request, link)
 
 
 @public
-async def setup_submit(request: Request) -> Response:
-    appliance: Appliance = request.app.state.appliance
-    token = request.path_params["token"]
-    fields = await form_fields(request, "username", "password", "password_again")
+def setup_submit(request: Request) -> Response:
+    fields = form_fields(request, "username", "password", "password_again")
     try:
-        link = await run_in_threadpool(_open, appliance, token)
+        link = _open(request)
     except SetupLinkInvalid as error:
         return _invalid(request, error)
     if fields["password"] != fields["password_again"]:
@@ -70,7 +61,13 @@ async def setup_submit(request: Request) -> Response:
             request, link, 400, error="The two passwords differ.", username=fields["username"]
         )
     try:
-        await run_in_threadpool(_redeem, appliance, token, fields["username"], fields["password"])
+        with appliance_of(request).unit_of_work() as db:
+            redeem_link(
+                db,
+                request.path_params["token"],
+                password=fields["password"],
+                username=fields["username"],
+            )
     except SetupLinkInvalid as error:
         return _invalid(request, error)
     except PasswordRejected as rejected:

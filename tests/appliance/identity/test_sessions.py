@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from appliance.identity.sessions import end_session, resume_session, start_session
+from appliance.identity.sessions import (
+    end_session,
+    live_session_counts,
+    resume_session,
+    start_session,
+)
 from appliance.identity.tokens import token_digest
 from appliance.models import UserSession
 from appliance.runtime import Appliance
@@ -71,3 +76,19 @@ def test_an_ended_session_stays_ended(appliance: Appliance, people: People) -> N
 
 def test_an_unknown_token_is_no_session(appliance: Appliance, people: People) -> None:
     assert not _alive(appliance, "not-a-token")
+
+
+def test_live_sessions_are_counted_per_person_until_ended_or_expired(
+    appliance: Appliance, people: People, frozen_clock: Clock
+) -> None:
+    _start(appliance, people)
+    _start(appliance, people)
+    with appliance.unit_of_work() as db:
+        bobs = start_session(db, people.bob, appliance.settings, mfa_passed=True)
+    with appliance.unit_of_work() as db:
+        end_session(db, bobs)
+    with appliance.unit_of_work() as db:
+        assert live_session_counts(db) == {people.alice.id: 2}
+    frozen_clock.advance(hours=appliance.settings.session_lifetime_hours)
+    with appliance.unit_of_work() as db:
+        assert live_session_counts(db) == {}

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.access import NotFound
 from appliance.drafting.formats import FORMATS
 from appliance.practice.note_templates import (
     MAX_GUIDANCE,
@@ -23,10 +21,10 @@ from appliance.practice.note_templates import (
     retire_template,
     update_template,
 )
-from appliance.roles import Actor, Role
-from appliance.runtime import Appliance
+from appliance.roles import Role
 from webui.auth import allow, current_actor
-from webui.pages import not_found_page, render
+from webui.pages import render
+from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields
 
 ROW_FIELDS = [
@@ -67,7 +65,7 @@ def _form(
 ) -> Response:
     return render(
         request,
-        "admin/template_form.html",
+        "admin/templates/form.html",
         {
             "heading": _heading(template),
             "template": template,
@@ -80,17 +78,19 @@ def _form(
     )
 
 
-def _list(appliance: Appliance, actor: Actor) -> list[TemplateView]:
-    with appliance.unit_of_work() as db:
-        return list_templates(db, actor)
+def _template(request: Request) -> TemplateView:
+    """The template the address names; NotFound (the 404 page) when there is none."""
+    with appliance_of(request).unit_of_work() as db:
+        return get_template(db, current_actor(request), request.path_params["template_id"])
 
 
 @allow(Role.ADMIN)
-async def template_list(request: Request) -> Response:
-    templates = await run_in_threadpool(_list, request.app.state.appliance, current_actor(request))
+def template_list(request: Request) -> Response:
+    with appliance_of(request).unit_of_work() as db:
+        templates = list_templates(db, current_actor(request))
     return render(
         request,
-        "admin/templates.html",
+        "admin/templates/list.html",
         {
             "builtins": list(FORMATS.values()),
             "active": [t for t in templates if t.active],
@@ -104,83 +104,46 @@ async def template_new(request: Request) -> Response:
     return _form(request, "", [])
 
 
-def _create(appliance: Appliance, actor: Actor, title: str, rows: list[tuple[str, str]]) -> None:
-    with appliance.unit_of_work() as db:
-        create_template(db, actor, title, rows)
-
-
 @allow(Role.ADMIN)
-async def template_create(request: Request) -> Response:
-    fields = await form_fields(request, "title", *ROW_FIELDS)
+def template_create(request: Request) -> Response:
+    fields = form_fields(request, "title", *ROW_FIELDS)
     rows = _rows(fields)
     try:
-        await run_in_threadpool(
-            _create, request.app.state.appliance, current_actor(request), fields["title"], rows
-        )
+        with appliance_of(request).unit_of_work() as db:
+            create_template(db, current_actor(request), fields["title"], rows)
     except TemplateInputError as error:
         return _form(request, fields["title"], rows, error=str(error))
     return RedirectResponse("/admin/templates?done=template_saved", status_code=303)
 
 
-def _get(appliance: Appliance, actor: Actor, template_id: str) -> TemplateView:
-    with appliance.unit_of_work() as db:
-        return get_template(db, actor, template_id)
-
-
 @allow(Role.ADMIN)
-async def template_edit(request: Request) -> Response:
-    try:
-        template = await run_in_threadpool(
-            _get,
-            request.app.state.appliance,
-            current_actor(request),
-            request.path_params["template_id"],
-        )
-    except NotFound:
-        return not_found_page(request)
+def template_edit(request: Request) -> Response:
+    template = _template(request)
     rows = [(s.title, s.guidance) for s in template.sections]
     return _form(request, template.title, rows, template)
 
 
-def _update(
-    appliance: Appliance, actor: Actor, template_id: str, title: str, rows: list[tuple[str, str]]
-) -> None:
-    with appliance.unit_of_work() as db:
-        update_template(db, actor, template_id, title, rows)
-
-
 @allow(Role.ADMIN)
-async def template_update(request: Request) -> Response:
-    appliance: Appliance = request.app.state.appliance
-    actor = current_actor(request)
-    template_id = request.path_params["template_id"]
-    fields = await form_fields(request, "title", *ROW_FIELDS)
+def template_update(request: Request) -> Response:
+    fields = form_fields(request, "title", *ROW_FIELDS)
     rows = _rows(fields)
     try:
-        await run_in_threadpool(_update, appliance, actor, template_id, fields["title"], rows)
-    except NotFound:
-        return not_found_page(request)
+        with appliance_of(request).unit_of_work() as db:
+            update_template(
+                db,
+                current_actor(request),
+                request.path_params["template_id"],
+                fields["title"],
+                rows,
+            )
     except TemplateInputError as error:
         # The form as sent, with what was wrong; the stored template is unchanged.
-        template = await run_in_threadpool(_get, appliance, actor, template_id)
-        return _form(request, fields["title"], rows, template, str(error))
+        return _form(request, fields["title"], rows, _template(request), str(error))
     return RedirectResponse("/admin/templates?done=template_saved", status_code=303)
 
 
-def _retire(appliance: Appliance, actor: Actor, template_id: str) -> None:
-    with appliance.unit_of_work() as db:
-        retire_template(db, actor, template_id)
-
-
 @allow(Role.ADMIN)
-async def template_retire(request: Request) -> Response:
-    try:
-        await run_in_threadpool(
-            _retire,
-            request.app.state.appliance,
-            current_actor(request),
-            request.path_params["template_id"],
-        )
-    except NotFound:
-        return not_found_page(request)
+def template_retire(request: Request) -> Response:
+    with appliance_of(request).unit_of_work() as db:
+        retire_template(db, current_actor(request), request.path_params["template_id"])
     return RedirectResponse("/admin/templates?done=template_retired", status_code=303)

@@ -1,0 +1,78 @@
+"""The generic job queue: heartbeat while working, backoff, and workers that survive a bad job."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from appliance.jobs.queue import JobType, Workers, backoff_seconds, work_while_claimed
+from appliance.runtime import Appliance
+
+
+class Recorder:
+    """A job type kept in memory: ids waiting to be claimed, and what happened to them."""
+
+    def __init__(self, name: str, waiting: list[str], work_seconds: float = 0.0) -> None:
+        self.waiting, self.work_seconds = waiting, work_seconds
+        self.worked: list[str] = []
+        self.renewed: list[str] = []
+        self.job_type = JobType(name, claim=self.claim, work=self.work, renew=self.renew)
+
+    def claim(self, _appliance: Appliance) -> str | None:
+        return self.waiting.pop(0) if self.waiting else None
+
+    def work(self, _appliance: Appliance, job_id: str) -> None:
+        time.sleep(self.work_seconds)
+        if job_id == "poison":
+            raise RuntimeError("a bug in one job's stage")
+        self.worked.append(job_id)
+
+    def renew(self, _appliance: Appliance, job_id: str) -> None:
+        self.renewed.append(job_id)
+
+
+@pytest.fixture
+def short_lease(appliance: Appliance, monkeypatch: pytest.MonkeyPatch) -> Appliance:
+    # The heartbeat beats every quarter of the lease: 0.1 s here.
+    update = {"job_lease_seconds": 0.4}
+    monkeypatch.setattr(appliance, "settings", appliance.settings.model_copy(update=update))
+    return appliance
+
+
+def test_the_claim_is_renewed_while_a_job_is_worked(short_lease: Appliance) -> None:
+    jobs = Recorder("slow", [], work_seconds=0.35)
+    work_while_claimed(short_lease, jobs.job_type, "j1")
+    assert jobs.worked == ["j1"]
+    assert jobs.renewed.count("j1") >= 2
+
+
+def test_a_quick_job_needs_no_heartbeat(short_lease: Appliance) -> None:
+    jobs = Recorder("quick", [])
+    work_while_claimed(short_lease, jobs.job_type, "j1")
+    assert jobs.renewed == []
+
+
+def test_backoff_doubles_and_stops_at_a_minute() -> None:
+    assert [backoff_seconds(n) for n in (1, 2, 3, 5)] == [2.0, 4.0, 8.0, 32.0]
+    assert backoff_seconds(6) == 60.0 and backoff_seconds(1000) == 60.0
+
+
+def test_workers_take_each_type_in_turn_and_report_when_idle(appliance: Appliance) -> None:
+    first, second = Recorder("first", ["a"]), Recorder("second", ["b"])
+    workers = Workers(appliance, [first.job_type, second.job_type], count=1)
+    assert workers.run_once() and workers.run_once()
+    assert not workers.run_once()
+    assert (first.worked, second.worked) == (["a"], ["b"])
+
+
+def test_a_job_that_raises_does_not_stop_the_worker(appliance: Appliance) -> None:
+    jobs = Recorder("mixed", ["poison", "good"])
+    workers = Workers(appliance, [jobs.job_type], count=1, idle_seconds=0.01)
+    workers.start()
+    deadline = time.monotonic() + 5
+    while not jobs.worked and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers.stop()
+    assert jobs.worked == ["good"]
+    assert all(not t.is_alive() for t in workers.threads)
