@@ -201,8 +201,9 @@ class Dictation(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     client_id: str = Field(foreign_key="clients.id", index=True, max_length=32)
     owner_id: int = Field(foreign_key="users.id", index=True)
-    # Seals the transcript (and typed notes); the audio has its own key so it can be shredded
-    # alone the moment its transcript is stored.
+    # Seals the machine draft. The transcript (typed notes too) and the audio each have a key of
+    # their own, so each can be shredded alone: the audio the moment its transcript is stored,
+    # the transcript when retention says so.
     data_key_id: int = Field(foreign_key="data_keys.id")
     session_date: date
     start_time: str | None = Field(default=None, max_length=5)

@@ -84,7 +84,13 @@ class ModelServerSettings(BaseSettings):
         default="auto", description="Where Whisper runs; auto picks CUDA when present."
     )
     cpu_threads: int = Field(
-        default=0, ge=0, le=256, description="Threads for Whisper and llama.cpp; 0 means all."
+        default=0,
+        ge=0,
+        le=256,
+        description=(
+            "Threads for Whisper and llama.cpp; 0 means all cores for Whisper and half of them "
+            "for llama.cpp."
+        ),
     )
     beam_size: int = Field(default=5, ge=1, le=10, description="Whisper beam width.")
     vad: bool = Field(

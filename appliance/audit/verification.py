@@ -3,7 +3,7 @@
 The verdict is an `audit.verify` event, so every process (the server's periodic check, an
 operator's `appliance audit verify`) feeds the same `appliance_audit_chain_ok` and
 `appliance_audit_last_verified_timestamp_seconds` metrics, which are read from the newest
-such event (appliance.audit_metrics).
+such event (appliance.audit.metrics).
 """
 
 from __future__ import annotations

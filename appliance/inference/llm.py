@@ -14,26 +14,14 @@ from typing import Any
 import httpx
 
 from appliance.drafting.language_model import ModelUnavailable, NoUsableAnswer
+from appliance.inference.endpoint import OpenAIEndpoint
 
 CONNECT_SECONDS = 5
 # Statuses that say "not now" rather than "not this question": overloaded, timed out, down.
 UNAVAILABLE_STATUSES = frozenset({408, 429})
 
 
-class LLMClient:
-    def __init__(self, base_url: str, model: str, api_key: str = "") -> None:
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-
-    def available(self) -> bool:
-        """Whether the server answers at all (a job waits for it rather than draft without it)."""
-        try:
-            reply = httpx.get(f"{self.base_url}/models", headers=self.headers, timeout=5)
-        except httpx.HTTPError:
-            return False
-        return reply.status_code == 200
-
+class LLMClient(OpenAIEndpoint):
     def complete_json(
         self,
         system: str,

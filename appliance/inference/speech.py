@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from appliance.inference.endpoint import OpenAIEndpoint
 from speech_io.protocol import TRANSCRIPTIONS_PATH, SpeechErrorCode
 
 # Transcribing an hour of audio on a busy CPU box takes minutes; the read timeout allows it.
@@ -36,20 +37,7 @@ class SpeechRejected(Exception):
             return None
 
 
-class SpeechClient:
-    def __init__(self, base_url: str, model: str, api_key: str = "") -> None:
-        self.base_url = base_url.rstrip("/")
-        self.url = f"{self.base_url}{TRANSCRIPTIONS_PATH}"
-        self.model = model
-        self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-
-    def available(self) -> bool:
-        try:
-            reply = httpx.get(f"{self.base_url}/models", headers=self.headers, timeout=5)
-        except httpx.HTTPError:
-            return False
-        return reply.status_code == 200
-
+class SpeechClient(OpenAIEndpoint):
     def transcribe(self, audio: bytes, audio_format: str, vocabulary: str | None = None) -> str:
         """The transcript's text. `vocabulary` (terms to expect) is this appliance's model
         server's extension of the OpenAI form; other OpenAI-compatible servers ignore it."""
@@ -58,7 +46,7 @@ class SpeechClient:
             form["vocabulary"] = vocabulary
         try:
             reply = httpx.post(
-                self.url,
+                f"{self.base_url}{TRANSCRIPTIONS_PATH}",
                 data=form,
                 files={"file": (f"dictation.{audio_format}", audio, "application/octet-stream")},
                 headers=self.headers,

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from appliance.settings import Settings, SettingsError, documented_settings, load_settings
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.settings_doc import documented_table, printed_table
 
 
 def test_it_reads_settings_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,13 +70,11 @@ def test_it_rejects_a_broken_toml_file(tmp_path: Path, monkeypatch: pytest.Monke
         load_settings()
 
 
-def test_every_setting_is_documented_in_the_readme_table() -> None:
-    rows = re.findall(
-        r"^\| `(APPLIANCE_[A-Z_]+)` \| (?:`([^`]+)`|\*empty\*) \|", README.read_text(), re.M
-    )
-    documented = dict(rows)
-    expected = {env: default for env, default, _ in documented_settings()}
-    assert documented == expected, "README settings table differs from appliance.settings"
+def test_every_setting_is_documented_in_docs_settings() -> None:
+    printed = printed_table("appliance.cli")
+    assert len(printed.splitlines()) == len(documented_settings()) + 2
+    documented = documented_table("## Appliance (`appliance settings`)")
+    assert documented == printed, "docs/settings.md differs from `appliance settings`"
 
 
 def test_every_setting_has_a_description() -> None:

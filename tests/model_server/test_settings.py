@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
 from model_server.settings import (
@@ -11,15 +8,14 @@ from model_server.settings import (
     documented_settings,
     load_model_server_settings,
 )
+from tests.settings_doc import documented_table, printed_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 
-
-def test_every_model_server_setting_is_documented_in_the_readme() -> None:
-    rows = re.findall(
-        r"^\| `(MODEL_SERVER_[A-Z_]+)` \| (?:`([^`]+)`|\*empty\*) \|", README.read_text(), re.M
-    )
-    assert dict(rows) == {env: default for env, default, _ in documented_settings()}
+def test_every_model_server_setting_is_documented_in_docs_settings() -> None:
+    printed = printed_table("model_server.cli")
+    assert len(printed.splitlines()) == len(documented_settings()) + 2
+    documented = documented_table("## Model server (`model-server settings`)")
+    assert documented == printed, "docs/settings.md differs from `model-server settings`"
 
 
 def test_every_setting_has_a_description() -> None:
