@@ -59,16 +59,21 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 # Test tools from Debian's packages: Chromium for the in-browser tests (never a downloaded
-# browser build) and promtool (package prometheus) for the alert-rule tests.
+# browser build), promtool (package prometheus) for the alert-rule tests, espeak-ng and sox for
+# the speech the openai-whisper engine tests transcribe. tests/tools.py lists the same tools.
 if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   missing=()
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+    missing+=(chromium)
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+  command -v sox >/dev/null 2>&1 || missing+=(sox)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       apt_install "${missing[@]}"
     else
-      echo "note: Debian packages ${missing[*]} are missing; the tests that need them are skipped" >&2
+      echo "note: Debian packages ${missing[*]} are missing; the tests that need them are" \
+        "skipped (and fail under CI=true): install them with apt-get" >&2
     fi
   fi
 fi

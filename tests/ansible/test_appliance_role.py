@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.served_app import free_port
+from tests.tools import require_tool
 
 ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "ansible"
 # The role installs nothing here: it points at the virtualenv running these tests.
@@ -99,6 +100,12 @@ def _ansible_env(workdir: Path) -> dict[str, str]:
         ANSIBLE_NOCOLOR="1",
     )
     return env
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ansible_playbook() -> str:
+    """The virtualenv's ansible-playbook (ansible-core, a dev dependency)."""
+    return require_tool("ansible-playbook", "these tests run the role", directory=VENV / "bin")
 
 
 @pytest.fixture(scope="module")

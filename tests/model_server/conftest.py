@@ -20,6 +20,7 @@ from model_server.settings import ModelServerSettings
 from model_server.speech_app import create_speech_app
 from model_server.speech_service import SpeechService
 from tests.served_app import free_port
+from tests.tools import require_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DICTATIONS = FIXTURES / "dictations"
@@ -51,7 +52,7 @@ def dictations() -> list[Dictation]:
 @pytest.fixture(scope="session")
 def whisper_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tiny.en converted once per session into openai-whisper's checkpoint format."""
-    pytest.importorskip("whisper")
+    require_module("whisper", "the checkpoint is made for openai-whisper and loaded by it")
     from model_server.ct2_checkpoint import convert
 
     return convert(whisper_tiny_en_dir(), tmp_path_factory.mktemp("whisper") / "tiny.en.pt")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from model_server.ct2_checkpoint import (
     whisper_dims,
     whisper_state_dict,
 )
+from tests.tools import require_module
 
 TINY_EN = {
     "n_mels": 80,
@@ -43,7 +45,7 @@ def ct2_model() -> Ct2Model:
 
 @pytest.fixture(scope="session")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("torch")
+    require_module("torch", "the converter saves the checkpoint with torch")
     output = tmp_path_factory.mktemp("whisper") / "tiny.en.pt"
     assert main([str(whisper_tiny_en_dir()), str(output)]) == 0
     return output
@@ -51,14 +53,14 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def whisper_model(checkpoint: Path) -> Any:
-    whisper = pytest.importorskip("whisper")
+    whisper = require_module("whisper", "the converted checkpoint is loaded into openai-whisper")
     return whisper.load_model(str(checkpoint), device="cpu")
 
 
 @pytest.fixture(scope="session")
 def mel() -> Any:
     """A fixed 30 s log-mel input: a chirp under noise, so every mel band carries signal."""
-    whisper = pytest.importorskip("whisper")
+    whisper = require_module("whisper", "openai-whisper computes the log-mel input")
     rng = np.random.default_rng(4)
     t = np.arange(30 * 16_000, dtype=np.float64) / 16_000
     chirp = 0.3 * np.sin(2 * np.pi * (100 + 120 * t) * t)
@@ -68,7 +70,6 @@ def mel() -> Any:
 
 @pytest.fixture(scope="session")
 def ct2_reference() -> Any:
-    ctranslate2 = pytest.importorskip("ctranslate2")
     return ctranslate2.models.Whisper(
         str(whisper_tiny_en_dir()), device="cpu", compute_type="float32"
     )
@@ -118,6 +119,8 @@ def test_it_refuses_a_truncated_model_bin(tmp_path: Path) -> None:
 
 def test_the_checkpoint_loads_strictly_into_openai_whisper(checkpoint: Path) -> None:
     import torch
+
+    require_module("whisper", "the checkpoint is loaded into openai-whisper's model")
     from whisper.model import ModelDimensions, Whisper
 
     saved = torch.load(checkpoint, weights_only=True)
@@ -129,7 +132,6 @@ def test_the_checkpoint_loads_strictly_into_openai_whisper(checkpoint: Path) -> 
 
 
 def test_the_encoder_matches_ctranslate2(whisper_model: Any, mel: Any, ct2_reference: Any) -> None:
-    import ctranslate2
     import torch
 
     with torch.no_grad():
@@ -142,7 +144,6 @@ def test_the_encoder_matches_ctranslate2(whisper_model: Any, mel: Any, ct2_refer
 def test_the_decoder_logits_match_ctranslate2(
     whisper_model: Any, mel: Any, ct2_reference: Any
 ) -> None:
-    import ctranslate2
     import torch
 
     # A forced text prefix makes every step attend over several earlier positions.

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import shutil
 import subprocess
 import wave
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +11,7 @@ import pytest
 from model_server.engines.base import SAMPLE_RATE, Samples, TranscribeOptions, Transcript
 from model_server.engines.openai_whisper_engine import OpenAIWhisperEngine
 from model_server.wer import word_error_rate
+from tests.tools import require_tool
 
 FIRST = "She has been sleeping better."
 SECOND = "We will meet again next Tuesday."
@@ -42,13 +42,13 @@ def engine(checkpoint: Path) -> OpenAIWhisperEngine:
 @pytest.fixture(scope="module")
 def dictation(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     """About 5 s of espeak-ng speech, 16 kHz mono float32 as engines receive it."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.skip("espeak-ng and sox make the test speech")
+    espeak_ng = require_tool("espeak-ng", "it speaks the test dictation")
+    sox_path = require_tool("sox", "it resamples the test speech to 16 kHz")
     folder = tmp_path_factory.mktemp("speech")
     spoken, resampled = folder / "spoken.wav", folder / "16k.wav"
-    espeak = ["espeak-ng", "-v", "en-us", "-s", "150", "-m", "-w", str(spoken), DICTATION_SSML]
+    espeak = [espeak_ng, "-v", "en-us", "-s", "150", "-m", "-w", str(spoken), DICTATION_SSML]
     subprocess.run(espeak, check=True)
-    sox = ["sox", str(spoken), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(resampled)]
+    sox = [sox_path, str(spoken), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(resampled)]
     subprocess.run(sox, check=True)
     with wave.open(str(resampled)) as wav:
         pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")

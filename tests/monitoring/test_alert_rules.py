@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,28 +11,28 @@ import yaml
 from starlette.testclient import TestClient
 
 from appliance.runtime import Appliance
+from tests.tools import require_tool
 from webui.app import create_app
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "ansible/roles/monitoring/files"
 RULES = RULES_DIR / "appliance-alerts.yml"
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None, reason="needs promtool (Debian package prometheus; bootstrap installs it)"
-)
 
 
-@needs_promtool
-def test_the_rules_are_valid() -> None:
+@pytest.fixture
+def promtool() -> str:
+    return require_tool("promtool", "it checks and unit-tests the alert rules")
+
+
+def test_the_rules_are_valid(promtool: str) -> None:
     result = subprocess.run(
-        [str(PROMTOOL), "check", "rules", str(RULES)], capture_output=True, text=True
+        [promtool, "check", "rules", str(RULES)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_promtool
-def test_the_rule_unit_tests_pass() -> None:
+def test_the_rule_unit_tests_pass(promtool: str) -> None:
     result = subprocess.run(
-        [str(PROMTOOL), "test", "rules", "appliance-alerts.test.yml"],
+        [promtool, "test", "rules", "appliance-alerts.test.yml"],
         capture_output=True,
         text=True,
         cwd=RULES_DIR,

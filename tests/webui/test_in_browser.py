@@ -8,7 +8,6 @@ Content-Security-Policy, and no page triggers a CSP violation.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,8 @@ from typing import Any
 import pytest
 
 from tests.served_app import Running, Served, run_model_server, serve_appliance
+from tests.tools import require_tool
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Debian's chromium package (scripts/bootstrap.sh installs it)"
-)
 PASSWORD = "quiet-harbour-lantern-47"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -32,6 +28,13 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def chromium_path() -> str:
+    """Debian's Chromium (never a browser build Playwright downloads); asked for first, so a
+    missing one is reported before any server starts."""
+    return require_tool("chromium", "these tests drive it", also=("chromium-browser",))
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     # Two minutes of idle time: the countdown warning (last two minutes) shows at once.
@@ -40,11 +43,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 @pytest.fixture
-def chromium() -> Iterator[object]:
+def chromium(chromium_path: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
 
@@ -121,7 +124,7 @@ def _open_new_dictation(page: Any, base: str) -> None:
 
 
 def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
-    tmp_path: Path, models: Running
+    tmp_path: Path, models: Running, chromium_path: str
 ) -> None:
 
     from playwright.sync_api import sync_playwright
@@ -139,7 +142,7 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
             f"--use-file-for-fake-audio-capture={speech}%noloop",
         ]
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+            browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
             page = browser.new_page()
             _open_new_dictation(page, served.base)
             page.click("#rec-start")

@@ -1,0 +1,72 @@
+"""The one way a test asks for something outside Python's reach: a program or a heavy library.
+
+`make test` installs all of them (scripts/bootstrap.sh with WITH_TEST_TOOLS=1), so on a machine
+set up that way nothing here skips. Elsewhere (a bare `pytest` on a laptop) a missing one skips
+the test with the package to install; under CI (`CI=true`, as .ci/run sets) it fails the test
+instead, so a runner that lost a tool cannot turn into a run that silently tests less.
+
+Call these inside a test or fixture (not at import time): skipping and failing need a test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
+
+import pytest
+
+# Program -> what to install to get it.
+TOOLS = {
+    "chromium": "the Debian package chromium",
+    "promtool": "the Debian package prometheus",
+    "espeak-ng": "the Debian package espeak-ng",
+    "sox": "the Debian package sox",
+    "ansible-playbook": "ansible-core (the dev extra: `make install`)",
+}
+# Importable module -> what to install to get it (those that pyproject.toml cannot declare).
+MODULES = {
+    "torch": "torch==2.13.0, the CPU build (scripts/bootstrap.sh installs it)",
+    "whisper": "openai-whisper==20250625 (scripts/bootstrap.sh installs it)",
+}
+HOW = "`make test` installs it (scripts/bootstrap.sh with WITH_TEST_TOOLS=1)"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _missing(what: str, why: str, install: str) -> NoReturn:
+    message = f"{what} is missing ({why}): install {install}; {HOW}"
+    if in_ci():
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def require_tool(
+    name: str, why: str, *, also: tuple[str, ...] = (), directory: Path | None = None
+) -> str:
+    """The path of program `name` (or of one of `also`, other names of the same program).
+
+    `directory` looks there instead of on PATH (the virtualenv's bin for ansible-playbook).
+    """
+    install = TOOLS[name]  # a KeyError here: add the program and its package to TOOLS
+    search = str(directory) if directory is not None else None
+    for candidate in (name, *also):
+        found = shutil.which(candidate, path=search)
+        if found:
+            return found
+    _missing(f"the program {name}", why, install)
+
+
+def require_module(name: str, why: str) -> ModuleType:
+    """The imported module `name`, for libraries scripts/bootstrap.sh installs beside the
+    project's own dependencies (a plain import would break collection of a whole file)."""
+    install = MODULES[name]  # a KeyError here: add the module and its package to MODULES
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"the Python module {name}", why, install)
