@@ -136,9 +136,10 @@ class Draft:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any], transcript: str | None = None) -> Draft:
-        """The draft `as_json` wrote, whatever version stored it: drafts stored before statements
-        and flags had ids get them here, numbered in page order as build_draft numbers them.
-        `transcript`: for a stored draft, which keeps its transcript apart (and may outlive it)."""
+        """The draft `as_json` wrote, whatever version stored it. Drafts stored before statements
+        and flags had ids get them here, numbered in page order: stable, since a stored draft
+        never changes. `transcript`: for a stored draft, which keeps its transcript apart (and
+        may outlive it)."""
         numbered = (f"s{n}" for n in count(1))
         sections = {
             str(key): [Statement.from_json(s, next(numbered)) for s in statements]
