@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -18,7 +17,6 @@ from appliance.records.dictations import (
     MODALITIES,
     NOTE_FORMATS,
     DictationInputError,
-    DictationView,
     create_dictation,
     dictation_status,
     form_defaults,
@@ -79,7 +77,7 @@ def _form(
             "modalities": MODALITIES,
             "note_formats": NOTE_FORMATS,
             "templates": choices.templates,
-            "max_upload_mb": request.app.state.appliance.settings.max_upload_mb,
+            "max_upload_mb": appliance_of(request).settings.max_upload_mb,
             **extra,
         },
         status_code=400 if "error" in extra else 200,
@@ -142,16 +140,6 @@ def dictation_create(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-@dataclass(frozen=True)
-class DetailPage:
-    dictation: DictationView
-    client: ClientView
-    retention_due: datetime | None
-    # The code's label from the practice's list now; None once an admin has removed the code
-    # (the dictation keeps its code, and the page shows just that).
-    service_label: str | None
-
-
 def _section_titles(draft: Draft | None) -> dict[str, str]:
     if draft is None:
         return {}
@@ -164,28 +152,26 @@ def dictation_detail(request: Request) -> Response:
     actor = current_actor(request)
     with appliance.unit_of_work() as db:
         view = get_dictation(db, appliance.keys, actor, request.path_params["dictation_id"])
-        page = DetailPage(
-            view,
-            get_client(db, appliance.keys, actor, view.client_id),
-            deletion_due(view.transcribed_at, transcript_retention_days(db)),
-            service_codes(db).get(view.details.service_code),
-        )
-    view = page.dictation
+        client = get_client(db, appliance.keys, actor, view.client_id)
+        retention_due = deletion_due(view.transcribed_at, transcript_retention_days(db))
+        # The code's label from the practice's list now; None once an admin has removed the
+        # code (the dictation keeps its code, and the page shows just that).
+        service_label = service_codes(db).get(view.details.service_code)
     return render(
         request,
         "dictations/detail.html",
         {
             "dictation": view,
-            "client": page.client,
+            "client": client,
             "modalities": MODALITIES,
-            "service_label": page.service_label,
+            "service_label": service_label,
             "section_titles": _section_titles(view.draft),
             "transcript_pieces": (
                 linked_transcript(view.transcript, view.draft)
                 if view.draft and view.transcript
                 else None
             ),
-            "retention_due": page.retention_due,
+            "retention_due": retention_due,
         },
     )
 
