@@ -31,3 +31,10 @@ EMERGENCY_ACCESS = Counter(
     "Emergency access events: grants made and each use of one.",
     ["event"],
 )
+NOTE_STATEMENTS_CHANGED = Histogram(
+    "appliance_note_statements_changed_ratio",
+    "At signing: the share of the draft's statements kept verbatim, edited, moved or deleted, "
+    "and statements added, relative to the statements drafted (one observation per kind).",
+    ["change"],
+    buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0),
+)

@@ -39,6 +39,11 @@ class User(SQLModel, table=True):
     mfa_last_step: int | None = Field(default=None)
     created_at: datetime = Field(sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set by an admin: this clinician's signed notes become final only when their supervisor
+    # co-signs (pre-licensed clinicians, trainees).
+    requires_cosign: bool = Field(default=False)
+    # How the person signs ("Alice Smith, LMFT"): printed under every note they sign. Not PHI.
+    signature_line: str | None = Field(default=None, max_length=120)
 
 
 class Supervision(SQLModel, table=True):
@@ -143,6 +148,9 @@ class Client(SQLModel, table=True):
     external_id_index: str | None = Field(default=None, max_length=64)
     date_of_birth_sealed: bytes | None = Field(default=None)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Set when the client was deleted: every key of theirs is shredded; the row stays so the
+    # audit trail's object ids still resolve to "a deleted client".
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -236,6 +244,10 @@ class Dictation(SQLModel, table=True):
     # drafting uses this copy, so editing or retiring the template never changes this dictation.
     # Not sealed: a template holds no PHI.
     template_snapshot: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # What produced the draft (appliance version, speech and LLM model ids, the LLM's class):
+    # carried into the signed record, so a note read years later says which models wrote it.
+    # Not sealed: model names are not PHI.
+    produced_by: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 ACTIVE = text("retired_at IS NULL")
@@ -272,3 +284,102 @@ class NoteTemplate(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Note(SQLModel, table=True):
+    """The clinician's working copy of one session's note, and where it stands.
+
+    The machine draft stays in `dictations.draft_sealed`; this is what the clinician edits.
+    Once signed, the working copy is shredded: the record lives in `note_records`.
+    """
+
+    __tablename__ = "notes"
+
+    id: str = Field(primary_key=True, max_length=32)
+    dictation_id: str = Field(foreign_key="dictations.id", unique=True, max_length=32)
+    client_id: str = Field(foreign_key="clients.id", index=True, max_length=32)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    # Seals the working copy; shredded at signing.
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    # draft | awaiting_cosign | final
+    state: str = Field(max_length=16, index=True)
+    # Bumped by every save: a save carrying an older version is a conflict, never an overwrite.
+    version: int = Field(default=1)
+    body_sealed: bytes | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Signed more than the practice's allowed days after the session.
+    late_entry: bool = Field(default=False)
+    # Set when the supervisor returns the note; cleared by the clinician's next addendum.
+    returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    final_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    produced_by: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class NoteRecord(SQLModel, table=True):
+    """One signed act on a note: the note itself, an addendum, a co-signature or a return.
+
+    Append-only: database triggers refuse UPDATE and DELETE (migration 0006). Each row is
+    sealed under a key of its own; `content_sha256` is the hash of the canonical JSON document.
+    """
+
+    __tablename__ = "note_records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    note_id: str = Field(foreign_key="notes.id", index=True, max_length=32)
+    # note | addendum | cosign | return
+    kind: str = Field(max_length=12)
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    text_sealed: bytes
+    document_sealed: bytes
+    content_sha256: str = Field(max_length=64)
+    signer_id: int = Field(foreign_key="users.id")
+    signature_line: str = Field(max_length=120)
+    signed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProcessNote(SQLModel, table=True):
+    """Psychotherapy notes (HIPAA 164.501): the clinician's private notes on one session.
+
+    Under a key of their own, read by the owning clinician only, never sent to a model, and
+    kept out of every output unless the clinician releases them.
+    """
+
+    __tablename__ = "process_notes"
+
+    id: str = Field(primary_key=True, max_length=32)
+    note_id: str = Field(foreign_key="notes.id", unique=True, max_length=32)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    body_sealed: bytes | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    # Released to the owner's supervisor (one note at a time), or None.
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Export(SQLModel, table=True):
+    """A client's records as one zip: a worker job, then a sealed file downloadable once."""
+
+    __tablename__ = "exports"
+
+    id: str = Field(primary_key=True, max_length=32)
+    client_id: str = Field(foreign_key="clients.id", index=True, max_length=32)
+    requested_by: int = Field(foreign_key="users.id", index=True)
+    # Seals the zip on disk; shredded after the download or when it expires.
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    include_process_notes: bool = Field(default=False)
+    # queued | working | ready | downloaded | expired | failed
+    state: str = Field(max_length=16, index=True)
+    status_message: str | None = Field(default=None, max_length=200)
+    progress: int = Field(default=0)
+    total: int = Field(default=0)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    file_bytes: int | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    ready_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

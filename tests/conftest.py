@@ -262,8 +262,10 @@ def submit_dictation(
     audio: bytes | None = None,
     typed_text: str = "",
     note_format: str = "soap",
+    **details: str,
 ) -> str:
-    """A new client of alice's with one dictation (a recording or typed notes); its id."""
+    """A new client of alice's with one dictation (a recording or typed notes); its id.
+    `details`: other fields of the form (session_date, ...)."""
     from appliance.records.clients import create_client
     from appliance.records.dictations import create_dictation
 
@@ -276,7 +278,7 @@ def submit_dictation(
             appliance.settings,
             alice,
             client.id,
-            form_details(note_format=note_format),
+            form_details(note_format=note_format, **details),
             audio=audio,
             typed_text=typed_text,
         )

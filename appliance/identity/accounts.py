@@ -251,6 +251,11 @@ def assign_supervisor(
         raise AccountError("Only clinicians have supervisors.")
     if supervisor is not None and supervisor.role != Role.SUPERVISOR.value:
         raise AccountError(f"{supervisor.username} is not a supervisor.")
+    if supervisor is None and clinician.requires_cosign:
+        raise AccountError(
+            f"{clinician.username}'s notes require co-signature: turn that off first, or "
+            "assign another supervisor."
+        )
     for existing in db.exec(select(Supervision).where(Supervision.clinician_id == clinician.id)):
         db.delete(existing)
     db.flush()
@@ -258,6 +263,38 @@ def assign_supervisor(
         assert clinician.id is not None and supervisor.id is not None
         db.add(Supervision(supervisor_id=supervisor.id, clinician_id=clinician.id))
     _audit("user.supervisor_assign", by, clinician)
+
+
+def set_requires_cosign(db: Session, clinician: User, required: bool, *, by: Actor) -> None:
+    """The clinician's signed notes become final only when their supervisor co-signs."""
+    require_admin(by, "user.requires_cosign")
+    if required:
+        if clinician.role != Role.CLINICIAN.value:
+            raise AccountError("Only a clinician's notes need co-signature.")
+        assert clinician.id is not None
+        if supervisor_of(db, clinician.id) is None:
+            raise AccountError(
+                f"Assign {clinician.username} a supervisor first: the supervisor co-signs."
+            )
+    clinician.requires_cosign = required
+    db.add(clinician)
+    _audit("user.requires_cosign", by, clinician)
+
+
+MAX_SIGNATURE_LINE = 120
+
+
+def set_signature_line(db: Session, actor: Actor, line: str) -> None:
+    """How the person signs ("Alice Smith, LMFT"); only they set it, and it is audited."""
+    cleaned = " ".join(line.split())
+    if not cleaned:
+        raise AccountError("Signature line: enter your name and credentials.")
+    if len(cleaned) > MAX_SIGNATURE_LINE:
+        raise AccountError(f"Signature line: at most {MAX_SIGNATURE_LINE} characters.")
+    user = user_by_id(db, actor.user_id)
+    user.signature_line = cleaned
+    db.add(user)
+    _audit("user.signature_line", actor, user)
 
 
 def actor_for(user: User) -> Actor:

@@ -53,7 +53,7 @@ def _fail(user: User | None, reason: str) -> SignInResult:
     return FAILED
 
 
-def _count_failure(db: Session, settings: Settings, user: User) -> bool:
+def count_failure(db: Session, settings: Settings, user: User) -> bool:
     """Count one failed attempt; lock the account when the threshold is reached (True)."""
     user.failed_logins += 1
     locked = user.failed_logins >= settings.lockout_threshold
@@ -77,7 +77,7 @@ def sign_in(db: Session, settings: Settings, username: str, password: str) -> Si
     if not user.is_active:
         return _fail(user, "disabled")
     if not password_ok:
-        _count_failure(db, settings, user)
+        count_failure(db, settings, user)
         return _fail(user, "bad_password")
     user.failed_logins = 0
     user.locked_until = None
@@ -104,7 +104,7 @@ def complete_second_factor(
         return None
     method = verify_second_factor(db, keys, user, code)
     if method is None:
-        if _count_failure(db, settings, user):
+        if count_failure(db, settings, user):
             end_session(db, partial_token, "locked")
         record_by(actor_for(user), "auth.mfa", Outcome.FAILED, reason="bad_code")
         metrics.LOGIN_FAILURES.inc()

@@ -12,14 +12,17 @@ import json
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
-from sqlmodel import col, or_, select
+from sqlmodel import Session, col, or_, select
 
-from appliance import clock
+from appliance import __version__, clock
 from appliance.audit.record import Outcome, record_by
 from appliance.crypto.envelope import crypto_shred, open_record_key, seal
+from appliance.crypto.keyfiles import Keys
 from appliance.drafting import pipeline
 from appliance.drafting.custom_formats import format_from_snapshot
+from appliance.drafting.draft import Draft
 from appliance.drafting.formats import NoteFormat
 from appliance.inference.configured import configured_models
 from appliance.inference.speech import SpeechRejected, SpeechUnavailable
@@ -32,9 +35,11 @@ from appliance.jobs.queue import (
 )
 from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
+from appliance.notes.review import start_note
 from appliance.records import audio_store
 from appliance.records.dictations import TABLE, State, read_transcript, store_transcript
 from appliance.runtime import Appliance
+from appliance.settings import Settings
 from speech_io.protocol import ABOUT_THE_RECORDING, SpeechErrorCode
 
 logger = logging.getLogger("appliance.jobs")
@@ -149,6 +154,7 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
         now = clock.utcnow()
         store_transcript(db, keys, row, text)
         row.transcribed_at = now
+        row.produced_by = {**(row.produced_by or {}), "speech_model": settings.speech_model}
         row.state, row.claimed_at, row.status_message = State.DRAFTING.value, None, None
         row.next_attempt_at, row.attempts = now, 0
         # Zero retention: the audio's key dies in the same transaction that stores the
@@ -190,19 +196,40 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
     started = time.perf_counter()
     draft = pipeline.draft(transcript, modality, note_format, models.router, models.writer)
     JOB_STAGE_SECONDS.labels("drafting").observe(time.perf_counter() - started)
-    document = draft.as_json()
-    del document["transcript"]  # stored once, as the transcript
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
         assert row is not None
         if row.state != State.DRAFTING.value or row.draft_sealed is not None:
             return
-        key = open_record_key(db, keys.keks, row.data_key_id)
-        row.draft_sealed = seal(key, TABLE, row.id, "draft", json.dumps(document))
-        row.drafted_at = clock.utcnow()
-        row.state, row.claimed_at, row.status_message = State.READY.value, None, None
-        db.add(row)
-        record_by(None, "dictation.draft", object_type="dictation", object_id=dictation_id)
+        store_draft(db, keys, settings, row, draft)
+
+
+def store_draft(db: Session, keys: Keys, settings: Settings, row: Dictation, draft: Draft) -> None:
+    """Seal the machine draft, mark the dictation ready and start its note, in one transaction:
+    a ready dictation always has a note to review."""
+    document = draft.as_json()
+    del document["transcript"]  # stored once, as the transcript
+    key = open_record_key(db, keys.keks, row.data_key_id)
+    row.draft_sealed = seal(key, TABLE, row.id, "draft", json.dumps(document))
+    row.drafted_at = clock.utcnow()
+    row.state, row.claimed_at, row.status_message = State.READY.value, None, None
+    row.produced_by = produced_by(settings, row)
+    db.add(row)
+    record_by(None, "dictation.draft", object_type="dictation", object_id=row.id)
+    start_note(db, keys, row, draft)
+
+
+def produced_by(settings: Settings, row: Dictation) -> dict[str, Any]:
+    """What wrote this draft, for the signed record: names and versions, never PHI."""
+    snapshot = row.template_snapshot
+    return {
+        **(row.produced_by or {}),
+        "appliance_version": __version__,
+        "llm_model": settings.llm_model,
+        "llm_class": settings.llm_class,
+        "note_format": row.note_format,
+        "template_snapshot": None if snapshot is None else snapshot.get("id"),
+    }
 
 
 def _wait_and_retry(

@@ -74,3 +74,22 @@ def set_service_codes(db: Session, rows: Sequence[tuple[str, str]], *, by: Actor
     """
     require_role(by, Role.ADMIN, action="settings.change")
     _set(db, SERVICE_CODES, codes.to_json(codes.parse_service_codes(rows)), by)
+
+
+NOTE_DUE_DAYS = "note_due_days"
+DEFAULT_NOTE_DUE_DAYS = 3
+MAX_NOTE_DUE_DAYS = 60
+
+
+def note_due_days(db: Session) -> int:
+    """Days after the session within which its note should be signed: later signatures are
+    marked "Late entry", and unsigned notes older than this are listed as overdue."""
+    value = _get(db, NOTE_DUE_DAYS)
+    return int(value) if value else DEFAULT_NOTE_DUE_DAYS
+
+
+def set_note_due_days(db: Session, days: int, *, by: Actor) -> None:
+    require_role(by, Role.ADMIN, action="settings.change")
+    if not 1 <= days <= MAX_NOTE_DUE_DAYS:
+        raise ValueError(f"Notes are due 1 to {MAX_NOTE_DUE_DAYS} days after the session.")
+    _set(db, NOTE_DUE_DAYS, str(days), by)

@@ -354,6 +354,11 @@ def get_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> D
     return _view(db, keys, row, with_transcript=True)
 
 
+def dictation_for_note(db: Session, keys: Keys, row: Dictation) -> DictationView:
+    """The dictation behind a note the caller has already reached (and audited)."""
+    return _view(db, keys, row, with_transcript=True)
+
+
 def dictation_status(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
     """For the progress poll: the state only, no transcript (and no audit line every 2 s)."""
     return _view(db, keys, _visible(db, keys, actor, dictation_id), with_transcript=False)

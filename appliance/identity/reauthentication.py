@@ -1,0 +1,65 @@
+"""Re-authentication for acts that need the person, not just their session: signing a note,
+co-signing, deleting a client.
+
+The password, and the second factor when the person has enrolled one, are checked again.
+Failures count towards the same lockout as sign-in; an account locked here is signed out
+everywhere, since whoever is guessing is at a workstation that is already signed in.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from appliance.crypto.keyfiles import Keys
+from appliance.identity.accounts import end_all_sessions, is_locked
+from appliance.identity.authentication import count_failure
+from appliance.identity.mfa import verify_second_factor
+from appliance.identity.passwords import verify_password
+from appliance.models import User
+from appliance.settings import Settings
+
+
+class ReauthFailure(StrEnum):
+    """Also the audit event's reason."""
+
+    BAD_PASSWORD = "bad_password"  # noqa: S105 (a reason code, not a password)
+    BAD_CODE = "bad_code"
+    LOCKED = "locked"
+
+    @property
+    def message(self) -> str:
+        return {
+            ReauthFailure.BAD_PASSWORD: "The password is not right. Nothing was signed.",
+            ReauthFailure.BAD_CODE: (
+                "The authenticator or recovery code is not right (each code works once). "
+                "Nothing was signed."
+            ),
+            ReauthFailure.LOCKED: (
+                "Your account is locked after repeated failures. Nothing was signed; an admin "
+                "can unlock it, or wait and sign in again."
+            ),
+        }[self]
+
+
+def reauthenticate(
+    db: Session, settings: Settings, keys: Keys, user: User, password: str, code: str
+) -> ReauthFailure | None:
+    """None when the person proved who they are; the failure otherwise (already counted).
+
+    The caller must commit either way: a failure's count has to persist."""
+    if is_locked(user):
+        return ReauthFailure.LOCKED
+    if user.password_hash is None or not verify_password(password, user.password_hash):
+        failure = ReauthFailure.BAD_PASSWORD
+    elif user.mfa_enabled and verify_second_factor(db, keys, user, code.strip()) is None:
+        failure = ReauthFailure.BAD_CODE
+    else:
+        user.failed_logins = 0
+        db.add(user)
+        return None
+    if count_failure(db, settings, user):
+        end_all_sessions(db, user.id, reason="locked")
+        return ReauthFailure.LOCKED
+    return failure

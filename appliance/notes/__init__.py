@@ -1,0 +1,1 @@
+"""A session's note: review and edit, signature, addenda, co-signature, and its copies."""
