@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python -m bench.web_requests
 	$(BIN)/python -m bench.crypto_audit_cost
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.note_copies
 
 bench-asr: install
 	$(BIN)/python -m bench.asr

@@ -47,6 +47,8 @@ python=$(find_python) || {
 
 # llama-cpp-python is compiled on first install.
 command -v g++ >/dev/null 2>&1 || apt_install build-essential
+# The signed note's PDF copy embeds DejaVu Sans (appliance.notes.pdf), at run time and in tests.
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   ver=$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
@@ -68,6 +70,11 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || missing+=(sox)
+  # The Ansible roles' tests: nft (the firewall in network namespaces, with ip), cryptsetup
+  # (LUKS on a loop file). /usr/sbin is searched too: a non-root PATH leaves it out.
+  PATH="$PATH:/usr/sbin:/sbin" command -v nft >/dev/null 2>&1 || missing+=(nftables)
+  PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  PATH="$PATH:/usr/sbin:/sbin" command -v cryptsetup >/dev/null 2>&1 || missing+=(cryptsetup-bin)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       apt_install "${missing[@]}"

@@ -237,15 +237,15 @@ def return_document(
     }
 
 
-def _when(iso: str) -> str:
+def readable_utc(iso: str) -> str:
     return iso.replace("T", " ").replace("Z", " UTC")
 
 
-def _signed_line(verb: str, document: Mapping[str, Any]) -> str:
+def signed_line(verb: str, document: Mapping[str, Any]) -> str:
     signer = document["signer"]
     return (
         f"{verb} by {signer['signature_line']} ({signer['username']}) "
-        f"on {_when(document['signed_at'])}."
+        f"on {readable_utc(document['signed_at'])}."
     )
 
 
@@ -296,8 +296,10 @@ def note_text(document: Mapping[str, Any]) -> str:
         lines.extend(f"- {f['message']}" for f in document["acknowledged_flags"])
         lines.append("")
     if document["late_entry"]:
-        lines.append(f"LATE ENTRY: signed {_when(document['signed_at'])}, after the session.")
-    lines.append(_signed_line("Electronically signed", document))
+        lines.append(
+            f"LATE ENTRY: signed {readable_utc(document['signed_at'])}, after the session."
+        )
+    lines.append(signed_line("Electronically signed", document))
     return "\n".join(lines) + "\n"
 
 
@@ -305,13 +307,13 @@ def addendum_text(document: Mapping[str, Any]) -> str:
     return (
         f"ADDENDUM {document['sequence']} to the note of {document['session']['date']}\n"
         f"{document['text']}\n"
-        f"{_signed_line('Electronically signed', document)}\n"
+        f"{signed_line('Electronically signed', document)}\n"
     )
 
 
 def cosign_text(document: Mapping[str, Any]) -> str:
-    return _signed_line("Co-signed", document) + "\n"
+    return signed_line("Co-signed", document) + "\n"
 
 
 def return_text(document: Mapping[str, Any]) -> str:
-    return f"Returned for correction: {document['comment']}\n{_signed_line('Returned', document)}\n"
+    return f"Returned for correction: {document['comment']}\n{signed_line('Returned', document)}\n"

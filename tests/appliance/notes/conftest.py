@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 
 from appliance import clock
-
 from appliance.drafting.draft import build_draft
 from appliance.identity import accounts
 from appliance.jobs.dictation_stages import store_draft

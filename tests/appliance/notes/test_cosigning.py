@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from appliance import clock
-
 from appliance.access import AccessDenied, NotFound
 from appliance.audit.chain import EventData
 from appliance.identity import accounts
