@@ -21,6 +21,7 @@ from appliance.access import AccessDenied, NotFound
 from appliance.audit.metrics import AuditChainCollector
 from appliance.jobs.dictation_stages import DICTATION_JOBS
 from appliance.jobs.metrics import JobCollector
+from appliance.notes.metrics import NoteCollector
 from appliance.jobs.queue import Workers
 from appliance.jobs.scheduler import start_periodic_tasks
 from appliance.runtime import Appliance
@@ -31,11 +32,14 @@ from webui.views import (
     account,
     audit,
     clients,
+    cosign,
     dictations,
     health,
     home,
     login,
     metrics,
+    note_copies,
+    notes,
     setup,
 )
 from webui.views.admin import emergency, status, templates, users
@@ -60,6 +64,7 @@ def routes() -> list[BaseRoute]:
         Route("/", home.home, methods=["GET"]),
         Route("/account", account.account_page, methods=["GET"]),
         Route("/account/password", account.change_password, methods=["POST"]),
+        Route("/account/signature-line", account.change_signature_line, methods=["POST"]),
         Route("/account/mfa", account.mfa_page, methods=["GET"]),
         Route("/account/mfa/start", account.mfa_start, methods=["POST"]),
         Route("/account/mfa/confirm", account.mfa_confirm, methods=["POST"]),
@@ -76,6 +81,21 @@ def routes() -> list[BaseRoute]:
             methods=["GET"],
         ),
         Route("/dictations/{dictation_id}/retry", dictations.dictation_retry, methods=["POST"]),
+        Route("/dictations/{dictation_id}/review", notes.review_begin, methods=["POST"]),
+        Route("/notes/to-sign", notes.to_sign, methods=["GET"]),
+        # The copies first: "/notes/{note_id}" would otherwise match "abc.pdf" as an id.
+        Route("/notes/{note_id}.pdf", note_copies.note_pdf, methods=["GET"]),
+        Route("/notes/{note_id}.txt", note_copies.note_text, methods=["GET"]),
+        Route("/notes/{note_id}/fhir.json", note_copies.note_fhir, methods=["GET"]),
+        Route("/notes/{note_id}/copied", note_copies.note_copied, methods=["POST"]),
+        Route("/notes/{note_id}", notes.note_detail, methods=["GET"]),
+        Route("/notes/{note_id}", notes.note_save, methods=["POST"]),
+        Route("/notes/{note_id}/flags/{flag_id}/ack", notes.flag_acknowledge, methods=["POST"]),
+        Route("/notes/{note_id}/sign", notes.note_sign, methods=["POST"]),
+        Route("/notes/{note_id}/addenda", notes.addendum_add, methods=["POST"]),
+        Route("/notes/{note_id}/cosign", cosign.note_cosign, methods=["POST"]),
+        Route("/notes/{note_id}/return", cosign.note_return, methods=["POST"]),
+        Route("/cosign", cosign.cosign_list, methods=["GET"]),
         Route("/admin/users", users.user_list, methods=["GET"]),
         Route("/admin/users", users.user_create, methods=["POST"]),
         Route("/admin/users/new", users.user_new, methods=["GET"]),
@@ -87,6 +107,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/users/{user_id}/reset-mfa", users.user_reset_mfa, methods=["POST"]),
         Route("/admin/users/{user_id}/setup-link", users.user_setup_link, methods=["POST"]),
         Route("/admin/users/{user_id}/supervisor", users.user_set_supervisor, methods=["POST"]),
+        Route("/admin/users/{user_id}/cosign", users.user_set_cosign, methods=["POST"]),
         Route("/admin/settings", admin_settings.settings_page, methods=["GET"]),
         Route("/admin/settings", admin_settings.settings_save, methods=["POST"]),
         Route("/admin/settings/service-codes", admin_settings.service_codes_save, methods=["POST"]),
@@ -182,4 +203,5 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     app.state.chain_registry = CollectorRegistry(auto_describe=True)
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     app.state.chain_registry.register(JobCollector(appliance.engine))
+    app.state.chain_registry.register(NoteCollector(appliance.engine))
     return app

@@ -9,6 +9,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from appliance.db import read_only
+from appliance.notes.queues import to_sign_count
+from appliance.roles import Actor, Role
 from webui.csrf import csrf_token, ensure_presession
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -37,6 +40,13 @@ NOTICES = {
     "template_retired": "Template retired. Dictations already submitted with it keep it.",
     "emergency_granted": "Emergency access granted. It is audited and ends on its own.",
     "emergency_revoked": "Emergency access revoked.",
+    "signature_saved": "Signature line saved.",
+    "note_saved": "Note saved.",
+    "flag_acknowledged": "Flag acknowledged. It stays on the signed record as acknowledged.",
+    "note_signed": "Note signed. The signed record can no longer change; correct it by addendum.",
+    "addendum_signed": "Addendum signed and added to the record.",
+    "note_cosigned": "Note co-signed: it is final.",
+    "note_returned": "Note returned to the clinician with your comment.",
 }
 
 
@@ -58,9 +68,20 @@ def render(
         "idle_seconds": signed_in.live.seconds_left if signed_in else None,
         "idle_total_seconds": request.app.state.appliance.settings.idle_timeout_minutes * 60,
     }
+    if signed_in and not signed_in.second_factor_pending:
+        values["waiting_notes"] = _waiting_notes(request, signed_in.actor)
     values.update(context or {})
     body = _environment.get_template(template).render(values)
     return HTMLResponse(body, status_code=status_code)
+
+
+def _waiting_notes(request: Request, actor: Actor) -> int:
+    """The navigation's count: notes to sign (clinician) or to co-sign (supervisor)."""
+    if actor.role not in (Role.CLINICIAN, Role.SUPERVISOR):
+        return 0
+    # Read-only: no write lock, and fine inside a view's own unit of work.
+    with read_only(request.app.state.appliance.engine) as db:
+        return to_sign_count(db, actor)
 
 
 def error_page(request: Request, title: str, message: str, status_code: int) -> HTMLResponse:

@@ -3,9 +3,25 @@ statement to the words it came from (click or hover a statement: its source ligh
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from appliance.drafting.draft import Draft
+from appliance.drafting.draft import Span
+
+
+class Cited(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def provenance(self) -> Sequence[Span]: ...
+
+
+class CitingDocument(Protocol):
+    """A machine draft or a note's working copy: statements citing the transcript."""
+
+    def statements(self) -> Iterator[tuple[str, Cited]]: ...
 
 
 @dataclass(frozen=True)
@@ -14,7 +30,7 @@ class Piece:
     ref: str | None  # the citing statement's id, or None for uncited text
 
 
-def linked_transcript(transcript: str, draft: Draft) -> list[Piece]:
+def linked_transcript(transcript: str, draft: CitingDocument) -> list[Piece]:
     """`transcript` in order, each cited span marked with its statement's id. Spans that do not
     fit the text (a transcript other than the one drafted from) are left unmarked rather than
     pointing at the wrong words."""

@@ -31,6 +31,8 @@ class NoteStatement:
     # From the draft, shown to the reviewer: how its section was chosen, who wrote its words.
     routed_by: str = "cue"
     written_by: str = "clinician"
+    # A capable model's rewrite shows the clinician's own sentence it replaced.
+    source_text: str | None = None
 
     @property
     def cited_text(self) -> str:
@@ -47,6 +49,7 @@ class NoteStatement:
             detached=bool(data.get("detached", False)),
             routed_by=str(data.get("routed_by", "cue")),
             written_by=str(data.get("written_by", "clinician")),
+            source_text=data.get("source_text"),
         )
 
 
@@ -182,6 +185,7 @@ def body_from_draft(draft: Draft) -> NoteBody:
                 provenance=tuple(s.provenance),
                 routed_by=s.routed_by,
                 written_by=s.written_by,
+                source_text=s.source_text,
             )
             for s in statements
         )

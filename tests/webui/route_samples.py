@@ -14,18 +14,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.identity.accounts import actor_for, create_user
+from appliance.identity.accounts import actor_for, create_user, set_signature_line
 from appliance.identity.emergency_access import grant_access
 from appliance.identity.mfa import begin_enrolment
 from appliance.identity.setup_links import issue_user_setup_link
 from appliance.jobs.dictation_stages import claim_next, process
 from appliance.models import User
+from appliance.notes.review import acknowledge_flag, get_note, note_id_of
+from appliance.notes.signing import sign_note
 from appliance.practice.note_templates import create_template
 from appliance.records.clients import create_client
 from appliance.records.dictations import create_dictation, get_dictation
 from appliance.roles import Role
 from appliance.runtime import Appliance
-from tests.conftest import People, form_details
+from tests.conftest import PASSWORD, People, form_details
 from tests.fake_llm import fake_llm
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
@@ -84,12 +86,38 @@ def _draft_one(appliance: Appliance, people: People, client_id: str) -> str:
     return dictation_id
 
 
+def _signed_one(appliance: Appliance, people: People, dictation_id: str) -> str:
+    """The drafted dictation's note, signed by alice; its id."""
+    alice = actor_for(people.alice)
+    with appliance.unit_of_work() as db:
+        set_signature_line(db, alice, "Alice Smith, LMFT")
+        note_id = note_id_of(db, dictation_id)
+        assert note_id is not None
+        note = get_note(db, appliance.keys, alice, note_id)
+        for flag_id in note.blocking:
+            acknowledge_flag(db, appliance.keys, alice, note_id, flag_id)
+    with appliance.unit_of_work() as db:
+        version = get_note(db, appliance.keys, alice, note_id).version
+        outcome = sign_note(
+            db,
+            appliance.settings,
+            appliance.keys,
+            alice,
+            note_id,
+            version=version,
+            password=PASSWORD,
+        )
+    assert outcome.signed, outcome.message
+    return note_id
+
+
 def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
     alice, dave = actor_for(people.alice), actor_for(people.dave)
     with appliance.unit_of_work() as db:
         client = create_client(db, appliance.keys, alice, display_name="Sample")
     # Drafted first: the queue hands out the oldest dictation.
     drafted = _draft_one(appliance, people, client.id)
+    signed = _signed_one(appliance, people, _draft_one(appliance, people, client.id))
     with appliance.unit_of_work() as db:
         waiting_for_draft = create_dictation(
             db,
@@ -122,6 +150,8 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
         bob.mfa_enabled = True
         db.add(bob)
         begin_enrolment(db, appliance.keys, erin)
+        note_id = note_id_of(db, drafted)
+        assert note_id is not None
     return RouteSamples(
         {
             "client_id": (client.id,),
@@ -130,5 +160,7 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
             "token": (token, "no-such-token"),
             "grant_id": (str(grant.id),),
             "template_id": (template.id,),
+            "note_id": (note_id, signed),
+            "flag_id": ("f1",),
         }
     )

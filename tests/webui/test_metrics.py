@@ -91,3 +91,14 @@ def test_job_metrics_report_queue_depth_and_age(
     assert re.search(r"^appliance_job_queue_depth 1\.0$", text, re.M)
     age = re.search(r"^appliance_job_oldest_queued_age_seconds (\S+)$", text, re.M)
     assert age and 89 <= float(age.group(1)) <= 95
+
+
+def test_note_metrics_count_states_and_overdue_drafts(appliance: Appliance, people: People) -> None:
+    from tests.appliance.notes.conftest import draft_note
+
+    draft_note(appliance, people, session_date="2026-11-01")
+    draft_note(appliance, people)
+    body = _scrape(appliance, ("127.0.0.1", 5000)).text
+    assert 'appliance_notes{state="draft"} 2.0' in body
+    assert 'appliance_notes{state="final"} 0.0' in body
+    assert "appliance_notes_overdue 1.0" in body

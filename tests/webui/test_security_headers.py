@@ -38,6 +38,10 @@ NOT_PAGES = {
     "/",  # sends each role to its landing page
     "/dictations/{dictation_id}/status",
     "/audit/export.csv",
+    # A signed note's copies are downloads (PDF, text, FHIR JSON), never pages.
+    "/notes/{note_id}.pdf",
+    "/notes/{note_id}.txt",
+    "/notes/{note_id}/fhir.json",
 }
 GETS = [path for method, path in ROUTES if method == "GET"]
 

@@ -168,8 +168,10 @@ def test_a_retired_template_leaves_the_form_but_its_dictations_still_render(
     assert refused.status_code == 400
     assert "no longer offered" in refused.text
 
-    page = alice.get(location).text
-    assert "Draft Weekly check-in note" in page
+    note = re.search(r'href="(/notes/[0-9a-f]{32})"', alice.get(location).text)
+    assert note is not None
+    page = alice.get(note.group(1)).text
+    assert "Weekly check-in note, session of" in page
     assert "<h3>Check-in</h3>" in page and "<h3>Homework</h3>" in page
     assert f"<h3>{RISK_LABEL}</h3>" in page
     assert "Homework is a daily breathing log." in page

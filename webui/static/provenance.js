@@ -18,7 +18,8 @@
     item.addEventListener("mouseenter", function () { light(item); });
     item.addEventListener("focus", function () { light(item); });
     item.addEventListener("click", function (event) {
-      if (event.target.closest("details")) { return; }  // opening "original" is not a jump
+      // Opening "original", or working in a statement's own fields, is not a jump.
+      if (event.target.closest("details, textarea, input, select, label")) { return; }
       light(item);
       if (lit.length) { lit[0].scrollIntoView({ behavior: "smooth", block: "center" }); }
     });

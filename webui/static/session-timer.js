@@ -16,8 +16,20 @@
     return m + ":" + (s < 10 ? "0" : "") + s;
   }
 
+  // A page that saved work (the note editor) tells the timer: that request was activity.
+  document.addEventListener("appliance:activity", function (event) {
+    deadline = Date.now() + event.detail.secondsLeft * 1000;
+    warned = false;
+    tick();
+  });
+  var warned = false;
+
   function tick() {
     var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    if (left <= 15 && !warned) {
+      warned = true;  // once: unsaved work is saved before the sign-out, not kept alive by it
+      document.dispatchEvent(new CustomEvent("appliance:idle-soon"));
+    }
     if (left <= 0) {
       window.location.assign("/login?done=idle_timeout");
       return;

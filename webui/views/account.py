@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.identity.accounts import PasswordRejected, change_own_password, get_user
+from appliance.identity.accounts import (
+    AccountError,
+    PasswordRejected,
+    change_own_password,
+    get_user,
+    set_signature_line,
+)
 from appliance.identity.mfa import (
     Enrolment,
     begin_enrolment,
@@ -17,7 +23,7 @@ from appliance.identity.mfa import (
 )
 from appliance.identity.passwords import MAX_LENGTH, MIN_LENGTH
 from appliance.practice.preferences import mfa_required
-from appliance.roles import Actor
+from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
 from webui.auth import EVERYONE, allow, clear_session_cookie, current_actor
 from webui.pages import render
@@ -33,6 +39,8 @@ class AccountSummary:
     recovery_codes_left: int
     mfa_required: bool
     pending: Enrolment | None
+    signature_line: str | None
+    signs_notes: bool
 
 
 def _summary(appliance: Appliance, actor: Actor) -> AccountSummary:
@@ -45,6 +53,8 @@ def _summary(appliance: Appliance, actor: Actor) -> AccountSummary:
             recovery_codes_left=remaining_recovery_codes(db, user),
             mfa_required=mfa_required(db),
             pending=pending_enrolment(appliance.keys, user),
+            signature_line=user.signature_line,
+            signs_notes=user.role in (Role.CLINICIAN.value, Role.SUPERVISOR.value),
         )
 
 
@@ -61,6 +71,17 @@ def _account_page(request: Request, status_code: int = 200, **context: object) -
 @allow(*EVERYONE)
 def account_page(request: Request) -> Response:
     return _account_page(request)
+
+
+@allow(Role.CLINICIAN, Role.SUPERVISOR)
+def change_signature_line(request: Request) -> Response:
+    line = form_fields(request, "signature_line")["signature_line"]
+    try:
+        with appliance_of(request).unit_of_work() as db:
+            set_signature_line(db, current_actor(request), line)
+    except AccountError as error:
+        return _account_page(request, 400, signature_error=str(error), signature_value=line)
+    return RedirectResponse("/account?done=signature_saved", status_code=303)
 
 
 @allow(*EVERYONE)

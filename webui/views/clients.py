@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from appliance import clock
+from appliance.notes.queues import note_states_by_dictation
 from appliance.records.clients import ClientInputError, create_client, get_client, list_clients
 from appliance.records.dictations import MODALITIES, list_dictations
 from appliance.roles import Role
@@ -57,6 +59,8 @@ def client_detail(request: Request) -> Response:
     with appliance.unit_of_work() as db:
         client = get_client(db, appliance.keys, actor, client_id)
         dictations = list_dictations(db, appliance.keys, actor, client_id)
+        notes = note_states_by_dictation(db, client_id)
+        today = clock.utcnow().date()
     return render(
         request,
         "clients/detail.html",
@@ -64,5 +68,7 @@ def client_detail(request: Request) -> Response:
             "client": client,
             "dictations": dictations,
             "modalities": MODALITIES,
+            "notes": notes,
+            "today": today,
         },
     )

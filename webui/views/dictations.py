@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
 from appliance.drafting.draft import RISK, Draft
+from appliance.notes.queues import note_states_by_dictation
 from appliance.practice.note_templates import TemplateView, list_templates
 from appliance.practice.preferences import service_codes, transcript_retention_days
 from appliance.records.clients import ClientView, get_client
@@ -157,6 +158,7 @@ def dictation_detail(request: Request) -> Response:
         # The code's label from the practice's list now; None once an admin has removed the
         # code (the dictation keeps its code, and the page shows just that).
         service_label = service_codes(db).get(view.details.service_code)
+        note = note_states_by_dictation(db, view.client_id).get(view.id)
     return render(
         request,
         "dictations/detail.html",
@@ -172,6 +174,8 @@ def dictation_detail(request: Request) -> Response:
                 else None
             ),
             "retention_due": retention_due,
+            # (note id, state) once the draft is ready; None for a draft older than notes.
+            "note": note,
         },
     )
 

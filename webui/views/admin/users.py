@@ -33,6 +33,7 @@ class UserRow:
     has_password: bool
     live_sessions: int
     supervisor: str | None
+    requires_cosign: bool = False
 
 
 def _row(user: User, live_sessions: dict[int, int], supervisors: dict[int, str]) -> UserRow:
@@ -47,6 +48,7 @@ def _row(user: User, live_sessions: dict[int, int], supervisors: dict[int, str])
         has_password=user.password_hash is not None,
         live_sessions=live_sessions.get(user.id, 0),
         supervisor=supervisors.get(user.id),
+        requires_cosign=user.requires_cosign,
     )
 
 
@@ -182,6 +184,16 @@ def user_setup_link(request: Request, user_id: int) -> str:
         user = accounts.user_by_id(db, user_id)
         token = issue_user_setup_link(db, appliance.settings, user, by=current_actor(request))
     return url_for_token(appliance.settings, token)
+
+
+@allow(Role.ADMIN)
+@_account_action
+def user_set_cosign(request: Request, user_id: int) -> None:
+    required = form_fields(request, "requires_cosign")["requires_cosign"] == "yes"
+    with appliance_of(request).unit_of_work() as db:
+        accounts.set_requires_cosign(
+            db, accounts.user_by_id(db, user_id), required, by=current_actor(request)
+        )
 
 
 @allow(Role.ADMIN)
