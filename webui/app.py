@@ -21,9 +21,9 @@ from appliance.access import AccessDenied, NotFound
 from appliance.audit.metrics import AuditChainCollector
 from appliance.jobs.dictation_stages import DICTATION_JOBS
 from appliance.jobs.metrics import JobCollector
-from appliance.notes.metrics import NoteCollector
 from appliance.jobs.queue import Workers
 from appliance.jobs.scheduler import start_periodic_tasks
+from appliance.notes.metrics import NoteCollector
 from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, forbidden_page, not_found_page

@@ -1,4 +1,5 @@
-"""The admin settings page: two-factor policy, transcript retention and the service codes.
+"""The admin settings page: two-factor policy, transcript retention, when notes are due, and the
+service codes.
 
 Service codes are one numbered row per code, plus spare rows for adding codes: enough for a
 change without a script to add rows.
@@ -14,8 +15,10 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.practice.preferences import (
     mfa_required,
+    note_due_days,
     service_codes,
     set_mfa_required,
+    set_note_due_days,
     set_service_codes,
     set_transcript_retention_days,
     transcript_retention_days,
@@ -50,6 +53,7 @@ class StoredSettings:
     require_mfa: bool
     retention_days: int | None
     service_codes: dict[str, str]
+    note_due_days: int
 
 
 def _settings_page(
@@ -62,7 +66,9 @@ def _settings_page(
 ) -> Response:
     """The page with what is stored, or with the admin's service code rows as sent (on error)."""
     with appliance_of(request).unit_of_work() as db:
-        stored = StoredSettings(mfa_required(db), transcript_retention_days(db), service_codes(db))
+        stored = StoredSettings(
+            mfa_required(db), transcript_retention_days(db), service_codes(db), note_due_days(db)
+        )
     rows = list(stored.service_codes.items()) if code_rows is None else code_rows
     return render(
         request,
@@ -70,6 +76,7 @@ def _settings_page(
         {
             "require_mfa": stored.require_mfa,
             "retention_days": stored.retention_days,
+            "note_due_days": stored.note_due_days,
             "error": error,
             "code_rows": padded(rows),
             "code_problems": code_problems or {},
@@ -86,7 +93,10 @@ def settings_page(request: Request) -> Response:
 
 @allow(Role.ADMIN)
 def settings_save(request: Request) -> Response:
-    fields = form_fields(request, "require_mfa", "retention", "retention_days")
+    fields = form_fields(request, "require_mfa", "retention", "retention_days", "note_due_days")
+    due = fields["note_due_days"].strip()
+    if due and not due.isdigit():
+        return _settings_page(request, 400, "Notes due: enter a number of days.")
     if fields["retention"] == "days":
         if not fields["retention_days"].strip().isdigit():
             return _settings_page(request, 400, "Retention: enter a number of days.")
@@ -98,6 +108,8 @@ def settings_save(request: Request) -> Response:
         with appliance_of(request).unit_of_work() as db:
             set_mfa_required(db, fields["require_mfa"] == "on", by=actor)
             set_transcript_retention_days(db, days, by=actor)
+            if due:  # a form without the field (an older page) leaves it as it is
+                set_note_due_days(db, int(due), by=actor)
     except ValueError as error:
         return _settings_page(request, 400, str(error))
     return RedirectResponse("/admin/settings?done=settings_saved", status_code=303)
