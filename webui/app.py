@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.access import AccessDenied, NotFound
 from appliance.audit.metrics import AuditChainCollector
-from appliance.jobs.dictation_stages import DICTATION_JOBS
+from appliance.jobs.job_types import JOB_TYPES
 from appliance.jobs.metrics import JobCollector
 from appliance.jobs.queue import Workers
 from appliance.jobs.scheduler import start_periodic_tasks
@@ -178,7 +178,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
             yield
             return
         periodic = start_periodic_tasks(appliance)
-        workers = Workers(appliance, [DICTATION_JOBS], appliance.settings.workers)
+        workers = Workers(appliance, list(JOB_TYPES), appliance.settings.workers)
         workers.start()
         started_app.state.workers = workers
         yield

@@ -1,4 +1,5 @@
-"""The periodic tasks of a running appliance: audit chain verification and transcript retention.
+"""The periodic tasks of a running appliance: audit chain verification, transcript retention and
+the expiry of client exports.
 
 Started by whatever hosts the appliance (`appliance serve`, through webui.app's lifespan); each
 runs in the worker threadpool so the event loop stays free, and an error in one round is logged
@@ -14,11 +15,15 @@ from collections.abc import Callable
 from starlette.concurrency import run_in_threadpool
 
 from appliance.audit.verification import verify_and_record
+from appliance.notes.exports import expire_exports
 from appliance.records.retention import enforce_transcript_retention
 from appliance.runtime import Appliance
 
 logger = logging.getLogger("appliance.jobs")
 RETENTION_INTERVAL_SECONDS = 15 * 60
+# A download past its 24 hours is refused at once; this only bounds how long the file and its
+# key outlive that.
+EXPORT_EXPIRY_INTERVAL_SECONDS = 5 * 60
 
 
 async def _every(seconds: float, what: str, task: Callable[[], object]) -> None:
@@ -46,6 +51,13 @@ def start_periodic_tasks(appliance: Appliance) -> list[asyncio.Task[None]]:
                 RETENTION_INTERVAL_SECONDS,
                 "transcript retention",
                 lambda: enforce_transcript_retention(appliance),
+            )
+        ),
+        asyncio.create_task(
+            _every(
+                EXPORT_EXPIRY_INTERVAL_SECONDS,
+                "export expiry",
+                lambda: expire_exports(appliance),
             )
         ),
     ]

@@ -178,7 +178,7 @@ def list_clients(db: Session, keys: Keys, actor: Actor) -> list[ClientView]:
     rows = db.exec(
         select(Client, User)
         .join(User, col(User.id) == col(Client.owner_id))
-        .where(col(Client.owner_id).in_(list(owners)))
+        .where(col(Client.owner_id).in_(list(owners)), col(Client.deleted_at).is_(None))
     ).all()
     record_keys = open_record_keys(db, keys.keks, [client.data_key_id for client, _ in rows])
     views = [
@@ -206,7 +206,8 @@ def get_client(db: Session, keys: Keys, actor: Actor, client_id: str) -> ClientV
     row = db.exec(
         select(Client, User)
         .join(User, col(User.id) == col(Client.owner_id))
-        .where(Client.id == client_id)
+        # A deleted client (appliance.records.client_deletion) no longer exists for anyone.
+        .where(Client.id == client_id, col(Client.deleted_at).is_(None))
     ).first()
     owners = _visible_owners(db, actor)
     if row is None or row[0].owner_id not in owners:

@@ -1,0 +1,54 @@
+"""Export archives at rest: one AES-256-GCM sealed file per export, under the export's own key.
+
+The zip exists in clear only in the worker's memory and in the download's response. On disk it
+is sealed (as audio is: appliance.records.audio_store), and the file is removed, and its key
+shredded, once downloaded or expired.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
+
+TABLE = "exports"
+FIELD = "archive"
+SUFFIX = ".sealed"
+
+
+def exports_dir(data_dir: Path) -> Path:
+    path = data_dir / "exports"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def path(data_dir: Path, export_id: str) -> Path:
+    return exports_dir(data_dir) / f"{export_id}{SUFFIX}"
+
+
+def write_sealed(data_dir: Path, export_id: str, key: RecordKey, archive: bytes) -> None:
+    """Seal and write the archive, fsynced before the caller commits "ready"."""
+    target = path(data_dir, export_id)
+    partial = target.with_suffix(".partial")
+    sealed = seal_bytes(key, TABLE, export_id, FIELD, archive)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(sealed)
+        handle.flush()
+        os.fsync(handle.fileno())  # "ready" must never point at a file a crash lost
+    os.replace(partial, target)
+
+
+def read_sealed(data_dir: Path, export_id: str, key: RecordKey) -> bytes:
+    return unseal_bytes(key, TABLE, export_id, FIELD, path(data_dir, export_id).read_bytes())
+
+
+def remove(data_dir: Path, export_id: str) -> None:
+    path(data_dir, export_id).unlink(missing_ok=True)
+    path(data_dir, export_id).with_suffix(".partial").unlink(missing_ok=True)
+
+
+def stored_ids(data_dir: Path) -> list[str]:
+    """Ids of every export with a file on disk (finished or partial)."""
+    return sorted({p.name.split(".")[0] for p in exports_dir(data_dir).iterdir()})
