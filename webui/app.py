@@ -31,15 +31,18 @@ from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
 from webui.views import (
     account,
     audit,
+    client_deletion,
     clients,
     cosign,
     dictations,
+    exports,
     health,
     home,
     login,
     metrics,
     note_copies,
     notes,
+    process_notes,
     setup,
 )
 from webui.views.admin import emergency, status, templates, users
@@ -96,6 +99,20 @@ def routes() -> list[BaseRoute]:
         Route("/notes/{note_id}/cosign", cosign.note_cosign, methods=["POST"]),
         Route("/notes/{note_id}/return", cosign.note_return, methods=["POST"]),
         Route("/cosign", cosign.cosign_list, methods=["GET"]),
+        Route("/notes/{note_id}/process-note", process_notes.process_note_save, methods=["POST"]),
+        Route(
+            "/notes/{note_id}/process-note/release",
+            process_notes.process_note_release,
+            methods=["POST"],
+        ),
+        Route("/clients/{client_id}/export", exports.export_request, methods=["POST"]),
+        Route("/exports/{export_id}", exports.export_detail, methods=["GET"]),
+        Route("/exports/{export_id}/status", exports.export_status_json, methods=["GET"]),
+        Route("/exports/{export_id}/download", exports.export_download, methods=["POST"]),
+        Route(
+            "/clients/{client_id}/delete", client_deletion.client_delete_confirm, methods=["GET"]
+        ),
+        Route("/clients/{client_id}/delete", client_deletion.client_delete, methods=["POST"]),
         Route("/admin/users", users.user_list, methods=["GET"]),
         Route("/admin/users", users.user_create, methods=["POST"]),
         Route("/admin/users/new", users.user_new, methods=["GET"]),

@@ -47,6 +47,10 @@ NOTICES = {
     "addendum_signed": "Addendum signed and added to the record.",
     "note_cosigned": "Note co-signed: it is final.",
     "note_returned": "Note returned to the clinician with your comment.",
+    "process_note_saved": "Psychotherapy notes saved (private to you).",
+    "process_note_released": "Psychotherapy notes of this session released to your supervisor.",
+    "process_note_withdrawn": "Release withdrawn: only you read these psychotherapy notes.",
+    "client_deleted": "The client and all their records were deleted; their keys are shredded.",
 }
 
 

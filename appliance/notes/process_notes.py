@@ -172,3 +172,17 @@ def process_note_for_export(db: Session, keys: Keys, actor: Actor, note_id: str)
         return None
     audit_note(actor, EXPORT, note_id)
     return text
+
+
+def process_note_on_page(
+    db: Session, keys: Keys, actor: Actor, note_id: str
+) -> ProcessNoteView | None:
+    """What the note's page shows: the clinician's own psychotherapy notes, or the released
+    copy for their supervisor. Nothing for anyone else who reads the note (an emergency
+    grantee), who is not even asked for it: a refusal on every page view would be noise."""
+    note = db.get(Note, note_id)
+    if note is None or actor.role not in (Role.CLINICIAN, Role.SUPERVISOR):
+        return None
+    if actor.role is Role.CLINICIAN and note.owner_id != actor.user_id:
+        return None
+    return read_process_note(db, keys, actor, note_id)

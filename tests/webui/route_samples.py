@@ -20,6 +20,7 @@ from appliance.identity.mfa import begin_enrolment
 from appliance.identity.setup_links import issue_user_setup_link
 from appliance.jobs.dictation_stages import claim_next, process
 from appliance.models import User
+from appliance.notes.exports import request_export
 from appliance.notes.review import acknowledge_flag, get_note, note_id_of
 from appliance.notes.signing import sign_note
 from appliance.practice.note_templates import create_template
@@ -152,6 +153,7 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
         begin_enrolment(db, appliance.keys, erin)
         note_id = note_id_of(db, drafted)
         assert note_id is not None
+        export_id = request_export(db, appliance.keys, alice, client.id)
     return RouteSamples(
         {
             "client_id": (client.id,),
@@ -162,5 +164,6 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
             "template_id": (template.id,),
             "note_id": (note_id, signed),
             "flag_id": ("f1",),
+            "export_id": (export_id,),
         }
     )

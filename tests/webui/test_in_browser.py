@@ -152,13 +152,18 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
             page.wait_for_selector("text=Submit to send it")
             page.click("#dictation-submit")
             page.wait_for_url(re.compile(r".*/dictations/[0-9a-f]{32}$"))
-            page.wait_for_selector(".draft", timeout=90_000)
+            page.wait_for_selector("#review", timeout=90_000)
             transcript = page.inner_text(".transcript").lower()
             assert "suicidal" in transcript and "14" in transcript
-            main = page.inner_text("main")
-            assert "Audio deleted at" in main and "Draft SOAP note" in main
-            risk = page.inner_text(".draft")
-            assert "suicidal ideation" in risk.split("Risk (")[1].lower()
+            assert "Audio deleted at" in page.inner_text("main")
+            page.click("#review a.button")
+            page.wait_for_url(re.compile(r".*/notes/[0-9a-f]{32}$"))
+            assert "SOAP note, session of" in page.inner_text("h1")
+            risk = page.locator("section.note-section[data-section=risk] textarea.st-text")
+            assert any(
+                "suicidal ideation" in risk.nth(i).input_value().lower()
+                for i in range(risk.count())
+            )
             # Provenance: selecting a statement lights up the words it was drafted from.
             assert page.locator(".source.cited").count() == 0
             statement = page.locator("li.statement").first
@@ -167,7 +172,8 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
             assert cited.count() == 1
             ref = statement.get_attribute("data-ref")
             assert cited.get_attribute("id") == f"source-{ref}"
-            assert cited.inner_text().strip() in statement.inner_text()
+            words = statement.locator("textarea.st-text").input_value()
+            assert cited.inner_text().strip() in words
             browser.close()
 
 

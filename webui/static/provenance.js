@@ -16,11 +16,12 @@
 
   document.querySelectorAll("li.statement[data-ref]").forEach(function (item) {
     item.addEventListener("mouseenter", function () { light(item); });
-    item.addEventListener("focus", function () { light(item); });
+    // focusin: the statement itself, or the field that edits it on the review page.
+    item.addEventListener("focusin", function () { light(item); });
     item.addEventListener("click", function (event) {
+      light(item);
       // Opening "original", or working in a statement's own fields, is not a jump.
       if (event.target.closest("details, textarea, input, select, label")) { return; }
-      light(item);
       if (lit.length) { lit[0].scrollIntoView({ behavior: "smooth", block: "center" }); }
     });
   });

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from appliance import clock
+from appliance.notes.exports import list_exports
 from appliance.notes.queues import note_states_by_dictation
 from appliance.records.clients import ClientInputError, create_client, get_client, list_clients
 from appliance.records.dictations import MODALITIES, list_dictations
@@ -60,6 +61,7 @@ def client_detail(request: Request) -> Response:
         client = get_client(db, appliance.keys, actor, client_id)
         dictations = list_dictations(db, appliance.keys, actor, client_id)
         notes = note_states_by_dictation(db, client_id)
+        exports = [] if client.read_only else list_exports(db, appliance.keys, actor, client_id)
         today = clock.utcnow().date()
     return render(
         request,
@@ -69,6 +71,7 @@ def client_detail(request: Request) -> Response:
             "dictations": dictations,
             "modalities": MODALITIES,
             "notes": notes,
+            "exports": exports,
             "today": today,
         },
     )

@@ -12,6 +12,7 @@ from appliance.identity.accounts import get_user
 from appliance.notes.body import NoteBody
 from appliance.notes.checks import BLOCKING, risk_placeholder
 from appliance.notes.editing import NoteInputError
+from appliance.notes.process_notes import process_note_on_page
 from appliance.notes.queues import notes_to_sign
 from appliance.notes.review import (
     SaveResult,
@@ -54,6 +55,7 @@ def note_page(
         user = get_user(db, actor.user_id)
         service_label = service_codes(db).get(view.dictation.details.service_code)
         due_days = note_due_days(db)
+        process_note = process_note_on_page(db, appliance.keys, actor, note_id)
     body = view.body
     transcript = view.dictation.transcript
     return render(
@@ -74,6 +76,7 @@ def note_page(
             "signature_line": user.signature_line,
             "mfa_enabled": user.mfa_enabled,
             "due_days": due_days,
+            "process_note": process_note,
             "days_since_session": (view.updated_at.date() - view.session_date).days,
             **extra,
         },
