@@ -49,3 +49,9 @@ bench-asr: install
 # Draft quality on the 14 labelled dictations (prints tables; never part of `make test`).
 eval: install
 	$(BIN)/python -m eval.run
+
+# ansible-lint over ansible/ (production profile, offline); make test runs it too
+# (tests/ansible/test_lint.py).
+.PHONY: lint-ansible
+lint-ansible: install
+	cd ansible && PATH="$(abspath $(BIN)):$$PATH" ansible-lint

@@ -75,6 +75,12 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   PATH="$PATH:/usr/sbin:/sbin" command -v nft >/dev/null 2>&1 || missing+=(nftables)
   PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   PATH="$PATH:/usr/sbin:/sbin" command -v cryptsetup >/dev/null 2>&1 || missing+=(cryptsetup-bin)
+  # The base role's test checks its files with the real sshd -t and visudo, and writes into
+  # the folders of chrony and auditd (in a mount namespace; no daemon is started).
+  PATH="$PATH:/usr/sbin:/sbin" command -v sshd >/dev/null 2>&1 || missing+=(openssh-server)
+  PATH="$PATH:/usr/sbin:/sbin" command -v visudo >/dev/null 2>&1 || missing+=(sudo)
+  PATH="$PATH:/usr/sbin:/sbin" command -v chronyd >/dev/null 2>&1 || missing+=(chrony)
+  PATH="$PATH:/usr/sbin:/sbin" command -v auditctl >/dev/null 2>&1 || missing+=(auditd)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       apt_install "${missing[@]}"

@@ -25,7 +25,19 @@ TOOLS = {
     "promtool": "the Debian package prometheus",
     "espeak-ng": "the Debian package espeak-ng",
     "sox": "the Debian package sox",
-    "ansible-playbook": "ansible-core (the dev extra: `make install`)",
+    "ansible-playbook": "ansible (the dev extra: `make install`)",
+    "ansible-lint": "ansible-lint (the dev extra: `make install`)",
+    "nft": "the Debian package nftables",
+    "ip": "the Debian package iproute2",
+    "cryptsetup": "the Debian package cryptsetup-bin",
+    "losetup": "the Debian package mount",
+    "blkid": "the Debian package util-linux",
+    "unshare": "the Debian package util-linux",
+    "sshd": "the Debian package openssh-server",
+    "visudo": "the Debian package sudo",
+    "chronyd": "the Debian package chrony",
+    "auditctl": "the Debian package auditd",
+    "mkfs.ext4": "the Debian package e2fsprogs",
 }
 # Importable module -> what to install to get it (those that pyproject.toml cannot declare).
 MODULES = {
@@ -60,6 +72,16 @@ def require_tool(
         if found:
             return found
     _missing(f"the program {name}", why, install)
+
+
+def require_root(why: str) -> None:
+    """Network namespaces, nftables and loop devices need root; `make test` runs as root on the
+    build machines, so there this never skips."""
+    if os.geteuid() != 0:
+        message = f"root is needed ({why}): run the tests as root"
+        if in_ci():
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
 
 
 def require_module(name: str, why: str) -> ModuleType:

@@ -1,5 +1,9 @@
 """The `appliance` Ansible role, run for real against this machine as the current user.
 
+The role runs from a one-role playbook: site.yml would also harden, firewall and encrypt this
+machine (tests/ansible/test_firewall_role.py and test_encrypted_storage_role.py run those roles
+in namespaces and on loop files instead).
+
 Only what needs root is left out (system account, package install, systemd); everything else
 runs as it would on a Debian host: the settings file, `appliance init`, the first admin and
 verify.yml against a server that really listens on loopback.
@@ -14,37 +18,28 @@ import pwd
 import re
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.ansible.playbooks import (
+    ANSIBLE_DIR,
+    LOCALHOST,
+    VENV_BIN,
+    PlaybookRun,
+    ansible_env,
+    run_playbook,
+    write_role_playbook,
+)
 from tests.served_app import free_port
 from tests.tools import require_tool
 
-ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "ansible"
 # The role installs nothing here: it points at the virtualenv running these tests.
-VENV = Path(sys.prefix)
+VENV = VENV_BIN.parent
 ADMIN = "dave"
 PASSWORD = "quiet-harbour-lantern-47"
-RECAP = re.compile(
-    r"^localhost\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
-    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
-    re.MULTILINE,
-)
-
-
-@dataclass(frozen=True)
-class PlaybookRun:
-    returncode: int
-    output: str
-
-    def recap(self) -> dict[str, int]:
-        found = RECAP.search(self.output)
-        assert found, self.output
-        return {name: int(value) for name, value in found.groupdict().items()}
 
 
 @dataclass(frozen=True)
@@ -55,57 +50,32 @@ class Target:
     data_dir: Path
     keys_dir: Path
     port: int
-    env: dict[str, str]
 
-    def playbook(self, name: str, *args: str) -> PlaybookRun:
-        command = [
-            str(VENV / "bin" / "ansible-playbook"),
-            "--inventory",
-            str(self.workdir / "inventory.yml"),
-            "--extra-vars",
-            f"@{self.workdir / 'vars.json'}",
-            *args,
-            str(ANSIBLE_DIR / name),
-        ]
-        done = subprocess.run(
-            command,
-            env=self.env,
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+    def playbook(self, path: Path, *args: str) -> PlaybookRun:
+        return run_playbook(
+            path,
+            inventory=self.workdir / "inventory.yml",
+            workdir=self.workdir,
+            extra_vars=[self.workdir / "vars.json"],
+            args=args,
         )
-        return PlaybookRun(done.returncode, done.stdout + done.stderr)
+
+    def deploy(self, *args: str) -> PlaybookRun:
+        return self.playbook(self.workdir / "appliance-playbook.yml", *args)
 
     @property
     def appliance_env(self) -> dict[str, str]:
         return {
-            **{k: v for k, v in self.env.items() if not k.startswith("ANSIBLE_")},
+            **{k: v for k, v in ansible_env(self.workdir).items() if not k.startswith("ANSIBLE_")},
             "APPLIANCE_DATA_DIR": str(self.data_dir),
             "APPLIANCE_KEYS_DIR": str(self.keys_dir),
         }
 
 
-def _ansible_env(workdir: Path) -> dict[str, str]:
-    # The developer's own ANSIBLE_* (vault password files, callbacks) and APPLIANCE_*
-    # settings must not leak into the run, and Ansible must not write under ~/.ansible.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "APPLIANCE_"))}
-    env.update(
-        ANSIBLE_CONFIG=str(ANSIBLE_DIR / "ansible.cfg"),
-        ANSIBLE_ROLES_PATH=str(ANSIBLE_DIR / "roles"),
-        ANSIBLE_HOME=str(workdir / "ansible-home"),
-        ANSIBLE_LOCAL_TEMP=str(workdir / "ansible-local-tmp"),
-        ANSIBLE_REMOTE_TEMP=str(workdir / "ansible-remote-tmp"),
-        ANSIBLE_NOCOLOR="1",
-    )
-    return env
-
-
 @pytest.fixture(scope="module", autouse=True)
 def ansible_playbook() -> str:
     """The virtualenv's ansible-playbook (ansible-core, a dev dependency)."""
-    return require_tool("ansible-playbook", "these tests run the role", directory=VENV / "bin")
+    return require_tool("ansible-playbook", "these tests run the role", directory=VENV_BIN)
 
 
 @pytest.fixture(scope="module")
@@ -113,13 +83,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
     workdir = tmp_path_factory.mktemp("ansible")
     port = free_port()
     data_dir, keys_dir = workdir / "data", workdir / "keys"
-    # site.yml becomes root; as a variable, ansible_become overrides that play keyword.
-    localhost = {
-        "ansible_connection": "local",
-        "ansible_become": False,
-        "ansible_python_interpreter": sys.executable,
-    }
-    inventory = {"appliance": {"hosts": {"localhost": localhost}}}
+    # ansible_become false: the role's own become (to the service account) is skipped when
+    # Ansible already runs as that account.
+    inventory = {"appliance": {"hosts": {"localhost": LOCALHOST}}}
     # JSON is YAML, and it spares the test a YAML writer.
     (workdir / "inventory.yml").write_text(json.dumps(inventory))
     role_vars = {
@@ -144,14 +110,15 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
         "appliance_verify_delay": 0.5,
     }
     (workdir / "vars.json").write_text(json.dumps(role_vars))
-    return Target(workdir, data_dir, keys_dir, port, _ansible_env(workdir))
+    write_role_playbook(workdir, "appliance")
+    return Target(workdir, data_dir, keys_dir, port)
 
 
 @pytest.fixture(scope="module")
 def first_run(target: Target) -> PlaybookRun:
     # -vvv prints every task result with its arguments, so a password that slipped past
     # no_log (or onto a command line) would show.
-    run = target.playbook("site.yml", "-vvv")
+    run = target.deploy("-vvv")
     assert run.returncode == 0, run.output
     return run
 
@@ -176,27 +143,6 @@ def served(target: Target, first_run: PlaybookRun) -> Iterator[subprocess.Popen[
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-@pytest.mark.parametrize("playbook", ["site.yml", "verify.yml"])
-def test_it_passes_ansible_syntax_check(playbook: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            str(VENV / "bin" / "ansible-playbook"),
-            "--syntax-check",
-            "--inventory",
-            str(ANSIBLE_DIR / "inventory.example.yml"),
-            str(ANSIBLE_DIR / playbook),
-        ],
-        env=_ansible_env(tmp_path),
-        cwd=ANSIBLE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"playbook: {ANSIBLE_DIR / playbook}" in done.stdout
 
 
 def test_it_deploys_with_changes_and_no_failures(first_run: PlaybookRun) -> None:
@@ -254,7 +200,7 @@ def test_it_writes_appliance_settings_to_the_toml_file(target: Target) -> None:
 def test_it_passes_verify_against_a_running_server(
     target: Target, served: subprocess.Popen[str]
 ) -> None:
-    run = target.playbook("verify.yml")
+    run = target.playbook(ANSIBLE_DIR / "verify.yml")
     log = (target.workdir / "serve.log").read_text()
     assert run.returncode == 0, run.output + "\n--- serve.log ---\n" + log
     assert run.recap() == {"ok": 4, "changed": 0, "unreachable": 0, "failed": 0}
@@ -269,7 +215,7 @@ def test_it_fails_verify_when_nothing_answers(target: Target) -> None:
             "appliance_verify_delay": 0,
         }
     )
-    run = target.playbook("verify.yml", "--extra-vars", nowhere)
+    run = target.playbook(ANSIBLE_DIR / "verify.yml", "--extra-vars", nowhere)
     assert run.returncode != 0, run.output
     assert run.recap()["failed"] == 1
     assert "Wait until the appliance reports itself and its database healthy." in run.output
@@ -277,7 +223,7 @@ def test_it_fails_verify_when_nothing_answers(target: Target) -> None:
 
 @pytest.mark.usefixtures("first_run")
 def test_it_changes_nothing_on_a_second_run(target: Target) -> None:
-    second = target.playbook("site.yml")
+    second = target.deploy()
     assert second.returncode == 0, second.output
     recap = second.recap()
     assert recap["changed"] == 0, second.output
