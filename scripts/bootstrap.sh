@@ -70,6 +70,8 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || missing+=(sox)
+  # The review journey renders the signed note's first PDF page to a screenshot.
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
   # The Ansible roles' tests: nft (the firewall in network namespaces, with ip), cryptsetup
   # (LUKS on a loop file). /usr/sbin is searched too: a non-root PATH leaves it out.
   PATH="$PATH:/usr/sbin:/sbin" command -v nft >/dev/null 2>&1 || missing+=(nftables)

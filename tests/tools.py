@@ -38,6 +38,7 @@ TOOLS = {
     "chronyd": "the Debian package chrony",
     "auditctl": "the Debian package auditd",
     "mkfs.ext4": "the Debian package e2fsprogs",
+    "pdftoppm": "the Debian package poppler-utils",
 }
 # Importable module -> what to install to get it (those that pyproject.toml cannot declare).
 MODULES = {

@@ -145,6 +145,14 @@ CSV_COLUMNS = (
 )
 
 
+def _inert(value: object) -> object:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ would run in Excel. An
+    empty cell stays empty (`"" in "=+-@"` is true in Python: the reason for the first test)."""
+    if isinstance(value, str) and value and value[0] in "=+-@":
+        return f"'{value}"
+    return value
+
+
 def export_csv(db: Session, by: Actor, spec: AuditFilter) -> str:
     require_role(by, Role.AUDITOR, action="audit.export")
     events = db.exec(
@@ -156,7 +164,6 @@ def export_csv(db: Session, by: Actor, spec: AuditFilter) -> str:
     for row in _rows(db, list(events)):
         values = [getattr(row, c) for c in CSV_COLUMNS]
         values[1] = row.at.isoformat()
-        # Neutralise spreadsheet formulas: a cell starting with = + - @ would run in Excel.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in values])
+        writer.writerow([_inert(v) for v in values])
     _audit_read(by, "audit.export")
     return out.getvalue()

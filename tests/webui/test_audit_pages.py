@@ -62,6 +62,17 @@ def test_the_csv_export_is_a_file_and_is_itself_audited(
     assert "audit.export" in erin.get("/audit?action=audit.export").text
 
 
+def test_the_csv_export_leaves_empty_cells_empty_and_defuses_formulas(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    record_event("test.formula", Outcome.FAILED, reason="=HYPERLINK(1)")
+    record_event("test.empty", Outcome.ALLOWED)
+    rows = list(csv.DictReader(io.StringIO(signed_in("erin").get("/audit/export.csv").text)))
+    by_action = {row["action"]: row for row in rows}
+    assert by_action["test.formula"]["reason"] == "'=HYPERLINK(1)"
+    assert by_action["test.empty"]["reason"] == "" and by_action["test.empty"]["object_id"] == ""
+
+
 def test_active_emergency_access_is_shown_prominently(
     appliance: Appliance, people: People, signed_in: Callable[[str], Browser]
 ) -> None:

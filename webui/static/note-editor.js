@@ -58,6 +58,20 @@
     return unknown;
   }
 
+  function updateTags(statements) {
+    Object.keys(statements).forEach(function (id) {
+      var holder = document.querySelector("#st-" + id + " .st-state");
+      if (!holder) { return; }
+      holder.textContent = "";
+      if (statements[id]) {
+        var tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = statements[id];
+        holder.appendChild(tag);
+      }
+    });
+  }
+
   function save(overVersion) {
     if (saving || stuck) { return; }
     window.clearTimeout(timer);
@@ -81,6 +95,7 @@
       version.value = answer.version;
       document.querySelectorAll(".sign-version").forEach(function (input) { input.value = answer.version; });
       announce(answer.seconds_left);
+      updateTags(answer.statements || {});
       var newFlags = updateFlags(answer.flags);
       if (answer.reload || newFlags) { window.location.reload(); return; }
       show(dirty ? "Unsaved changes" : "Saved " + answer.saved_at, dirty ? "unsaved" : "saved");

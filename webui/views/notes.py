@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from appliance.drafting.draft import RISK
 from appliance.identity.accounts import get_user
-from appliance.notes.body import NoteBody
+from appliance.notes.body import ADDED, NoteBody, NoteStatement
 from appliance.notes.checks import BLOCKING, risk_placeholder
 from appliance.notes.editing import NoteInputError
 from appliance.notes.process_notes import process_note_on_page
@@ -125,9 +125,19 @@ def _save_answer(result: SaveResult, request: Request, changed_structure: bool) 
             }
             for f in result.body.flags
         ],
+        # How each statement now stands, for its tag ("edited", "detached from dictation").
+        "statements": {s.id: _origin_tag(s) for _, s in result.body.statements()},
         # The save counted as activity: the idle countdown starts again from here.
         "seconds_left": signed_in.live.seconds_left if signed_in else None,
     }
+
+
+def _origin_tag(statement: NoteStatement) -> str:
+    if statement.origin == ADDED:
+        return "added"
+    if statement.detached:
+        return "detached from dictation"
+    return "edited" if statement.edited else ""
 
 
 def _theirs(body: NoteBody) -> list[dict[str, str]]:
