@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python -m bench.crypto_audit_cost
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.note_copies
+	$(BIN)/python -m bench.note_workflow
 
 bench-asr: install
 	$(BIN)/python -m bench.asr

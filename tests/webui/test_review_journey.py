@@ -209,10 +209,15 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
         page.fill("#sign-code", phone.code(0))  # the enrolment's code: spent
         page.click("#sign-form button[type=submit]")
         assert "code is not right" in page.inner_text("main")
+        # A last edit, not yet saved when "Sign note" is pressed: saved first, then signed.
+        _statement_with(page, "next on Monday").locator("textarea.st-text").fill(
+            "Plan to continue weekly CBT sessions, next on Monday morning."
+        )
         page.fill("#sign-password", PASSWORD)
         page.fill("#sign-code", phone.code(1))
         page.click("#sign-form button[type=submit]")
         page.wait_for_url(re.compile(r".*done=note_signed.*"))
+        assert "next on Monday morning." in page.inner_text("#signed-note")
         signed_text = page.inner_text("#signed-note")
         assert "Electronically signed by Alice Smith, LMFT" in signed_text
         digest = re.search(r"[0-9a-f]{64}", signed_text)
@@ -247,7 +252,7 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
         flat = " ".join(text.split())
         for words in (
             "Client reports low mood on most days this week.",
-            "Plan to continue weekly CBT sessions, next on Monday.",
+            "Plan to continue weekly CBT sessions, next on Monday morning.",
             "Client denied suicidal and homicidal ideation.",
             "PHQ-9 was 13, not 31: misheard.",
             digest.group(0),

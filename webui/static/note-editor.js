@@ -13,6 +13,8 @@
   var dirty = false;
   var saving = false;
   var stuck = false;  // a conflict: no more autosaves until the clinician chooses
+  var signAfterSave = false;  // "Sign note" pressed with words not yet saved
+  var signForm = document.getElementById("sign-form");
 
   function show(text, kind) {
     state.textContent = text;
@@ -90,6 +92,7 @@
     }).then(function (result) {
       saving = false;
       var answer = result.answer;
+      if (result.status !== 200) { signAfterSave = false; }
       if (result.status === 409) { showConflict(answer); return; }
       if (result.status !== 200) { show("Not saved: " + (answer.error || "try again"), "error"); dirty = true; return; }
       version.value = answer.version;
@@ -97,11 +100,18 @@
       announce(answer.seconds_left);
       updateTags(answer.statements || {});
       var newFlags = updateFlags(answer.flags);
+      if (signAfterSave && !dirty) {
+        signAfterSave = false;
+        // What is signed is what was just saved: the form now carries its version.
+        signForm.submit();
+        return;
+      }
       if (answer.reload || newFlags) { window.location.reload(); return; }
       show(dirty ? "Unsaved changes" : "Saved " + answer.saved_at, dirty ? "unsaved" : "saved");
     }).catch(function () {
       saving = false;
       dirty = true;
+      signAfterSave = false;
       show("Not saved (no connection); retrying", "error");
       timer = window.setTimeout(save, DELAY * 3);
     });
@@ -145,6 +155,17 @@
     show("Unsaved changes", "unsaved");
     window.clearTimeout(timer);
     timer = window.setTimeout(save, DELAY);
+  }
+
+  // The signature covers the saved note: unsaved words are saved first, then signed.
+  if (signForm) {
+    signForm.addEventListener("submit", function (event) {
+      if (!dirty && !saving) { return; }
+      event.preventDefault();
+      if (stuck) { show("Conflict: resolve it before signing", "error"); return; }
+      signAfterSave = true;
+      save();
+    });
   }
 
   form.addEventListener("input", changed);

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from appliance import clock
 from appliance.drafting.draft import RISK
 from appliance.identity.accounts import get_user
 from appliance.notes.body import ADDED, NoteBody, NoteStatement
@@ -77,7 +78,7 @@ def note_page(
             "mfa_enabled": user.mfa_enabled,
             "due_days": due_days,
             "process_note": process_note,
-            "days_since_session": (view.updated_at.date() - view.session_date).days,
+            "days_since_session": (clock.utcnow().date() - view.session_date).days,
             **extra,
         },
         status_code=status_code,
