@@ -103,8 +103,13 @@ def main() -> int:
             url = f"/notes/{note_id.group(1)}"
             review = alice.get(url).text
             form_fields = dict(
+                re.findall(r'<input type="hidden" name="(st-\d+-id)" value="([^"]*)"', review)
+            )
+            form_fields.update(
                 re.findall(
-                    r'<input type="hidden" name="(st-\d+-(?:id|section))" value="([^"]*)"', review
+                    r'<select name="(st-\d+-section)"[^>]*>.*?<option value="([^"]+)" selected',
+                    review,
+                    re.S,
                 )
             )
             texts = dict(re.findall(r'name="(st-\d+-text)"[^>]*>([^<]*)</textarea>', review))

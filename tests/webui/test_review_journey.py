@@ -152,6 +152,14 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
         assert "blocks signing" in page.inner_text("#flags")
         page.screenshot(path=str(screenshots / "review.png"), full_page=True)
 
+        # Alt+N: the open flags in turn (the statement a flag is about, or the flag itself).
+        visited = []
+        for _ in range(3):
+            page.keyboard.press("Alt+n")
+            visited.append(page.evaluate("document.activeElement.id"))
+        assert visited[0] != visited[1] and visited[2] == visited[0], visited
+        assert any(v.startswith("st-") for v in visited), visited
+
         # 2. Keyboard: Enter edits, typing, Esc leaves, Ctrl+S saves.
         first = _statement_with(page, "low mood")
         first.focus()

@@ -13,7 +13,8 @@
   var dirty = false;
   var saving = false;
   var stuck = false;  // a conflict: no more autosaves until the clinician chooses
-  var signAfterSave = false;  // "Sign note" pressed with words not yet saved
+  var signAfterSave = false;
+  var flagCursor = -1;  // the open flag Alt+N went to last  // "Sign note" pressed with words not yet saved
   var signForm = document.getElementById("sign-form");
 
   function show(text, kind) {
@@ -183,8 +184,9 @@
       event.preventDefault();
       var open = Array.prototype.slice.call(document.querySelectorAll("#flag-list li.flag.open:not([hidden])"));
       if (!open.length) { return; }
-      var current = open.indexOf(document.activeElement.closest ? document.activeElement.closest("li.flag") : null);
-      var next = open[(current + 1) % open.length];
+      // A cursor of its own: focus lands on the flag's statement, which is not in the list.
+      flagCursor = (flagCursor + 1) % open.length;
+      var next = open[flagCursor];
       var statement = next.dataset.statement && document.getElementById("st-" + next.dataset.statement);
       (statement || next).focus();
       (statement || next).scrollIntoView({ block: "center" });
