@@ -46,7 +46,12 @@ def typed_note(
     appliance: Appliance, actor: Actor, client_id: str, text: str, session_date: str
 ) -> str:
     """A drafted note of this client's; its id."""
-    dictation_id = typed_dictation(appliance, actor, client_id, text, session_date)
+    return draft_now(appliance, typed_dictation(appliance, actor, client_id, text, session_date))
+
+
+def draft_now(appliance: Appliance, dictation_id: str) -> str:
+    """Draft a typed dictation without a model (the cues place every sentence), stored exactly
+    as the drafting job stores it; its note's id."""
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
         assert row is not None

@@ -21,14 +21,14 @@ from appliance.identity.setup_links import issue_user_setup_link
 from appliance.jobs.dictation_stages import claim_next, process
 from appliance.models import User
 from appliance.notes.exports import request_export
-from appliance.notes.review import acknowledge_flag, get_note, note_id_of
-from appliance.notes.signing import sign_note
+from appliance.notes.review import note_id_of
 from appliance.practice.note_templates import create_template
 from appliance.records.clients import create_client
 from appliance.records.dictations import create_dictation, get_dictation
 from appliance.roles import Role
 from appliance.runtime import Appliance
-from tests.conftest import PASSWORD, People, form_details
+from tests.appliance.client_history import sign
+from tests.conftest import People, form_details
 from tests.fake_llm import fake_llm
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
@@ -93,22 +93,8 @@ def _signed_one(appliance: Appliance, people: People, dictation_id: str) -> str:
     with appliance.unit_of_work() as db:
         set_signature_line(db, alice, "Alice Smith, LMFT")
         note_id = note_id_of(db, dictation_id)
-        assert note_id is not None
-        note = get_note(db, appliance.keys, alice, note_id)
-        for flag_id in note.blocking:
-            acknowledge_flag(db, appliance.keys, alice, note_id, flag_id)
-    with appliance.unit_of_work() as db:
-        version = get_note(db, appliance.keys, alice, note_id).version
-        outcome = sign_note(
-            db,
-            appliance.settings,
-            appliance.keys,
-            alice,
-            note_id,
-            version=version,
-            password=PASSWORD,
-        )
-    assert outcome.signed, outcome.message
+    assert note_id is not None
+    sign(appliance, alice, note_id)
     return note_id
 
 

@@ -8,14 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from appliance import clock
-from appliance.drafting.draft import build_draft
 from appliance.identity import accounts
-from appliance.jobs.dictation_stages import store_draft
-from appliance.models import Dictation, Note
-from appliance.notes.review import note_id_of
-from appliance.records.dictations import read_transcript
+from appliance.models import Note
 from appliance.roles import Actor
 from appliance.runtime import Appliance
+from tests.appliance.client_history import draft_now
 from tests.conftest import People, submit_dictation
 
 # Seven sentences; one is out of the PHQ-9's scale (a blocking flag), risk is addressed.
@@ -37,16 +34,7 @@ def draft_note(
     """A note of today's session unless `session_date` says otherwise."""
     day = session_date or clock.utcnow().date().isoformat()
     dictation_id = submit_dictation(appliance, people, typed_text=text, session_date=day)
-    with appliance.unit_of_work() as db:
-        row = db.get(Dictation, dictation_id)
-        assert row is not None
-        transcript = read_transcript(db, appliance.keys, row)
-        assert transcript is not None
-        draft = build_draft(transcript, row.modality, row.note_format)
-        store_draft(db, appliance.keys, appliance.settings, row, draft)
-        note_id = note_id_of(db, dictation_id)
-    assert note_id is not None
-    return note_id
+    return draft_now(appliance, dictation_id)
 
 
 @pytest.fixture
