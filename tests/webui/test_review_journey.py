@@ -232,6 +232,13 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
         assert digest
         page.screenshot(path=str(screenshots / "signed.png"), full_page=True)
 
+        # "Copy note": the signed text on the clipboard, section by section, and audited.
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page.click("#copy-note")
+        page.wait_for_selector("#copy-state:has-text('Copied')")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("PROGRESS NOTE (SOAP)") and "RISK\n- Client denied" in copied
+
         # 5. The transcript is gone; an addendum is signed with the next code.
         page.goto(base + f"/clients/{client_id.group(1)}")
         dictation_links = page.locator("a[href^='/dictations/']")
@@ -324,6 +331,7 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
             ("note.addendum", "allowed", ""),
             ("note.download", "allowed", "pdf"),
             ("note.download", "allowed", "fhir"),
+            ("note.copy", "allowed", "clipboard"),
         ):
             assert expected in seen, expected
         browser.close()
