@@ -131,21 +131,36 @@ def _open(data: bytes, claimed_audio: bool) -> av.container.InputContainer:
     return container
 
 
-def has_sound(data: bytes, *, max_seconds: float, claimed_audio: bool = False) -> bool:
+def has_sound(
+    data: bytes,
+    *,
+    max_seconds: float,
+    claimed_audio: bool = False,
+    listen_seconds: float | None = None,
+) -> bool:
     """Whether any 50 ms of the recording rises above silence; AudioError as `decode` says.
 
     Stops decoding at the first loud stretch (within the first second of any real dictation),
-    so a web form can check an upload without decoding all of it."""
+    so a web form can check an upload without decoding all of it. `listen_seconds` bounds the
+    work for a silent file: only that much is decoded, and silence there counts as silent (an
+    hour of silence would otherwise be decoded in full, on the request's time)."""
     if not data:
         raise AudioError(SpeechErrorCode.EMPTY, "The audio file is empty.")
+    budget = int((listen_seconds if listen_seconds is not None else max_seconds) * SAMPLE_RATE)
     with _open(data, claimed_audio) as container:
         tail = np.zeros(0, dtype=np.float32)
+        heard = 0
         for chunk in _chunks(container, max_seconds):
+            heard += chunk.size
+            if heard > budget:
+                chunk = chunk[: chunk.size - (heard - budget)]
             tail = np.concatenate((tail, chunk))
             whole = len(tail) - len(tail) % WINDOW
             if whole and _loud_window(tail[:whole]):
                 return True
             tail = tail[whole:]
+            if heard >= budget:
+                break
         return bool(tail.size) and _loud_window(tail)
 
 

@@ -156,13 +156,46 @@ class DictationView:
 
 # Long enough for any session; the speech service applies its own, shorter, limit.
 MAX_CHECKED_SECONDS = 4 * 3600
+# How much of a recording the upload's sound check decodes at most. Real speech is heard in
+# the first second; a file silent for its first 5 minutes is not a dictation, and decoding an
+# hour of silence would hold the request (and, before, the database's write lock) for seconds.
+LISTEN_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class CheckedAudio:
+    """An upload already sniffed and checked for sound (check_audio), ready to be sealed.
+
+    Checked before the unit of work opens: decoding is the slow part of an upload, and inside
+    the transaction it would keep every other writer waiting on SQLite's one write lock."""
+
+    data: bytes
+    audio_format: str
+
+
+def check_audio(settings: Settings, audio: bytes) -> CheckedAudio:
+    """Size, format and sound, with a clear message (DictationInputError) for each problem."""
+    if len(audio) > settings.max_upload_mb * 1024 * 1024:
+        raise DictationInputError(f"Audio: the file is larger than {settings.max_upload_mb} MB.")
+    audio_format = sniff_format(audio)
+    if audio_format is None:
+        raise DictationInputError(
+            f"Audio: this is not a recording the appliance reads ({ACCEPTED_NAMES})."
+        )
+    _check_sound(audio)
+    return CheckedAudio(audio, audio_format)
 
 
 def _check_sound(audio: bytes) -> None:
     """A muted microphone or a damaged file is said on the form, before anything is stored:
     a silent recording would otherwise come back, minutes later, as an empty note."""
     try:
-        audible = has_sound(audio, max_seconds=MAX_CHECKED_SECONDS, claimed_audio=True)
+        audible = has_sound(
+            audio,
+            max_seconds=MAX_CHECKED_SECONDS,
+            claimed_audio=True,
+            listen_seconds=LISTEN_SECONDS,
+        )
     except AudioError as error:
         message = str(error)
         raise DictationInputError(f"Audio: {message[:1].lower()}{message[1:]}") from None
@@ -187,10 +220,13 @@ def create_dictation(
     client_id: str,
     details: SessionDetails,
     *,
-    audio: bytes | None = None,
+    audio: bytes | CheckedAudio | None = None,
     typed_text: str = "",
 ) -> str:
-    """Store the submission (sealed) and queue it. Validates everything before storing anything."""
+    """Store the submission (sealed) and queue it. Validates everything before storing anything.
+
+    `audio`: pass it checked (check_audio, before the unit of work) from request handlers; raw
+    bytes are checked here, for callers without a lock to spare (scripts, tests)."""
     if actor.role is not Role.CLINICIAN:
         record_by(actor, "dictation.create", Outcome.DENIED)
         raise AccessDenied("only clinicians submit dictations")
@@ -198,18 +234,9 @@ def create_dictation(
     if client.read_only:
         raise AccessDenied("read-only client")
     text = typed_text.strip()
-    audio_format = None
+    checked: CheckedAudio | None = None
     if audio:
-        if len(audio) > settings.max_upload_mb * 1024 * 1024:
-            raise DictationInputError(
-                f"Audio: the file is larger than {settings.max_upload_mb} MB."
-            )
-        audio_format = sniff_format(audio)
-        if audio_format is None:
-            raise DictationInputError(
-                f"Audio: this is not a recording the appliance reads ({ACCEPTED_NAMES})."
-            )
-        _check_sound(audio)
+        checked = audio if isinstance(audio, CheckedAudio) else check_audio(settings, audio)
         if text:
             raise DictationInputError("Give either a recording or typed notes, not both.")
     elif not text:
@@ -251,12 +278,13 @@ def create_dictation(
         store_transcript(db, keys, row, text)
         row.transcribed_at = now
     else:
-        assert audio is not None
+        assert checked is not None
         audio_key = new_record_key(db, keys.keks, "audio")
         # Written (and fsynced) before the row commits: a crash in between leaves an orphan
         # file that nothing can decrypt once its key row is rolled back, never a lost dictation.
-        audio_store.write_sealed(settings.data_dir, dictation_id, audio_key, audio)
-        row.audio_key_id, row.audio_format, row.audio_bytes = audio_key.id, audio_format, len(audio)
+        audio_store.write_sealed(settings.data_dir, dictation_id, audio_key, checked.data)
+        row.audio_key_id, row.audio_format = audio_key.id, checked.audio_format
+        row.audio_bytes = len(checked.data)
     db.add(row)
     db.flush()
     _audit(actor, "dictation.create", dictation_id)

@@ -123,3 +123,11 @@ def test_the_sound_check_names_what_is_wrong_with_a_bad_file() -> None:
     with pytest.raises(AudioError) as raised:
         has_sound((AUDIO / "not-audio.png").read_bytes(), max_seconds=60)
     assert raised.value.problem is SpeechErrorCode.UNSUPPORTED
+
+
+def test_the_sound_check_listens_only_as_long_as_it_is_told() -> None:
+    """Ten minutes of silence, then a tone: heard when listening to all of it, not when told to
+    listen to the first minute only (so an hour of silence costs a minute of decoding)."""
+    silence_then_tone = wav_bytes(np.concatenate((np.zeros(600 * 16_000), np.full(32_000, 0.1))))
+    assert has_sound(silence_then_tone, max_seconds=900) is True
+    assert has_sound(silence_then_tone, max_seconds=900, listen_seconds=60) is False

@@ -18,6 +18,7 @@ from appliance.records.dictations import (
     MODALITIES,
     NOTE_FORMATS,
     DictationInputError,
+    check_audio,
     create_dictation,
     dictation_status,
     form_defaults,
@@ -110,6 +111,8 @@ def dictation_create(request: Request) -> Response:
         return _form_again(request, client_id, None, "Send the form as multipart/form-data.")
     values = {f: upload.fields.get(f, "") for f in (*DETAIL_FIELDS, "typed_text")}
     try:
+        # Decoded and checked before the unit of work: the write lock is not held for it.
+        audio = check_audio(appliance.settings, upload.file_bytes) if upload.file_bytes else None
         with appliance.unit_of_work() as db:
             # Checked against the list as it is now: the form may have been opened before an
             # admin removed a code.
@@ -123,7 +126,7 @@ def dictation_create(request: Request) -> Response:
                 current_actor(request),
                 client_id,
                 details,
-                audio=upload.file_bytes or None,
+                audio=audio,
                 typed_text=values.get("typed_text", ""),
             )
     except AccessDenied as denied:
