@@ -133,6 +133,15 @@ class Settings(BaseSettings):
     model_api_key: str = Field(
         default="", description="Bearer key for the model services, if they require one."
     )
+    max_connections: int = Field(
+        default=100,
+        ge=4,
+        le=10_000,
+        description=(
+            "Connections `appliance serve` handles at once; more are answered 503 at once "
+            "instead of queueing until memory runs out."
+        ),
+    )
     workers: int = Field(
         default=2, ge=0, le=64, description="Job workers started by `appliance serve` (0: none)."
     )

@@ -34,7 +34,7 @@ from appliance.runtime import Appliance
 from speech_io.upload import UploadInvalid, UploadTooLarge
 from webui.csrf import PRESESSION_COOKIE, csrf_ok, ensure_presession
 from webui.pages import error_page, forbidden_page, form_expired_page
-from webui.posted import Posted, read_posted
+from webui.posted import FORM_LIMIT, BodyTooLarge, Posted, read_posted
 
 SESSION_COOKIE = "__Host-session"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -50,6 +50,10 @@ class AccessRule:
     before_second_factor: bool = False
     # Reachable while the MFA policy forces enrolment (the enrolment pages, sign-out).
     during_forced_enrolment: bool = False
+    # The most a posted form may carry (webui.posted.FORM_LIMIT unless the route needs more),
+    # and whether it takes a multipart upload (a recording, up to max_upload_mb).
+    max_body: int = FORM_LIMIT
+    uploads: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ def clear_session_cookie(response: Response) -> None:
 # Sent by page scripts that poll on their own (dictation progress): such requests must not
 # count as activity, or an open progress page would defeat the automatic logoff.
 BACKGROUND_HEADER = "x-background-poll"
+# Added by the progress page's script when it loads the page again because the draft is ready
+# (?auto=1): nobody asked for that load just then, so it is not activity either.
+AUTO_RELOAD_PARAM = "auto"
 
 
 def _load_signed_in(appliance: Appliance, token: str, touch: bool) -> SignedIn | None:
@@ -114,7 +121,9 @@ class SessionMiddleware:
         state = scope.setdefault("state", {})
         token = request.cookies.get(SESSION_COOKIE)
         appliance: Appliance = scope["app"].state.appliance
-        touch = request.headers.get(BACKGROUND_HEADER) != "1"
+        touch = request.headers.get(BACKGROUND_HEADER) != "1" and not (
+            request.method == "GET" and request.query_params.get(AUTO_RELOAD_PARAM) == "1"
+        )
         signed_in = (
             await run_in_threadpool(_load_signed_in, appliance, token, touch) if token else None
         )
@@ -198,12 +207,16 @@ def _awaitable(view: View) -> Endpoint:
     return in_threadpool
 
 
-async def _refuse_unreadable_or_forged(request: Request) -> Response | None:
+async def _refuse_unreadable_or_forged(request: Request, rule: AccessRule) -> Response | None:
     """Reads the posted body (kept on the request for the view) and checks its CSRF token."""
     try:
-        posted: Posted | None = await read_posted(request)
+        posted: Posted | None = await read_posted(
+            request, limit=rule.max_body, uploads=rule.uploads
+        )
     except UploadTooLarge as exc:
         return error_page(request, "File too large", str(exc), 413)
+    except BodyTooLarge as exc:
+        return error_page(request, "Form too large", str(exc), 413)
     except UploadInvalid:
         posted = None
     if posted is None or not csrf_ok(request, posted):
@@ -225,7 +238,7 @@ def _guard(rule: AccessRule) -> Callable[[View], Endpoint]:
             # Checked after who-you-are, so a signed-out or wrong-role request is turned away
             # before its body (perhaps an audio upload) is read at all.
             if request.method not in ("GET", "HEAD"):
-                refusal = await _refuse_unreadable_or_forged(request)
+                refusal = await _refuse_unreadable_or_forged(request, rule)
                 if refusal is not None:
                     return refusal
             return await run(request)
@@ -241,13 +254,19 @@ def public(view: View) -> Endpoint:
 
 
 def allow(
-    *roles: Role, before_second_factor: bool = False, during_forced_enrolment: bool = False
+    *roles: Role,
+    before_second_factor: bool = False,
+    during_forced_enrolment: bool = False,
+    max_body: int = FORM_LIMIT,
+    uploads: bool = False,
 ) -> Callable[[View], Endpoint]:
     return _guard(
         AccessRule(
             roles=frozenset(roles),
             before_second_factor=before_second_factor,
             during_forced_enrolment=during_forced_enrolment,
+            max_body=max_body,
+            uploads=uploads,
         )
     )
 

@@ -8,6 +8,7 @@ the body themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
@@ -21,18 +22,50 @@ class Posted:
     upload: Upload | None = None
 
 
-async def read_posted(request: Request) -> Posted:
-    """Raises UploadTooLarge / UploadInvalid for a multipart body that cannot be read."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+# What a form may send, unless its route allows more: enough for every form of the appliance
+# but the few that carry a note or a recording. A bigger body is refused before it is read
+# (413), so a request that is not even signed in cannot make the server buffer megabytes.
+FORM_LIMIT = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The form is larger than this page accepts ({limit // 1024} KB).")
+        self.limit = limit
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:  # counted as it arrives: the declared length can lie
+            raise BodyTooLarge(limit)
+    return bytes(received)
+
+
+async def read_posted(
+    request: Request, *, limit: int = FORM_LIMIT, uploads: bool = False
+) -> Posted:
+    """The form, read within `limit` bytes (BodyTooLarge beyond); multipart only where the
+    route takes `uploads` (UploadTooLarge / UploadInvalid for one that cannot be read)."""
+    content_type = request.headers.get("content-type", "")
+    if uploads and content_type.startswith("multipart/form-data"):
         # Parsed by our in-memory reader, never Starlette's (which spools files over 1 MB to
         # disk): multipart forms carry recordings.
-        limit = request.app.state.appliance.settings.max_upload_mb * 1024 * 1024
-        upload = await read_upload(request, limit=limit)
+        upload_limit = request.app.state.appliance.settings.max_upload_mb * 1024 * 1024
+        upload = await read_upload(request, limit=upload_limit)
         posted = Posted(dict(upload.fields), upload)
     else:
-        # A urlencoded form; any other body has no fields to offer.
-        form = await request.form()
-        posted = Posted({name: value for name, value in form.items() if isinstance(value, str)})
+        body = await _body(request, limit)
+        fields: dict[str, str] = {}
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            # Only the first value of a repeated name counts, as Starlette's form did.
+            for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                fields.setdefault(name, value)
+        posted = Posted(fields)
     request.state.posted = posted
     return posted
 

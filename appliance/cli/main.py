@@ -77,6 +77,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,
         log_config=None,
+        limit_concurrency=settings.max_connections,
     )
     return 0
 

@@ -102,7 +102,7 @@ def _form_again(
     return _form(request, choices, values or defaults, error=error)
 
 
-@allow(Role.CLINICIAN)
+@allow(Role.CLINICIAN, uploads=True)
 def dictation_create(request: Request) -> Response:
     appliance = appliance_of(request)
     client_id = request.path_params["client_id"]

@@ -148,7 +148,8 @@ def _theirs(body: NoteBody) -> list[dict[str, str]]:
     ]
 
 
-@allow(Role.CLINICIAN)
+# A whole note (60,000 characters at most) percent-encoded: up to 9 bytes a character.
+@allow(Role.CLINICIAN, max_body=1024 * 1024)
 def note_save(request: Request) -> Response:
     appliance = appliance_of(request)
     note_id = request.path_params["note_id"]
@@ -238,7 +239,7 @@ def _after_signing(request: Request, note_id: str, outcome: SignOutcome, done: s
     return RedirectResponse(f"/notes/{note_id}?done={done}", status_code=303)
 
 
-@allow(Role.CLINICIAN)
+@allow(Role.CLINICIAN, max_body=256 * 1024)  # 10,000 characters, percent-encoded
 def addendum_add(request: Request) -> Response:
     appliance = appliance_of(request)
     note_id = request.path_params["note_id"]

@@ -17,7 +17,7 @@ from webui.views.forms import form_fields
 from webui.views.notes import note_page
 
 
-@allow(Role.CLINICIAN)
+@allow(Role.CLINICIAN, max_body=256 * 1024)  # 20,000 characters, percent-encoded
 def process_note_save(request: Request) -> Response:
     appliance = appliance_of(request)
     note_id = request.path_params["note_id"]
