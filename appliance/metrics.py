@@ -7,6 +7,11 @@ from prometheus_client import Counter, Histogram
 LOGIN_FAILURES = Counter(
     "appliance_login_failures_total", "Failed sign-in attempts (password or second factor)."
 )
+SIGN_IN_THROTTLED = Counter(
+    "appliance_sign_in_throttled_total",
+    "Credential form posts refused by throttling: by address, or by address and account.",
+    ["scope"],
+)
 ACCOUNT_LOCKOUTS = Counter(
     "appliance_account_lockouts_total", "Accounts locked after repeated sign-in failures."
 )

@@ -28,6 +28,7 @@ from appliance.runtime import Appliance
 from webui.auth import SessionMiddleware
 from webui.pages import error_page, forbidden_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
+from webui.throttle import Throttle
 from webui.views import (
     account,
     audit,
@@ -217,6 +218,9 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     )
     app.state.appliance = appliance
     app.state.workers = None
+    app.state.throttle = Throttle(
+        appliance.settings.lockout_threshold, appliance.settings.lockout_minutes
+    )
     app.state.chain_registry = CollectorRegistry(auto_describe=True)
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     app.state.chain_registry.register(JobCollector(appliance.engine))

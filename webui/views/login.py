@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from appliance.identity.accounts import get_user
+from appliance.identity.accounts import get_user, normalise_username
 from appliance.identity.authentication import (
     GENERIC_FAILURE,
     complete_second_factor,
@@ -23,6 +23,7 @@ from webui.auth import (
     signed_in_of,
 )
 from webui.pages import render
+from webui.throttle import address_of, throttle_of
 from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields, safe_next
 
@@ -46,24 +47,42 @@ async def login_form(request: Request) -> Response:
     )
 
 
+def too_many(request: Request, template: str, context: dict[str, object]) -> Response:
+    minutes = throttle_of(request).wait_minutes
+    response = render(
+        request,
+        template,
+        {
+            **context,
+            "error": f"Too many attempts from this address. Wait {minutes} minutes, then try "
+            "again, or ask an administrator.",
+        },
+        status_code=429,
+    )
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
+
+
 @public
 def login_submit(request: Request) -> Response:
     fields = form_fields(request, "username", "password", "next")
     appliance = appliance_of(request)
+    page = {
+        "username": fields["username"][:64],
+        "next": safe_next(fields["next"]),
+        "insecure": _insecure_transport(request),
+    }
+    address, account = address_of(request), normalise_username(fields["username"])[:64]
+    throttle = throttle_of(request)
+    # Refused before the password is even checked: a throttled attempt costs no argon2 and
+    # counts towards no lockout.
+    if not throttle.attempt(address) or not throttle.may_try(address, account):
+        return too_many(request, "login.html", page)
     with appliance.unit_of_work() as db:
         result = sign_in(db, appliance.settings, fields["username"], fields["password"])
     if not result.ok:
-        return render(
-            request,
-            "login.html",
-            {
-                "error": GENERIC_FAILURE,
-                "username": fields["username"][:64],
-                "next": safe_next(fields["next"]),
-                "insecure": _insecure_transport(request),
-            },
-            status_code=401,
-        )
+        throttle.failed(address, account)
+        return render(request, "login.html", {"error": GENERIC_FAILURE, **page}, status_code=401)
     assert result.token is not None
     target = "/login/mfa" if result.needs_second_factor else safe_next(fields["next"])
     response = RedirectResponse(target, status_code=303)
@@ -88,12 +107,17 @@ def mfa_submit(request: Request) -> Response:
         return RedirectResponse("/", status_code=303)
     code = form_fields(request, "code")["code"]
     appliance = appliance_of(request)
+    address, account = address_of(request), signed_in.actor.username
+    throttle = throttle_of(request)
+    if not throttle.attempt(address) or not throttle.may_try(address, account):
+        return too_many(request, "login_mfa.html", {})
     with appliance.unit_of_work() as db:
         user = get_user(db, signed_in.actor.user_id)
         token = complete_second_factor(
             db, appliance.settings, appliance.keys, user, request.state.session_token, code
         )
     if token is None:
+        throttle.failed(address, account)
         return render(
             request,
             "login_mfa.html",

@@ -16,6 +16,7 @@ from appliance.identity.setup_links import (
 )
 from webui.auth import public
 from webui.pages import error_page, render
+from webui.throttle import address_of, throttle_of
 from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields
 
@@ -52,6 +53,13 @@ def setup_form(request: Request) -> Response:
 @public
 def setup_submit(request: Request) -> Response:
     fields = form_fields(request, "username", "password", "password_again")
+    if not throttle_of(request).attempt(address_of(request)):
+        return error_page(
+            request,
+            "Too many attempts",
+            "Too many attempts from this address. Wait a few minutes, then use the link again.",
+            429,
+        )
     try:
         link = _open(request)
     except SetupLinkInvalid as error:
