@@ -6,12 +6,14 @@ Every field's description is its documentation; tests check the README table aga
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +27,15 @@ SECRET_SETTINGS = frozenset({"database_url", "metrics_token", "model_api_key"})
 
 class SettingsError(Exception):
     """A setting has a bad value; the message names the setting."""
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None or host == "localhost":
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -133,6 +144,14 @@ class Settings(BaseSettings):
     model_api_key: str = Field(
         default="", description="Bearer key for the model services, if they require one."
     )
+    model_network_encrypted: bool = Field(
+        default=False,
+        description=(
+            "Set only when plain `http://` to a model service on another host is carried over "
+            "an encrypted path of its own (WireGuard, IPsec): audio and transcripts are PHI, so "
+            "otherwise a non-loopback model URL must be `https://`."
+        ),
+    )
     max_connections: int = Field(
         default=100,
         ge=4,
@@ -175,6 +194,24 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _model_traffic_encrypted(self) -> Settings:
+        for name in ("speech_url", "llm_url"):
+            url = urlsplit(getattr(self, name))
+            if url.scheme not in ("http", "https"):
+                raise ValueError(f"{name} must start with http:// or https://")
+            if (
+                url.scheme == "http"
+                and not _loopback(url.hostname)
+                and not self.model_network_encrypted
+            ):
+                raise ValueError(
+                    f"{name} sends audio or transcripts (PHI) in the clear to {url.hostname}: use "
+                    "https://, or set model_network_encrypted if the network path is encrypted "
+                    "another way"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(

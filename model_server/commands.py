@@ -6,6 +6,7 @@ the others down, and the supervisor restarts just that one.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from dataclasses import dataclass, field
@@ -137,7 +138,28 @@ def vllm_service(settings: ModelServerSettings) -> ServiceSpec:
     return ServiceSpec("llm", argv, f"{base}/health", f"{base}/v1", env)
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_open_without_key(settings: ModelServerSettings) -> None:
+    """Bound beyond loopback, the services would take audio and prompts (PHI) from anyone who
+    can reach the port: refused unless clients must present the API key."""
+    if not _loopback(settings.host) and not settings.api_key:
+        raise ValueError(
+            f"MODEL_SERVER_HOST is {settings.host}, not loopback, and MODEL_SERVER_API_KEY is "
+            "empty: set an API key (the appliance sends it as APPLIANCE_MODEL_API_KEY), or bind "
+            "to 127.0.0.1."
+        )
+
+
 def services_for(profile: str, settings: ModelServerSettings) -> list[ServiceSpec]:
+    refuse_open_without_key(settings)
     if profile == "gpu":
         return [speech_service(settings), vllm_service(settings)]
     return [speech_service(settings), *llama_cpp_services(settings)]

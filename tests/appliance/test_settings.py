@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from appliance.settings import Settings, SettingsError, documented_settings, load_settings
 from tests.settings_doc import documented_table, printed_table
@@ -80,3 +81,16 @@ def test_every_setting_is_documented_in_docs_settings() -> None:
 def test_every_setting_has_a_description() -> None:
     for name, field in Settings.model_fields.items():
         assert field.description, f"{name} has no description"
+
+
+@pytest.mark.parametrize("name", ["speech_url", "llm_url"])
+def test_a_model_service_on_another_host_needs_https(name: str, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="in the clear"):
+        Settings(data_dir=tmp_path, **{name: "http://10.0.0.5:8102/v1"})
+    assert Settings(data_dir=tmp_path, **{name: "https://gpu.clinic.internal/v1"})
+    assert Settings(data_dir=tmp_path, **{name: "http://127.0.0.1:8102/v1"})
+    assert Settings(data_dir=tmp_path, **{name: "http://localhost:8102/v1"})
+    # The admin says the path is encrypted another way (WireGuard, IPsec).
+    assert Settings(
+        data_dir=tmp_path, model_network_encrypted=True, **{name: "http://10.0.0.5:8102/v1"}
+    )

@@ -41,7 +41,8 @@ def test_the_gpu_profile_needs_a_local_model_folder() -> None:
 
 def test_the_cpu_profile_puts_llama_cpp_behind_the_front_on_loopback(tmp_path: Path) -> None:
     model = tmp_path / "my-model.Q4.gguf"
-    specs = services_for("cpu", ModelServerSettings(llm_model_path=model, host="0.0.0.0"))
+    settings = ModelServerSettings(llm_model_path=model, host="0.0.0.0", api_key="k3y")
+    specs = services_for("cpu", settings)
     names = [s.name for s in specs]
     assert names == ["speech", "llm-backend", "llm"]
     backend = specs[1]
@@ -53,3 +54,12 @@ def test_the_cpu_profile_puts_llama_cpp_behind_the_front_on_loopback(tmp_path: P
 
 def test_every_child_is_told_not_to_phone_home() -> None:
     assert OFFLINE_ENV["HF_HUB_OFFLINE"] == "1" and OFFLINE_ENV["VLLM_NO_USAGE_STATS"] == "1"
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_services_bound_beyond_loopback_need_an_api_key(profile: str, tmp_path: Path) -> None:
+    open_to_all = ModelServerSettings(host="0.0.0.0", vllm_model_dir=tmp_path)
+    with pytest.raises(ValueError, match="MODEL_SERVER_API_KEY"):
+        services_for(profile, open_to_all)
+    keyed = ModelServerSettings(host="10.0.0.5", api_key="k3y", vllm_model_dir=tmp_path)
+    assert services_for(profile, keyed)
