@@ -30,6 +30,9 @@ ACCEPTED_DEMUXERS = {
     "ogg": "ogg/opus",
     "matroska,webm": "webm",
     "flac": "flac",
+    # The same demuxers as named when opened by name (speech_io.audio.DEMUXER_OF).
+    "mov": "m4a/mp4",
+    "matroska": "webm",
 }
 ACCEPTED_NAMES = "wav, mp3, m4a/mp4, ogg/opus, webm/opus, flac"
 # First bytes of each accepted container: a cheap check before anything is stored or decoded.
@@ -107,10 +110,29 @@ def decode(data: bytes, *, max_seconds: float, claimed_audio: bool = False) -> D
     return DecodedAudio(samples=samples, format=format_name)
 
 
+# The one FFmpeg demuxer each sniffed container is opened with. FFmpeg would otherwise probe
+# the bytes with every demuxer it was built with (hundreds, some rarely exercised), inside the
+# process that holds the keys; an upload reaches only the demuxer of the format it claims.
+DEMUXER_OF = {
+    "wav": "wav",
+    "mp3": "mp3",
+    "m4a": "mov",
+    "ogg": "ogg",
+    "webm": "matroska",
+    "flac": "flac",
+}
+
+
 def _open(data: bytes, claimed_audio: bool) -> av.container.InputContainer:
     """The container of an accepted audio format, or AudioError."""
+    sniffed = sniff_format(data)
+    if sniffed is None:
+        raise AudioError(
+            SpeechErrorCode.UNSUPPORTED,
+            f"This is not an audio file this service reads. Accepted formats: {ACCEPTED_NAMES}.",
+        )
     try:
-        container = av.open(io.BytesIO(data), mode="r")
+        container = av.open(io.BytesIO(data), mode="r", format=DEMUXER_OF[sniffed])
     except (av.error.FFmpegError, ValueError) as exc:
         if claimed_audio:
             raise AudioError(

@@ -131,3 +131,28 @@ def test_the_sound_check_listens_only_as_long_as_it_is_told() -> None:
     silence_then_tone = wav_bytes(np.concatenate((np.zeros(600 * 16_000), np.full(32_000, 0.1))))
     assert has_sound(silence_then_tone, max_seconds=900) is True
     assert has_sound(silence_then_tone, max_seconds=900, listen_seconds=60) is False
+
+
+def test_ffmpeg_opens_an_upload_with_the_one_demuxer_its_first_bytes_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Never probed by every demuxer FFmpeg has: only the sniffed container's is used, and
+    bytes no accepted container starts with never reach FFmpeg at all."""
+    import av
+
+    from speech_io import audio
+
+    formats: list[object] = []
+    real_open = av.open
+
+    def recording_open(*args: object, **kwargs: object) -> object:
+        formats.append(kwargs.get("format"))
+        return real_open(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(audio.av, "open", recording_open)
+    for name in ("hello.wav", "hello.webm", "hello.m4a", "hello.mp3"):
+        assert has_sound((AUDIO / name).read_bytes(), max_seconds=60)
+    assert formats == ["wav", "matroska", "mov", "mp3"]
+    with pytest.raises(AudioError):
+        has_sound(b"\x00\x00\x00\x00 not a recording at all" * 10, max_seconds=60)
+    assert len(formats) == 4
