@@ -173,13 +173,18 @@ class AuditEvent(SQLModel, table=True):
 
 
 class AuditHead(SQLModel, table=True):
-    """The single row every append locks first, so concurrent writers form one chain."""
+    """The single row every append locks first, so concurrent writers form one chain.
+
+    `head_mac` seals (last_seq, last_mac) under the audit key: without it, deleting the newest
+    events and pointing the head at an older event (whose MAC is in the table) would verify.
+    """
 
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
     last_seq: int = Field(default=0)
     last_mac: str = Field(default="", max_length=64)
+    head_mac: str = Field(default="", max_length=64)
 
 
 class EmergencyAccessGrant(SQLModel, table=True):

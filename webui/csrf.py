@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from appliance.audit.record import Outcome, record_event
 from appliance.identity.tokens import new_token
 from webui.posted import Posted
 
@@ -39,7 +41,12 @@ def ensure_presession(request: Request) -> None:
 
 
 def csrf_ok(request: Request, posted: Posted) -> bool:
-    """Whether the token sent (header, or form field) is this session's."""
+    """Whether the token sent (header, or form field) is this session's.
+
+    Raises HTTPException(400) for a token that is not ASCII: no page ever sent one, so the
+    request is malformed rather than stale (hmac.compare_digest raises TypeError on non-ASCII
+    text, which used to surface as a 500). The refusal is audited like any other CSRF denial.
+    """
     sent = request.headers.get(HEADER_NAME)
     if posted.upload is not None:
         sent = sent or posted.fields.get(FIELD_NAME)
@@ -47,6 +54,9 @@ def csrf_ok(request: Request, posted: Posted) -> bool:
         sent = posted.fields.get(FIELD_NAME)
     if not sent:
         return False
+    if not sent.isascii():
+        record_event("http.csrf", Outcome.DENIED, reason="malformed_csrf_token")
+        raise HTTPException(400, "Bad request: the form's security token is malformed.")
     if request.state.session_token is None and not request.cookies.get(PRESESSION_COOKIE):
         return False
-    return hmac.compare_digest(sent, csrf_token(request))
+    return hmac.compare_digest(sent.encode(), csrf_token(request).encode())

@@ -2,6 +2,13 @@
 
 Each event's MAC is HMAC-SHA256(audit key, previous MAC || canonical bytes of the event). A row
 changed, deleted, inserted or moved breaks the chain at that row, and `verify_chain` names it.
+
+The head row (last seq, last MAC) is sealed too, by its own HMAC under the same key. Every
+event's MAC is readable in the table, so without that seal anyone able to write the database
+could delete the newest events, point the head at the new last one, and the chain would verify.
+What the seal cannot catch is a head put back to a state the appliance itself sealed earlier (a
+copy kept from then, or an empty chain): the `appliance_audit_chain_length` gauge falls in that
+case, and the ApplianceAuditChainShortened alert fires.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -34,6 +42,12 @@ CHAINED_FIELDS = (
     "request_id",
 )
 VERIFY_PAGE = 2000
+# Written into `head_mac` when an append finds a head this key did not seal, followed by the seq
+# of the first event appended on top of it. The appliance goes on recording (a broken trail is
+# better than none), but never re-seals such a head: the evidence must survive later appends.
+TAMPERED = "tampered:"
+
+logger = logging.getLogger("appliance.audit")
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,26 @@ def event_mac(key: bytes, previous_mac: str, row: AuditEvent) -> str:
     return hmac.new(key, previous_mac.encode() + canonical_bytes(row), hashlib.sha256).hexdigest()
 
 
+def head_mac(key: bytes, last_seq: int, last_mac: str) -> str:
+    # Its own message shape ("audit_head:..."; an event's starts with a hex MAC or "{"), so a
+    # head MAC can never pass for an event's MAC, nor the reverse.
+    return hmac.new(key, f"audit_head:{last_seq}:{last_mac}".encode(), hashlib.sha256).hexdigest()
+
+
+def head_is_sealed(key: bytes, head: AuditHead) -> bool:
+    if head.last_seq == 0 and head.last_mac == "":
+        # The empty chain protects nothing, so it needs no seal: a database migrated without
+        # the keys (tests, a developer's) starts here. Emptying a used chain back to this state
+        # is the replay case the length gauge's alert is for.
+        return True
+    # Bytes, not str: compare_digest raises on non-ASCII text, which anyone who can write the
+    # table could put there, and every request would then fail to record its event.
+    expected = head_mac(key, head.last_seq, head.last_mac)
+    return hmac.compare_digest(head.head_mac.encode(), expected.encode())
+
+
 def append_events(db: Session, key: bytes, events: Iterable[EventData]) -> list[AuditEvent]:
-    """Append in order, inside the caller's transaction.
+    """Append in order, inside the caller's transaction, and re-seal the head.
 
     The head row is locked (FOR UPDATE on PostgreSQL; SQLite transactions already hold the
     write lock) so two workers can never both extend the same MAC: no forked chain. Callers
@@ -71,6 +103,9 @@ def append_events(db: Session, key: bytes, events: Iterable[EventData]) -> list[
     lock order cannot invert into a deadlock.
     """
     head = db.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    # Checked before extending: sealing whatever head we find would launder a rewound one.
+    sealed = head_is_sealed(key, head)
+    first_seq = head.last_seq + 1
     rows = []
     for event in events:
         row = AuditEvent(seq=head.last_seq + 1, mac="", **asdict(event))
@@ -78,6 +113,14 @@ def append_events(db: Session, key: bytes, events: Iterable[EventData]) -> list[
         db.add(row)
         head.last_seq, head.last_mac = row.seq, row.mac
         rows.append(row)
+    if sealed:
+        head.head_mac = head_mac(key, head.last_seq, head.last_mac)
+    elif rows and not head.head_mac.startswith(TAMPERED):
+        logger.error(
+            "audit head not sealed by the audit key before event %s: set back or changed",
+            first_seq,
+        )
+        head.head_mac = f"{TAMPERED}{first_seq}"
     db.add(head)
     db.flush()
     return rows
@@ -131,4 +174,26 @@ def verify_chain(engine: Engine, key: bytes) -> ChainReport:
             f"the chain ends at event {count} but the head says {last}: "
             "events removed from the end",
         )
-    return ChainReport(True, count)
+    return _check_head_seal(key, head, count)
+
+
+def _check_head_seal(key: bytes, head: AuditHead, count: int) -> ChainReport:
+    if head_is_sealed(key, head):
+        return ChainReport(True, count)
+    if head.head_mac.startswith(TAMPERED):
+        marked = head.head_mac.removeprefix(TAMPERED)
+        seq = int(marked) if marked.isascii() and marked.isdigit() else count + 1
+        return ChainReport(
+            False,
+            count,
+            seq,
+            f"the head was set back or changed without the audit key before event {seq} was "
+            f"appended: events after {seq - 1} may have been removed and their numbers reused",
+        )
+    return ChainReport(
+        False,
+        count,
+        count + 1,
+        f"the head (event {count}) does not match its MAC: it was set back or changed "
+        f"without the audit key, and events after {count} may have been removed",
+    )

@@ -1,4 +1,10 @@
-"""Prometheus collector for the audit chain's health, read from the database at scrape time."""
+"""Prometheus collector for the audit chain's health, read from the database at scrape time.
+
+`appliance_audit_chain_length` is the head's last seq. It only ever grows; the alert
+ApplianceAuditChainShortened fires when it falls, which is what the head's seal cannot catch:
+a head put back to a state the appliance sealed earlier, with the events after it deleted
+(appliance.audit.chain).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from sqlmodel import col, select
 from appliance.audit.record import Outcome
 from appliance.audit.verification import VERIFY_ACTION
 from appliance.db import read_only
-from appliance.models import AuditEvent
+from appliance.models import AuditEvent, AuditHead
 
 
 class AuditChainCollector(Collector):
@@ -27,6 +33,8 @@ class AuditChainCollector(Collector):
                 .order_by(col(AuditEvent.seq).desc())
                 .limit(1)
             ).first()
+            head = db.get(AuditHead, 1)
+            chain_length = head.last_seq if head else 0
         ok = GaugeMetricFamily(
             "appliance_audit_chain_ok",
             "1 if the newest verification found the audit chain intact, else 0.",
@@ -40,3 +48,10 @@ class AuditChainCollector(Collector):
         )
         verified.add_metric([], last[0].timestamp() if last else 0.0)
         yield verified
+        length = GaugeMetricFamily(
+            "appliance_audit_chain_length",
+            "Number of events in the audit chain (its head's last seq); never falls unless events "
+            "were removed or an older database was restored.",
+        )
+        length.add_metric([], float(chain_length))
+        yield length

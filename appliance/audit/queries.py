@@ -145,10 +145,15 @@ CSV_COLUMNS = (
 )
 
 
+# What a spreadsheet may read as the start of a formula: = + - @, and a tab or carriage return,
+# which Excel and LibreOffice skip before looking for one (OWASP's CSV injection list).
+FORMULA_STARTS = "=+-@\t\r"
+
+
 def _inert(value: object) -> object:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ would run in Excel. An
-    empty cell stays empty (`"" in "=+-@"` is true in Python: the reason for the first test)."""
-    if isinstance(value, str) and value and value[0] in "=+-@":
+    """Neutralise spreadsheet formulas by prefixing a quote. An empty cell stays empty
+    (`"" in FORMULA_STARTS` is true in Python: the reason for the first test)."""
+    if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
         return f"'{value}"
     return value
 

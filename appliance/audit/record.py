@@ -7,13 +7,22 @@ Events carry ids and fixed codes, never PHI and never free text typed by a perso
 Inside a unit of work the event is appended as that transaction's last step, so an allowed
 action and its record commit together; if the transaction rolls back, denials and failures
 are still written (in a fresh transaction), while "allowed" records of undone work are not.
+
+Object ids often come straight from a URL. One that is not shaped like an id the appliance
+makes is recorded as `INVALID_OBJECT_ID`, with its outcome kept: written raw, a 70-character id
+overflowed audit_events.object_id (VARCHAR(64)) on PostgreSQL, failing the request with a 500
+and losing the very denial it was recording; and text typed into a URL does not belong in the
+trail an auditor exports.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict
 from enum import StrEnum
 
@@ -48,6 +57,35 @@ _trail = _Trail()
 receivers: list[Callable[[EventData], None]] = []
 _PENDING = "audit.pending"
 
+# Every id the appliance makes fits: 32 hex characters, integers, key ids, setting names. The
+# length is audit_events.object_id's.
+_OBJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+INVALID_OBJECT_ID = "invalid"
+
+_allowed_unrecorded: ContextVar[bool] = ContextVar("audit_allowed_unrecorded", default=False)
+
+
+def _object_id(value: str | int | None) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if _OBJECT_ID.fullmatch(text) else INVALID_OBJECT_ID
+
+
+@contextmanager
+def allowed_reads_unrecorded() -> Iterator[None]:
+    """Inside, "allowed" events are dropped; denials and failures are recorded as always.
+
+    Only for an access check repeated by a page on its own (the dictation progress poll, every
+    2 s), whose read was recorded when the person opened the page: recording each repeat would
+    bury the log in identical lines. Wrap the check only, never work that changes anything.
+    """
+    token = _allowed_unrecorded.set(True)
+    try:
+        yield
+    finally:
+        _allowed_unrecorded.reset(token)
+
 
 def attach(engine: Engine, key: bytes) -> None:
     _trail.engine, _trail.key = engine, key
@@ -71,11 +109,13 @@ def record_event(
         actor_id=actor_id,
         actor_role=actor_role,
         object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
+        object_id=_object_id(object_id),
         reason=reason,
         source_ip=request.source_ip if request else None,
         request_id=request.request_id if request else None,
     )
+    if outcome is Outcome.ALLOWED and _allowed_unrecorded.get():
+        return event
     payload = asdict(event)
     payload["at"] = event.at.isoformat()
     logger.info(json.dumps(payload, sort_keys=True))

@@ -1,7 +1,7 @@
 """Key files on disk, outside the database, readable by the service account only (0600).
 
-Each key has one job: the web secret signs CSRF tokens, the credentials key seals TOTP seeds,
-the KEK wraps the per-record data keys, the audit key MACs the audit chain, and the index key
+Each key has one job: the web secret signs CSRF tokens, the credentials key protects second
+factors (it seals TOTP seeds and keys the recovery codes' digests), the KEK wraps the per-record data keys, the audit key MACs the audit chain, and the index key
 makes blind indexes. Keeping them apart means a leak of one does not open the others.
 """
 

@@ -2,6 +2,14 @@
 
 Every failure looks the same to the person signing in (unknown user, wrong password, locked,
 disabled): the message must never confirm that a username exists.
+
+Failures count towards one lockout, and only a full sign-in (the password, then the second
+factor when the person has one) resets the count: if the password alone reset it, "right
+password, four wrong codes" could be repeated for ever without locking the account.
+
+Parallel attempts on one account are serialised by a row lock on the user (see
+`lock_for_attempt`), and the count itself moves by atomic UPDATEs: on PostgreSQL two requests
+otherwise both read "4 failures", and each writes 5.
 """
 
 from __future__ import annotations
@@ -9,11 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlalchemy import case, literal, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col
 
 from appliance import clock, metrics
 from appliance.audit.record import Outcome, record_by, record_event
 from appliance.crypto.keyfiles import Keys
+from appliance.db import UTCDateTime
 from appliance.identity.accounts import actor_for, end_all_sessions, find_user, is_locked
 from appliance.identity.mfa import verify_second_factor
 from appliance.identity.passwords import burn_verification_time, verify_password
@@ -53,17 +64,72 @@ def _fail(user: User | None, reason: str) -> SignInResult:
     return FAILED
 
 
+# What decides an attempt: re-read under the row lock, never trusted from an earlier read.
+_ATTEMPT_STATE = (
+    "password_hash",
+    "is_active",
+    "failed_logins",
+    "locked_until",
+    "mfa_enabled",
+    "mfa_secret_sealed",
+    "mfa_last_step",
+)
+
+
+def lock_for_attempt(db: Session, user: User) -> None:
+    """Take the user's row lock (SELECT ... FOR UPDATE) until this unit of work ends, and re-read
+    the state an attempt is decided on.
+
+    Without it, on PostgreSQL, parallel requests all pass the `is_locked` check read before any
+    of them was counted: a guesser would get as many tries per lockout as requests in flight,
+    not the threshold. SQLite renders no FOR UPDATE; it needs none, since every unit of work
+    there already holds the database's write lock from its first statement (appliance.db).
+    Only the attempt's own columns are refreshed, so unrelated pending changes survive.
+    """
+    db.refresh(user, attribute_names=_ATTEMPT_STATE, with_for_update=True)
+
+
 def count_failure(db: Session, settings: Settings, user: User) -> bool:
-    """Count one failed attempt; lock the account when the threshold is reached (True)."""
-    user.failed_logins += 1
-    locked = user.failed_logins >= settings.lockout_threshold
+    """Count one failed attempt; lock the account when the threshold is reached (True).
+
+    One UPDATE does the counting and the locking, reading the count in the database rather
+    than from `user`: a read-modify-write in Python loses the increments of parallel attempts.
+    Reaching the threshold restarts the count at 0, so the lock, once it lifts, gives the usual
+    number of tries again.
+    """
+    assert user.id is not None
+    count, locked_until = col(User.failed_logins), col(User.locked_until)
+    reaches = count + 1 >= settings.lockout_threshold
+    until = clock.utcnow() + timedelta(minutes=settings.lockout_minutes)
+    row = db.exec(
+        update(User)
+        .where(col(User.id) == user.id)
+        .values(
+            failed_logins=case((reaches, 0), else_=count + 1),
+            locked_until=case((reaches, literal(until, UTCDateTime())), else_=locked_until),
+        )
+        .returning(count, locked_until),
+        execution_options={"synchronize_session": False},
+    ).one()
+    failures: int = row[0]
+    # The row is the truth now; mirror it without marking `user` dirty (a later flush of a stale
+    # value would undo a parallel attempt's count).
+    set_committed_value(user, "failed_logins", failures)
+    set_committed_value(user, "locked_until", row[1])
+    locked = failures == 0  # only reaching the threshold leaves 0 after an increment
     if locked:
-        user.failed_logins = 0
-        user.locked_until = clock.utcnow() + timedelta(minutes=settings.lockout_minutes)
         metrics.ACCOUNT_LOCKOUTS.inc()
         record_by(actor_for(user), "auth.lockout", object_type="user", object_id=user.id)
-    db.add(user)
     return locked
+
+
+def signed_in_fully(db: Session, user: User) -> None:
+    """The person proved both factors (or their only one): the count of failures starts over.
+
+    Call it under `lock_for_attempt`, so a parallel failure cannot be overwritten."""
+    user.failed_logins = 0
+    user.locked_until = None
+    db.add(user)
 
 
 def sign_in(db: Session, settings: Settings, username: str, password: str) -> SignInResult:
@@ -72,6 +138,8 @@ def sign_in(db: Session, settings: Settings, username: str, password: str) -> Si
         burn_verification_time(password)
         return _fail(user, "unknown_user" if user is None else "not_set_up")
     password_ok = verify_password(password, user.password_hash)
+    # Locked after the slow hash, so parallel attempts wait for each other's verdict only.
+    lock_for_attempt(db, user)
     if is_locked(user):
         return _fail(user, "locked")
     if not user.is_active:
@@ -79,9 +147,9 @@ def sign_in(db: Session, settings: Settings, username: str, password: str) -> Si
     if not password_ok:
         count_failure(db, settings, user)
         return _fail(user, "bad_password")
-    user.failed_logins = 0
-    user.locked_until = None
-    db.add(user)
+    if not user.mfa_enabled:
+        signed_in_fully(db, user)
+    # With a second factor pending the count stays: it is reset by complete_second_factor.
     token = start_session(db, user, settings, mfa_passed=not user.mfa_enabled)
     record_by(
         actor_for(user),
@@ -97,8 +165,10 @@ def complete_second_factor(
     """Check a TOTP or recovery code; on success swap the half-signed-in session for a full one.
 
     A fresh token on privilege change keeps a token seen before MFA from ever becoming full.
-    Wrong codes count towards the same lockout as wrong passwords.
+    Wrong codes count towards the same lockout as wrong passwords, and the count they add to
+    survives the password step, which reset nothing.
     """
+    lock_for_attempt(db, user)
     if is_locked(user):
         _fail(user, "locked")
         return None
@@ -109,8 +179,7 @@ def complete_second_factor(
         record_by(actor_for(user), "auth.mfa", Outcome.FAILED, reason="bad_code")
         metrics.LOGIN_FAILURES.inc()
         return None
-    user.failed_logins = 0
-    db.add(user)
+    signed_in_fully(db, user)
     end_session(db, partial_token, "mfa_upgrade")
     record_by(actor_for(user), "auth.mfa", reason=method)
     return start_session(db, user, settings, mfa_passed=True)

@@ -2,8 +2,10 @@
 co-signing, deleting a client.
 
 The password, and the second factor when the person has enrolled one, are checked again.
-Failures count towards the same lockout as sign-in; an account locked here is signed out
-everywhere, since whoever is guessing is at a workstation that is already signed in.
+Failures count towards the same lockout as sign-in, under the same rules
+(appliance.identity.authentication): one attempt at a time per account, counted atomically, and
+the count reset only when every factor passed. An account locked here is signed out everywhere,
+since whoever is guessing is at a workstation that is already signed in.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlmodel import Session
 
 from appliance.crypto.keyfiles import Keys
 from appliance.identity.accounts import end_all_sessions, is_locked
-from appliance.identity.authentication import count_failure
+from appliance.identity.authentication import count_failure, lock_for_attempt, signed_in_fully
 from appliance.identity.mfa import verify_second_factor
 from appliance.identity.passwords import verify_password
 from appliance.models import User
@@ -49,15 +51,17 @@ def reauthenticate(
     """None when the person proved who they are; the failure otherwise (already counted).
 
     The caller must commit either way: a failure's count has to persist."""
+    password_ok = user.password_hash is not None and verify_password(password, user.password_hash)
+    # Locked after the slow hash, as at sign-in; the lock and the count are then read fresh.
+    lock_for_attempt(db, user)
     if is_locked(user):
         return ReauthFailure.LOCKED
-    if user.password_hash is None or not verify_password(password, user.password_hash):
+    if not password_ok:
         failure = ReauthFailure.BAD_PASSWORD
     elif user.mfa_enabled and verify_second_factor(db, keys, user, code.strip()) is None:
         failure = ReauthFailure.BAD_CODE
     else:
-        user.failed_logins = 0
-        db.add(user)
+        signed_in_fully(db, user)
         return None
     if count_failure(db, settings, user):
         end_all_sessions(db, user.id, reason="locked")

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
-from appliance.audit.record import Outcome, record_by
+from appliance.audit.record import Outcome, allowed_reads_unrecorded, record_by
 from appliance.crypto.envelope import new_record_key, open_record_key, seal, unseal
 from appliance.crypto.keyfiles import Keys
 from appliance.drafting.draft import Draft
@@ -388,8 +388,15 @@ def dictation_for_note(db: Session, keys: Keys, row: Dictation) -> DictationView
 
 
 def dictation_status(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
-    """For the progress poll: the state only, no transcript (and no audit line every 2 s)."""
-    return _view(db, keys, _visible(db, keys, actor, dictation_id), with_transcript=False)
+    """For the progress poll: the state only, no transcript.
+
+    The page that polls recorded `dictation.view` and `client.view` when it was opened; the poll
+    repeats the same access check every 2 s, so an allowed one records nothing (it used to write
+    a `client.view` line each time, through get_client). A denied poll is recorded as always.
+    """
+    with allowed_reads_unrecorded():
+        row = _visible(db, keys, actor, dictation_id)
+    return _view(db, keys, row, with_transcript=False)
 
 
 def list_dictations(db: Session, keys: Keys, actor: Actor, client_id: str) -> list[DictationView]:

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 
 import pyotp
+import pytest
 
 from tests.conftest import PASSWORD, Browser, People
 
@@ -80,7 +81,7 @@ def test_requiring_mfa_forces_enrolment_before_anything_else(
     codes_page = alice.submit(
         "/account/mfa/confirm", {"code": totp.at(time.time() - 30)}, page="/account/mfa"
     )
-    codes = re.findall(r"<li><code>([0-9a-f]{5}-[0-9a-f]{5})</code></li>", codes_page.text)
+    codes = re.findall(r"<li><code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</code></li>", codes_page.text)
     assert len(codes) == 10
     assert alice.get("/clients").status_code == 200
 
@@ -146,3 +147,14 @@ def test_an_admin_sets_transcript_retention_and_clinicians_see_it(
     )
     page = alice.get(posted.headers["location"]).text
     assert "practice retention setting" in page
+
+
+@pytest.mark.parametrize("raw", ["²", "9" * 70, "12a"])
+def test_a_numeric_id_that_is_not_a_number_the_database_takes_is_a_404(
+    raw: str, signed_in: Callable[[str], Browser]
+) -> None:
+    dave = signed_in("dave")
+    assert dave.get(f"/admin/users/{raw}").status_code == 404
+    token = dave.form_token("/admin/emergency")
+    revoked = dave.post(f"/admin/emergency/{raw}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 404

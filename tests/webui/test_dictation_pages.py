@@ -7,12 +7,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlmodel import select
 
 from appliance.jobs.dictation_stages import claim_next, process
+from appliance.models import AuditEvent
 from appliance.runtime import Appliance
-from tests.conftest import Browser, People, submit_dictation
+from tests.conftest import Browser, Clock, People, submit_dictation
 from tests.fake_llm import fake_llm
 from tests.wav import wav_bytes
+from webui.auth import AUTO_RELOAD_PARAM
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 DETAILS = {
@@ -53,6 +56,69 @@ def test_an_upload_is_queued_and_its_progress_can_be_polled(
     status = alice.get(f"{location}/status").json()
     assert status["state"] == "queued" and status["queue_position"] == 1
     assert signed_in("bob").get(f"{location}/status").status_code == 404
+
+
+def _audit_rows(appliance: Appliance) -> list[tuple[str, str]]:
+    with appliance.unit_of_work() as db:
+        return [(e.action, e.outcome) for e in db.exec(select(AuditEvent)).all()]
+
+
+def test_progress_polls_write_no_audit_events_but_a_denied_poll_is_audited(
+    signed_in: Callable[[str], Browser], appliance: Appliance
+) -> None:
+    alice = signed_in("alice")
+    client_id = alice.add_client()
+    wav = (AUDIO / "hello.wav").read_bytes()
+    location = _post(alice, client_id, ("hello.wav", wav, "audio/wav")).headers["location"]
+    bob = signed_in("bob")
+    before = _audit_rows(appliance)
+    for _ in range(5):  # ten seconds of an open progress page
+        poll = alice.get(f"{location}/status", headers={"X-Background-Poll": "1"})
+        assert poll.status_code == 200 and poll.json()["state"] == "queued"
+    assert _audit_rows(appliance) == before
+    assert bob.get(f"{location}/status").status_code == 404
+    # The same two denials as bob opening the page: the client's, then the dictation's.
+    assert _audit_rows(appliance)[len(before) :] == [
+        ("client.view", "denied"),
+        ("dictation.view", "denied"),
+    ]
+
+
+def _idle_deadline_moved(alice: Browser, frozen_clock: Clock, path: str) -> bool:
+    """Whether a GET of `path` 10 minutes into a 15-minute idle timeout kept alice signed in
+    6 minutes later (past the deadline the sign-in set)."""
+    frozen_clock.advance(minutes=10)
+    assert alice.get(path).status_code == 200
+    frozen_clock.advance(minutes=6)
+    response = alice.get("/account", follow_redirects=False)
+    return response.status_code == 200
+
+
+def test_the_progress_pages_automatic_reload_is_not_activity(
+    signed_in: Callable[[str], Browser], frozen_clock: Clock
+) -> None:
+    alice = signed_in("alice")
+    client_id = alice.add_client()
+    location = _post(alice, client_id, None, typed_text="Diary card.").headers["location"]
+    # What dictation-status.js loads when the draft is ready: the page, flagged as automatic.
+    assert not _idle_deadline_moved(alice, frozen_clock, f"{location}?auto=1")
+
+
+def test_opening_the_progress_page_by_hand_is_activity(
+    signed_in: Callable[[str], Browser], frozen_clock: Clock
+) -> None:
+    alice = signed_in("alice")
+    client_id = alice.add_client()
+    location = _post(alice, client_id, None, typed_text="Diary card.").headers["location"]
+    assert _idle_deadline_moved(alice, frozen_clock, location)
+
+
+def test_the_progress_script_reloads_with_the_automatic_flag(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    script = signed_in("alice").get("/static/dictation-status.js").text
+    assert f'var AUTO = "{AUTO_RELOAD_PARAM}"' in script and 'searchParams.set(AUTO, "1")' in script
+    assert "location.reload" not in script
 
 
 def test_a_wrong_file_type_is_explained_and_the_form_is_kept(

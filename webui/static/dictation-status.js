@@ -1,6 +1,16 @@
 // Live progress of a dictation: polls its status and reloads when the transcript is ready.
+// Neither the polls (X-Background-Poll) nor the reload (?auto=1) count as activity for the
+// automatic logoff: an unattended progress page must still sign its person out (webui/auth.py).
 (function () {
   "use strict";
+  var AUTO = "auto";
+  // Loaded by this script itself: drop the flag from the address bar, so that a reload by hand
+  // or a copied link afterwards counts as activity, as it should.
+  if (new URLSearchParams(window.location.search).get(AUTO) === "1") {
+    var shown = new URL(window.location.href);
+    shown.searchParams.delete(AUTO);
+    window.history.replaceState(window.history.state, "", shown.toString());
+  }
   var box = document.getElementById("progress");
   if (!box) { return; }
   var done = { ready: true, failed: true };
@@ -39,7 +49,9 @@
           if (s.state === "ready" && "Notification" in window && Notification.permission === "granted") {
             new Notification("Draft note ready", { body: "Open the appliance to review it." });
           }
-          window.location.reload();
+          var next = new URL(window.location.href);
+          next.searchParams.set(AUTO, "1");
+          window.location.replace(next.toString());
         }
       })
       .catch(function () { /* the server may be restarting; the next poll will tell */ });

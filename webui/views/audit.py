@@ -37,7 +37,10 @@ def _query_string(spec: AuditFilter, **extra: str | int) -> str:
 def audit_log(request: Request) -> Response:
     spec = _filter_of(request)
     page_param = request.query_params.get("page", "1")
-    page = int(page_param) if page_param.isdigit() else 1
+    # ASCII digits only ("²".isdigit() is true, and int() refuses it) and a length int() accepts
+    # (it refuses over 4300 digits); search_events clamps to the last page anyway.
+    valid = page_param.isascii() and page_param.isdigit() and len(page_param) <= 9
+    page = int(page_param) if valid else 1
     actor = current_actor(request)
     try:
         with appliance_of(request).unit_of_work() as db:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from appliance.access import NotFound
 from speech_io.upload import Upload
 from webui.posted import posted_of
 
@@ -24,3 +25,12 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/"
+
+
+def row_id(raw: object) -> int:
+    """A numeric id from the address, or NotFound: "²" is a digit to str.isdigit but not to
+    int(), and a 70-digit number overflows PostgreSQL's integer (both were 500s)."""
+    text = str(raw)
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise NotFound(text[:64])
+    return int(text)

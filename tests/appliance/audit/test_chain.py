@@ -7,8 +7,8 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from appliance.access import AccessDenied
-from appliance.audit.chain import verify_chain
-from appliance.audit.record import Outcome, record_event
+from appliance.audit.chain import head_mac, verify_chain
+from appliance.audit.record import INVALID_OBJECT_ID, Outcome, record_event
 from appliance.identity import accounts
 from appliance.models import AuditEvent, AuditHead
 from appliance.roles import Role
@@ -73,6 +73,45 @@ def test_events_cut_from_the_end_are_noticed(appliance: Appliance) -> None:
     _record(appliance, 10)
     _sql(appliance, "DELETE FROM audit_events WHERE seq > 8")
     assert _verify(appliance) == (False, 8, 9)
+
+
+def test_events_cut_from_the_end_with_the_head_rewound_are_noticed(appliance: Appliance) -> None:
+    _record(appliance, 10)
+    # Without the audit key: drop the newest events and point the head at event 7, whose MAC
+    # anyone with the database can read.
+    _sql(appliance, "DELETE FROM audit_events WHERE seq > 7")
+    _sql(
+        appliance,
+        "UPDATE audit_head SET last_seq = 7, "
+        "last_mac = (SELECT mac FROM audit_events WHERE seq = 7)",
+    )
+    report = verify_chain(appliance.engine, appliance.keys.audit)
+    assert (report.ok, report.count, report.first_bad_seq) == (False, 7, 8)
+    assert report.problem is not None and "head" in report.problem
+
+
+def test_a_rewound_head_stays_broken_after_new_events(appliance: Appliance) -> None:
+    """The next append must not re-seal a head it cannot vouch for: that would launder the cut."""
+    _record(appliance, 10)
+    _sql(appliance, "DELETE FROM audit_events WHERE seq > 7")
+    _sql(
+        appliance,
+        "UPDATE audit_head SET last_seq = 7, "
+        "last_mac = (SELECT mac FROM audit_events WHERE seq = 7)",
+    )
+    _record(appliance, 3)  # events 8-10 again, written by the appliance as usual
+    report = verify_chain(appliance.engine, appliance.keys.audit)
+    # Named by the first event appended on top of the rewound head: the first one reused.
+    assert (report.ok, report.count, report.first_bad_seq) == (False, 10, 8)
+
+
+def test_a_new_chain_seals_its_head_from_the_first_event(appliance: Appliance) -> None:
+    assert _verify(appliance) == (True, 0, None)  # nothing to protect yet: no seal needed
+    _record(appliance, 1)
+    with appliance.unit_of_work() as db:
+        head = db.exec(select(AuditHead)).one()
+        assert head.head_mac == head_mac(appliance.keys.audit, 1, head.last_mac)
+    assert _verify(appliance) == (True, 1, None)
 
 
 def test_a_chain_checked_with_another_key_fails(appliance: Appliance) -> None:
@@ -148,3 +187,28 @@ def test_verifying_does_not_hold_up_writers(appliance: Appliance) -> None:
         record_event("test.while_verifying", Outcome.ALLOWED)
         assert time.monotonic() - started < 2, "a writer waited for the verifier's lock"
     assert _verify(appliance) == (True, 4, None)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["a" * 70, "../../etc/passwd", "id with spaces", "é", "x\ny", ""],
+    ids=["70-chars", "path", "spaces", "non-ascii", "newline", "empty"],
+)
+def test_an_object_id_that_is_not_an_id_is_recorded_as_invalid_and_keeps_its_outcome(
+    appliance: Appliance, raw: str
+) -> None:
+    # Ids come from URLs: anything may arrive. The column is VARCHAR(64) (PostgreSQL refuses a
+    # longer INSERT, losing the denial) and an auditor's CSV must not receive arbitrary text.
+    record_event("test.denied", Outcome.DENIED, object_type="client", object_id=raw)
+    with appliance.unit_of_work() as db:
+        row = db.exec(select(AuditEvent).where(AuditEvent.action == "test.denied")).one()
+    assert (row.object_id, row.outcome) == (INVALID_OBJECT_ID, "denied")
+    assert _verify(appliance)[0]
+
+
+@pytest.mark.parametrize("good", ["0123456789abcdef0123456789abcdef", "require_mfa", "42", "a-b"])
+def test_a_real_object_id_is_recorded_as_it_is(appliance: Appliance, good: str) -> None:
+    record_event("test.kept", Outcome.ALLOWED, object_type="thing", object_id=good)
+    with appliance.unit_of_work() as db:
+        row = db.exec(select(AuditEvent).where(AuditEvent.action == "test.kept")).one()
+    assert row.object_id == good

@@ -13,7 +13,7 @@ from appliance.roles import Role
 from webui.auth import allow, current_actor
 from webui.pages import render
 from webui.views.app_state import appliance_of
-from webui.views.forms import form_fields
+from webui.views.forms import form_fields, row_id
 
 
 def _page(request: Request, status_code: int = 200, **context: object) -> Response:
@@ -61,15 +61,13 @@ def emergency_grant(request: Request) -> Response:
 
 @allow(Role.ADMIN)
 def emergency_revoke(request: Request) -> Response:
-    raw = str(request.path_params["grant_id"])
-    if not raw.isdigit():
-        raise NotFound(raw)
+    grant_id = row_id(request.path_params["grant_id"])
     try:
         with appliance_of(request).unit_of_work() as db:
-            revoke_access(db, current_actor(request), int(raw))
+            revoke_access(db, current_actor(request), grant_id)
     except AccountError as unknown:
         # revoke_access says "no such grant" with AccountError (the only one it raises once the
         # guard has checked the role). Mapped here, not in the domain: this change only adds to
         # appliance.identity, and the page has always answered it with the 404 page.
-        raise NotFound(raw) from unknown
+        raise NotFound(str(grant_id)) from unknown
     return RedirectResponse("/admin/emergency?done=emergency_revoked", status_code=303)

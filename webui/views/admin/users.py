@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from appliance.access import NotFound
 from appliance.identity import accounts, sessions
 from appliance.identity.accounts import AccountError
 from appliance.identity.mfa import reset_mfa
@@ -19,7 +18,7 @@ from appliance.roles import Role
 from webui.auth import allow, current_actor
 from webui.pages import render
 from webui.views.app_state import appliance_of
-from webui.views.forms import form_fields
+from webui.views.forms import form_fields, row_id
 
 
 @dataclass(frozen=True)
@@ -109,10 +108,7 @@ def _detail_page(
 
 
 def _user_id(request: Request) -> int:
-    raw = str(request.path_params["user_id"])
-    if not raw.isdigit():
-        raise NotFound(raw)
-    return int(raw)
+    return row_id(request.path_params["user_id"])
 
 
 @allow(Role.ADMIN)
