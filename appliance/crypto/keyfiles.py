@@ -1,8 +1,9 @@
 """Key files on disk, outside the database, readable by the service account only (0600).
 
 Each key has one job: the web secret signs CSRF tokens, the credentials key protects second
-factors (it seals TOTP seeds and keys the recovery codes' digests), the KEK wraps the per-record data keys, the audit key MACs the audit chain, and the index key
-makes blind indexes. Keeping them apart means a leak of one does not open the others.
+factors (it seals TOTP seeds and keys the recovery codes' digests), the KEK wraps the per-record
+data keys, the audit key MACs the audit chain, and the index key makes blind indexes. Keeping
+them apart means a leak of one does not open the others.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import count
 from typing import Any, Protocol
 
+from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.modalities import FieldValue, extract_fields
@@ -163,6 +164,10 @@ class Draft:
         )
 
 
+def _no_limit() -> None:
+    """The check of a draft built without a deadline (`appliance draft`, `make eval`, tests)."""
+
+
 class SectionClassifier(Protocol):
     """Picks a section for a sentence the cues could not place (None: no answer)."""
 
@@ -198,9 +203,14 @@ def build_draft(
     modality: str,
     note_format: str | NoteFormat,
     classifier: SectionClassifier | None = None,
+    *,
+    deadline: Deadline | None = None,
 ) -> Draft:
-    """`note_format`: a built-in key ("soap") or a NoteFormat (an admin's custom template)."""
+    """`note_format`: a built-in key ("soap") or a NoteFormat (an admin's custom template).
+    `deadline`: checked before each sentence and between passes; past it, DraftingTimedOut
+    (appliance.drafting.deadline says why a check between steps is enough)."""
     started = time.perf_counter()
+    check = deadline.check if deadline is not None else _no_limit
     form = FORMATS[note_format] if isinstance(note_format, str) else note_format
     if not form.sections or any(s.key == RISK for s in form.sections):
         raise ValueError("a note format needs sections of its own; risk is added to every draft")
@@ -214,6 +224,7 @@ def build_draft(
         flags.append(Flag(f"f{len(flags) + 1}", code, message, section, concerns))
 
     for number, sentence in enumerate(sentences, start=1):
+        check()  # each sentence may wait for the model, so the limit is checked before each
         span = Span(sentence.start, sentence.end, sentence.text)
         if is_risk_sentence(sentence):
             sections[RISK].append(Statement(f"s{number}", sentence.text, [span], "cue"))
@@ -239,6 +250,7 @@ def build_draft(
             RISK,
         )
     for statement in sections[RISK]:
+        check()
         if polarity_unclear(statement.text):
             flag(
                 "risk_polarity_unclear",
@@ -249,6 +261,7 @@ def build_draft(
             )
     for key, statements in sections.items():
         for statement in statements:
+            check()
             cited = " ".join(span.text for span in statement.provenance)
             missing = ungrounded(statement.text, cited)
             if missing:
@@ -265,6 +278,7 @@ def build_draft(
                     key,
                     statement,
                 )
+    check()
     fields = extract_fields(modality, sentences)
     return Draft(
         transcript=transcript,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from appliance.drafting.deadline import Deadline
 from appliance.drafting.draft import Draft, SectionClassifier, build_draft
 from appliance.drafting.formats import NoteFormat
 from appliance.drafting.rewrite import StatementWriter, rewrite_draft
@@ -35,11 +36,15 @@ def draft(
     note_format: str | NoteFormat,
     router: SectionClassifier | None,
     writer: StatementWriter | None = None,
+    *,
+    deadline: Deadline | None = None,
 ) -> Draft:
     """`note_format`: a built-in key ("soap") or a custom template's NoteFormat. `router`: None
     drafts on cues alone (every undecided sentence placed by default and flagged). `writer`:
-    None unless the configured model is trusted to write (APPLIANCE_LLM_CLASS=writer)."""
-    result = build_draft(transcript, modality, note_format, router)
+    None unless the configured model is trusted to write (APPLIANCE_LLM_CLASS=writer).
+    `deadline`: the job's time limit; building the draft past it raises DraftingTimedOut, while
+    the writer, which a draft never needs, just stops being asked."""
+    result = build_draft(transcript, modality, note_format, router, deadline=deadline)
     if writer is not None:
-        result = rewrite_draft(result, writer)
+        result = rewrite_draft(result, writer, deadline=deadline)
     return result

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from appliance.drafting.deadline import Deadline
 from appliance.drafting.draft import RISK, Draft, Statement
 from appliance.drafting.faithful import Rejection, rejection
 from appliance.drafting.language_model import LanguageModel, ModelUnavailable, NoUsableAnswer
@@ -100,9 +101,12 @@ class RewriteReport:
         }
 
 
-def rewrite_draft(draft: Draft, writer: StatementWriter) -> Draft:
+def rewrite_draft(
+    draft: Draft, writer: StatementWriter, *, deadline: Deadline | None = None
+) -> Draft:
     """`draft` with each statement rewritten where the check accepts it; never raises for the
-    writer's sake. The report is in the returned draft's `rewrite`."""
+    writer's sake. The report is in the returned draft's `rewrite`. Past `deadline` the writer
+    is not asked again, as when it stops answering: the draft is complete without it."""
     started = time.perf_counter()
     report = RewriteReport()
     sections: dict[str, list[Statement]] = {}
@@ -111,6 +115,9 @@ def rewrite_draft(draft: Draft, writer: StatementWriter) -> Draft:
         title = draft.title_of(key)
         for statement in statements:
             written = None
+            if not report.writer_unavailable and deadline is not None and deadline.passed():
+                report.writer_unavailable = True
+                logger.warning("statement writer stopped at the drafting time limit")
             if not report.writer_unavailable:
                 written = _ask(writer, statement.text, title, draft.modality, report)
             sections[key].append(_decide(statement, written, key == RISK, report))

@@ -22,6 +22,7 @@ from appliance.crypto.envelope import crypto_shred, open_record_key, seal
 from appliance.crypto.keyfiles import Keys
 from appliance.drafting import pipeline
 from appliance.drafting.custom_formats import format_from_snapshot
+from appliance.drafting.deadline import Deadline, DraftingTimedOut
 from appliance.drafting.draft import Draft
 from appliance.drafting.formats import NoteFormat
 from appliance.inference.configured import configured_models
@@ -43,6 +44,16 @@ from appliance.settings import Settings
 from speech_io.protocol import ABOUT_THE_RECORDING, SpeechErrorCode
 
 logger = logging.getLogger("appliance.jobs")
+# How long one dictation may take to draft before its job fails. Drafting is mostly waiting for
+# the router (about 1 s a sentence on 2 cores for the sentences cues leave open); the largest
+# typed note (50,000 characters, some 550 sentences) needs a few minutes on a busy box, so this
+# stops only a draft that is stuck: a model that has become too slow to wait for, or a pattern
+# gone quadratic again. A model call already under way may add its patience (120 s) to it.
+DRAFTING_TIME_LIMIT_SECONDS = 15 * 60
+DRAFTING_TIMED_OUT = (
+    "Drafting took longer than its time limit and was stopped. The transcript is kept: retry, "
+    "and if it stops again, ask your administrator to check the language model."
+)
 REJECTED_MESSAGES = {
     SpeechErrorCode.UNSUPPORTED: (
         "The recording's format could not be read. Upload wav, mp3, m4a, ogg, webm or flac."
@@ -194,7 +205,24 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
             db.add(row)
         return
     started = time.perf_counter()
-    draft = pipeline.draft(transcript, modality, note_format, models.router, models.writer)
+    # A time limit, so that a stuck draft fails its job instead of holding a worker forever.
+    # Drafting checks it itself, between sentences (appliance.drafting.deadline), rather than
+    # being stopped from outside: a worker thread cannot be killed, and a process per draft
+    # would cost more than it bounds. Forking `appliance serve` (its threads, its database
+    # pools) is unsafe; spawning means an interpreter start and its memory per draft on a 2 GB
+    # box; and the router and writer that drafting calls are clients living in this process.
+    # The check is enough because every step between two checks is short: each pattern of
+    # appliance.drafting is linear in its input (issue 11, timed at the typed-note limit by
+    # tests/appliance/drafting/test_adversarial_input.py), and a model call ends within its
+    # patience.
+    deadline = Deadline.after(DRAFTING_TIME_LIMIT_SECONDS)
+    try:
+        draft = pipeline.draft(
+            transcript, modality, note_format, models.router, models.writer, deadline=deadline
+        )
+    except DraftingTimedOut:
+        _fail_drafting(appliance, dictation_id)
+        return
     JOB_STAGE_SECONDS.labels("drafting").observe(time.perf_counter() - started)
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
@@ -202,6 +230,32 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
         if row.state != State.DRAFTING.value or row.draft_sealed is not None:
             return
         store_draft(db, keys, settings, row, draft)
+
+
+def _fail_drafting(appliance: Appliance, dictation_id: str) -> None:
+    """The draft ran past its time limit: the dictation fails with a fixed message (never any of
+    its content) and keeps its transcript, so Retry drafts it again."""
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        assert row is not None
+        if row.state != State.DRAFTING.value or row.draft_sealed is not None:
+            return  # another worker finished it meanwhile; keep its result
+        row.state, row.claimed_at = State.FAILED.value, None
+        row.status_message = DRAFTING_TIMED_OUT
+        db.add(row)
+        record_by(
+            None,
+            "dictation.draft",
+            Outcome.FAILED,
+            object_type="dictation",
+            object_id=dictation_id,
+            reason="time_limit",
+        )
+    logger.warning(
+        "dictation %s: drafting stopped at its time limit (%d s)",
+        dictation_id,
+        DRAFTING_TIME_LIMIT_SECONDS,
+    )
 
 
 def store_draft(db: Session, keys: Keys, settings: Settings, row: Dictation, draft: Draft) -> None:

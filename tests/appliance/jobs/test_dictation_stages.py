@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from sqlmodel import select
 
 from appliance.audit.chain import EventData
 from appliance.drafting.draft import Draft
+from appliance.drafting.risk import is_risk_sentence
+from appliance.drafting.segment import Sentence
 from appliance.drafting.vocabulary import speech_vocabulary
 from appliance.identity.accounts import actor_for
 from appliance.inference.speech import SpeechClient, SpeechRejected
@@ -222,8 +225,6 @@ def test_workers_drain_the_queue_without_doing_any_job_twice(
     workers = Workers(wired, [DICTATION_JOBS], count=2, idle_seconds=0.05)
     workers.start()
     try:
-        import time
-
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with wired.unit_of_work() as db:
@@ -333,3 +334,49 @@ def test_a_late_refusal_does_not_undo_a_transcription_another_worker_finished(
     dictation_stages._fail(wired, dictation_id, SpeechRejected(200, SpeechErrorCode.NO_SPEECH))
     row = _row(wired, dictation_id)
     assert row.state == State.DRAFTING and row.transcript_sealed is not None
+
+
+STUCK = " ".join(f"Stuck on sentence {n}." for n in range(20))
+
+
+def test_a_draft_past_its_time_limit_fails_with_a_reason_and_frees_the_worker(
+    wired: Appliance,
+    people: People,
+    audit_events: list[EventData],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dictation_stages, "DRAFTING_TIME_LIMIT_SECONDS", 0.5)
+    stuck = True
+
+    def slow_is_risk_sentence(sentence: Sentence) -> bool:
+        if stuck and sentence.text.startswith("Stuck"):
+            time.sleep(1.0)  # a stage gone slow: 20 s for this dictation without a limit
+        return is_risk_sentence(sentence)
+
+    monkeypatch.setattr("appliance.drafting.draft.is_risk_sentence", slow_is_risk_sentence)
+    stuck_id = submit_dictation(wired, people, typed_text=STUCK)
+    next_id = submit_dictation(wired, people, typed_text=TYPED)
+    workers = Workers(wired, [DICTATION_JOBS], count=1, idle_seconds=0.05)
+    started = time.monotonic()
+    workers.start()
+    try:
+        while time.monotonic() - started < 30 and _row(wired, next_id).state != State.READY:
+            time.sleep(0.1)
+    finally:
+        workers.stop()
+    # The one worker gave the stuck dictation up (failed at the limit, below) and went on.
+    assert _row(wired, next_id).state == State.READY
+    row = _row(wired, stuck_id)
+    assert row.state == State.FAILED and row.claimed_at is None
+    assert row.status_message == dictation_stages.DRAFTING_TIMED_OUT  # fixed, never the text
+    failed = [e for e in audit_events if e.object_id == stuck_id and e.action == "dictation.draft"]
+    assert [(e.outcome, e.reason) for e in failed] == [("failed", "time_limit")]
+    # The transcript is kept, so Retry drafts it again.
+    with wired.unit_of_work() as db:
+        view = get_dictation(db, wired.keys, actor_for(people.alice), stuck_id)
+        assert view.retryable and view.transcript == STUCK
+        retry_dictation(db, wired.keys, actor_for(people.alice), stuck_id)
+    stuck = False
+    assert claim_next(wired) == stuck_id
+    process(wired, stuck_id)
+    assert _row(wired, stuck_id).state == State.READY

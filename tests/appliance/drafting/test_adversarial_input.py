@@ -1,0 +1,201 @@
+"""Drafting stays fast on hostile text: no pattern may take super-linear time (issue 11, finding 3).
+
+Drafting runs inside `appliance serve` on the job workers, so one dictation whose text makes a
+regular expression backtrack quadratically ("PHQ-9" and 20,000 spaces took ~13 s, 50,000
+characters ~85 s) stalls drafting for every user. Each stage is timed on its own, with the
+typed-note limit as the largest input, and must finish well under a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from appliance.drafting.draft import build_draft
+from appliance.drafting.faithful import rejection
+from appliance.drafting.formats import FORMATS
+from appliance.drafting.grounding import implausible_scores, specifics, ungrounded
+from appliance.drafting.modalities import FIELDS, extract_fields
+from appliance.drafting.risk import is_risk_sentence, polarity_unclear
+from appliance.drafting.segment import Sentence, split_sentences
+from appliance.records.dictations import MAX_TYPED
+
+# Generous against the ~0.1 s each stage takes on 50,000 characters after the fix, so that a
+# busy 2-core machine does not make the test flaky; the blow-ups it guards against took 6-85 s.
+STAGE_SECONDS = 1.0
+
+# Pieces that the drafting patterns react to: scale names and the words around a score, runs
+# of the characters their gaps skip (spaces, punctuation, digits), sentence ends and
+# abbreviations, run-on clause starts, risk and polarity words, modality field triggers.
+PIECES = (
+    " ",
+    "   ",
+    "\n",
+    "\t",
+    ".",
+    ". ",
+    ",",
+    ", ",
+    ":",
+    "=",
+    "-",
+    "!",
+    "?",
+    "'",
+    "0",
+    "9",
+    "17",
+    "123456789",
+    "1.",
+    "1,",
+    "1:",
+    "PHQ-9",
+    "PHQ-9 ",
+    "phq 9 ",
+    "GAD-7 ",
+    "PCL-5 ",
+    "SUD",
+    "SUD ",
+    "SUDS ",
+    "VOC ",
+    "score ",
+    "was ",
+    "of ",
+    "is ",
+    "from ",
+    "to ",
+    " to",
+    "out of ",
+    "out of 10 ",
+    "Dr.",
+    "Dr. ",
+    "e.g.",
+    "approx.",
+    ", the client ",
+    ", we ",
+    "word ",
+    "x",
+    "denies ",
+    "didn't ",
+    "suicidal ideation ",
+    "SI ",
+    "ideation",
+    "self-harm",
+    "safety plan ",
+    "phase ",
+    "homework ",
+    "value ",
+    "target ",
+    "diary card ",
+    "sertraline ",
+    "major depressive disorder ",
+    "#",
+    "**",
+    "Plan:",
+)
+piece = st.sampled_from(PIECES)
+phrase = st.lists(piece, min_size=1, max_size=4).map("".join)
+
+
+@st.composite
+def hostile_text(draw: st.DrawFn) -> str:
+    """A few pieces, then one phrase repeated up to the typed-note limit, then a few more:
+    the shape that makes a pattern with a wide gap rescan the same run from every start."""
+    head = "".join(draw(st.lists(piece, max_size=4)))
+    body = draw(phrase)
+    tail = "".join(draw(st.lists(piece, max_size=4)))
+    # Mostly at the limit: a blow-up shows at size, and Hypothesis left alone favours short text.
+    size = draw(st.sampled_from((MAX_TYPED, MAX_TYPED, MAX_TYPED // 2, 2_000)))
+    repeats = max(1, (size - len(head) - len(tail)) // len(body))
+    return (head + body * repeats + tail)[:MAX_TYPED]
+
+
+def _timed(stage: str, run: Callable[..., Any], *args: Any) -> None:
+    started = time.perf_counter()
+    run(*args)
+    took = time.perf_counter() - started
+    assert took < STAGE_SECONDS, f"{stage} took {took:.2f} s"
+
+
+def _every_stage_is_fast(text: str, modality: str) -> None:
+    _timed("split_sentences", lambda: split_sentences(text))
+    sentences = split_sentences(text)
+    # Also the whole text as one sentence: a typed line of 50,000 characters is one sentence,
+    # and a pattern that scans to a full stop or a sentence's end sees all of it.
+    whole = Sentence(0, 0, len(text), text)
+    _timed("is_risk_sentence", lambda: [is_risk_sentence(s) for s in [whole, *sentences]])
+    _timed("polarity_unclear", lambda: polarity_unclear(text))
+    _timed("specifics", lambda: specifics(text))
+    _timed("ungrounded", lambda: ungrounded(text, text))
+    _timed("implausible_scores", lambda: implausible_scores(text))
+    for name in FIELDS:
+        _timed(f"extract_fields({name})", extract_fields, name, [whole])
+        _timed(f"extract_fields({name}, sentences)", extract_fields, name, sentences)
+    for key in FORMATS:
+        _timed(f"build_draft({key})", build_draft, text, modality, key)
+    # The writer's check reads the cited sentence and the model's rewrite the same way.
+    _timed("faithful.rejection", lambda: rejection(text, text + " x", risk=True))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,  # timed by hand, per stage, above
+    database=None,  # nothing kept between runs: an input worth keeping becomes an @example
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(text=hostile_text(), modality=st.sampled_from(sorted(FIELDS)))
+# The security review's inputs, always tried whatever the random examples are.
+@example(text="PHQ-9" + " " * 20_000, modality="emdr")
+@example(text="PHQ-9" + " " * (MAX_TYPED - 5), modality="cbt")
+@example(text="SUD " * (MAX_TYPED // 4), modality="emdr")
+def test_every_drafting_stage_stays_under_a_second_on_hostile_text(
+    text: str, modality: str
+) -> None:
+    _every_stage_is_fast(text, modality)
+
+
+# The exact inputs of the review, as plain tests: what took 13 s and 85 s there.
+PATHOLOGICAL = {
+    "phq9_and_20000_spaces": "PHQ-9" + " " * 20_000,
+    "phq9_and_spaces_to_the_limit": "PHQ-9" + " " * (MAX_TYPED - 5),
+    "phq9_repeated_to_the_limit": "PHQ-9 " * (MAX_TYPED // 6),
+    "sud_repeated_to_the_limit": "SUD " * (MAX_TYPED // 4),
+    "doctor_abbreviations_to_the_limit": "Dr. " * (MAX_TYPED // 4),
+    "abbreviation_then_blank_lines_to_the_limit": "Dr." + "\n" * (MAX_TYPED - 3),
+}
+
+
+@pytest.mark.parametrize("text", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_the_reviews_pathological_inputs_draft_in_under_a_second(text: str) -> None:
+    assert len(text) <= MAX_TYPED
+    _timed("implausible_scores", lambda: implausible_scores(text))
+    _timed("split_sentences", lambda: split_sentences(text))
+    sentences = split_sentences(text)
+    for name in FIELDS:
+        _timed(f"extract_fields({name})", extract_fields, name, sentences)
+    for key in FORMATS:
+        _timed(f"build_draft({key})", build_draft, text, "emdr", key)
+
+
+def test_a_score_too_long_for_an_integer_is_implausible_not_a_crash() -> None:
+    # Python refuses int() of more than 4,300 digits: that ValueError failed the whole draft,
+    # and the job came back after every lease to fail the same way.
+    digits = "9" * 5_000
+    assert implausible_scores(f"PHQ-9 was {digits}") == ["PHQ-9 999999999999..."]
+    draft = build_draft(f"PHQ-9 was {digits}.", "cbt", "soap")
+    assert [f.code for f in draft.flags].count("implausible_score") == 1
+
+
+def test_every_sentence_of_hostile_text_still_lands_once_with_its_span() -> None:
+    text = "PHQ-9" + " " * 2_000 + "was 30. " + "Dr. " * 500 + "SUD was 7, then 2.\n\n" * 50
+    draft = build_draft(text, "emdr", "birp")
+    statements = [s for _, s in draft.statements()]
+    assert [s.text for s in statements] == [s.text for s in split_sentences(text)]
+    for statement in statements:
+        (span,) = statement.provenance
+        assert text[span.start : span.end] == span.text == statement.text
