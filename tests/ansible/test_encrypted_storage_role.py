@@ -9,8 +9,8 @@ Every header is read back with cryptsetup itself, not through the role.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +56,9 @@ class Role:
     playbook: Path
     inventory: Path
 
-    def run(self, device: Path, *args: str, **overrides: object) -> PlaybookRun:
+    def run(
+        self, device: Path, *args: str, wrapper: Sequence[str] = (), **overrides: object
+    ) -> PlaybookRun:
         role_vars = {
             "encrypted_storage_runtime": False,
             "encrypted_storage_packages": [],
@@ -80,6 +82,7 @@ class Role:
             workdir=self.workdir,
             extra_vars=[role_vars, overrides],
             args=args,
+            wrapper=wrapper,
         )
 
 
@@ -113,15 +116,19 @@ def formatted(role: Role, loop_device: LoopDevice) -> tuple[Path, PlaybookRun]:
     return device, run
 
 
-def _has_device_mapper() -> bool:
-    """The role's own test: built in or loaded (listed in /proc/misc), or loadable."""
-    if "device-mapper" in Path("/proc/misc").read_text():
-        return True
-    modprobe = shutil.which("modprobe") or shutil.which("modprobe", path="/usr/sbin:/sbin")
-    if modprobe is None:
-        return False
-    probe = subprocess.run([modprobe, "--dry-run", "--quiet", "dm_mod"], check=False)
-    return probe.returncode == 0
+def _kernel_without_device_mapper(workdir: Path) -> list[str]:
+    """A wrapper that runs the playbook as if on a kernel without device-mapper, whatever this
+    machine's kernel has: in a private mount namespace, /proc/misc lists no device-mapper, and
+    the modprobe first on PATH finds no dm_mod. The role's own checks run unchanged."""
+    fake = workdir / "no-device-mapper"
+    (fake / "bin").mkdir(parents=True, exist_ok=True)
+    (fake / "misc").write_text(" 63 vga_arbiter\n183 hw_random\n")
+    modprobe = fake / "bin" / "modprobe"
+    modprobe.write_text("#!/bin/sh\nexit 1\n")
+    modprobe.chmod(0o755)
+    script = f'mount --bind {fake / "misc"} /proc/misc && PATH={fake / "bin"}:$PATH exec "$@"'
+    unshare = require_tool("unshare", "the test hides device-mapper in a mount namespace")
+    return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
 
 
 def test_it_formats_luks2_with_aes_xts_a_512_bit_key_and_argon2id(
@@ -225,10 +232,12 @@ def test_it_leaves_the_volume_closed_and_the_boot_files_alone_without_runtime(
 def test_it_stops_before_formatting_where_device_mapper_is_missing(
     role: Role, loop_device: LoopDevice, tools: Tools
 ) -> None:
-    if _has_device_mapper():
-        pytest.skip("this machine has device-mapper: the role would really open the volume")
     device = loop_device()
-    run = role.run(device, encrypted_storage_runtime=True)
+    run = role.run(
+        device,
+        encrypted_storage_runtime=True,
+        wrapper=_kernel_without_device_mapper(role.workdir),
+    )
     assert run.returncode != 0
     assert "has no device-mapper (neither in /proc/misc nor as a module)" in (
         run.failure_messages()
