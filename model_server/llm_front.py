@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from model_server.openai_errors import error_response
+from speech_io.upload import UploadTooLarge, read_body
 
 logger = logging.getLogger("model_server.llm_front")
 MAX_BODY = 8 * 1024 * 1024
@@ -42,20 +43,6 @@ def translate_response_format(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "response_format": {"type": "json_object", "schema": spec["schema"]}}
 
 
-async def _body_within(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it passes `limit`: counted as it arrives, so an oversized request
-    is cut off there instead of being buffered whole first."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            return None
-    return bytes(received)
-
-
 def create_llm_front(backend_url: str, api_key: str = "") -> Starlette:
     client = httpx.AsyncClient(base_url=backend_url, timeout=httpx.Timeout(600, connect=5))
 
@@ -68,8 +55,10 @@ def create_llm_front(backend_url: str, api_key: str = "") -> Starlette:
     async def chat_completions(request: Request) -> Response:
         if not authorised(request):
             return error_response(401, "Missing or wrong API key.", code="invalid_api_key")
-        raw = await _body_within(request, MAX_BODY)
-        if raw is None:
+        try:
+            # Counted as it arrives: an oversized request is cut off, not buffered whole.
+            raw = await read_body(request, limit=MAX_BODY)
+        except UploadTooLarge:
             return error_response(413, "The request body is too large.")
         try:
             body = translate_response_format(json.loads(raw))

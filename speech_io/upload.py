@@ -4,7 +4,8 @@ Starlette's own parser spools files over 1 MB to a temporary file on disk; a dic
 so this parser keeps it in memory (bounded by the limit) and never touches the disk. Oversized
 requests are refused from Content-Length before any byte is read, or as soon as the stream
 passes the limit when the length is not declared. Used by the speech service and by the web UI's
-dictation upload (it is plain HTTP plumbing, with no knowledge of either).
+dictation upload (it is plain HTTP plumbing, with no knowledge of either); `read_body` applies
+the same limit to any other body (the web UI's forms, the LLM front's requests).
 """
 
 from __future__ import annotations
@@ -54,10 +55,22 @@ async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncGenerator[b
         yield chunk
 
 
-async def read_upload(request: Request, *, limit: int) -> Upload:
+def _refuse_declared(request: Request, limit: int) -> None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise UploadTooLarge(limit)
+
+
+async def read_body(request: Request, *, limit: int) -> bytes:
+    """The whole body, in memory, within `limit` bytes: UploadTooLarge from Content-Length
+    before any byte is read, or as soon as the stream passes the limit (a declared length can
+    lie, or be missing)."""
+    _refuse_declared(request, limit)
+    return b"".join([chunk async for chunk in _limited(request.stream(), limit)])
+
+
+async def read_upload(request: Request, *, limit: int) -> Upload:
+    _refuse_declared(request, limit)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UploadInvalid("Send the form as multipart/form-data.")
     parser = _InMemoryParser(request, _limited(request.stream(), limit), limit)

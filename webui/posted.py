@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from speech_io.upload import Upload, read_upload
+from speech_io.upload import Upload, UploadTooLarge, read_body, read_upload
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,10 @@ class BodyTooLarge(Exception):
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(limit)
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:  # counted as it arrives: the declared length can lie
-            raise BodyTooLarge(limit)
-    return bytes(received)
+    try:
+        return await read_body(request, limit=limit)
+    except UploadTooLarge:
+        raise BodyTooLarge(limit) from None
 
 
 async def read_posted(
