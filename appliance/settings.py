@@ -29,11 +29,12 @@ class SettingsError(Exception):
     """A setting has a bad value; the message names the setting."""
 
 
-def _loopback(host: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` (an address, "[::1]" as URLs write it, or "localhost") is this machine."""
     if host is None or host == "localhost":
         return host == "localhost"
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -203,7 +204,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} must start with http:// or https://")
             if (
                 url.scheme == "http"
-                and not _loopback(url.hostname)
+                and not is_loopback(url.hostname)
                 and not self.model_network_encrypted
             ):
                 raise ValueError(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
@@ -69,13 +68,6 @@ class SignedIn:
 
 def cookie_is_secure(request: Request) -> bool:
     return request.url.scheme == "https"
-
-
-def is_loopback(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def set_session_cookie(response: Response, token: str) -> None:

@@ -12,12 +12,12 @@ from appliance.identity.authentication import (
     sign_in,
     sign_out,
 )
+from appliance.settings import is_loopback
 from webui.auth import (
     EVERYONE,
     allow,
     clear_session_cookie,
     cookie_is_secure,
-    is_loopback,
     public,
     set_session_cookie,
     signed_in_of,

@@ -8,7 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from webui.auth import is_loopback, public
+from appliance.settings import is_loopback
+from webui.auth import public
 from webui.views.app_state import appliance_of
 
 
