@@ -43,9 +43,17 @@ bench: install
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.note_copies
 	$(BIN)/python -m bench.note_workflow
+	$(BIN)/python -m bench.write_lock
 
 bench-asr: install
 	$(BIN)/python -m bench.asr
+
+# 50 clinicians for 5 minutes on SQLite and PostgreSQL (APPLIANCE_TEST_DATABASE_URL), then the
+# saturation point with 1 and 2 web processes (bench/load.py; LOAD_ARGS="--seconds 30" for a
+# smoke run). Prints tables.
+.PHONY: bench-load
+bench-load: install
+	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
 # Draft quality on the 14 labelled dictations (prints tables; never part of `make test`).
 eval: install
@@ -56,3 +64,16 @@ eval: install
 .PHONY: lint-ansible
 lint-ansible: install
 	cd ansible && PATH="$(abspath $(BIN)):$$PATH" ansible-lint
+
+# Issue 11's fault drill: serve and model-server SIGKILLed 20 times while dictations flow, a
+# PostgreSQL outage, a full data folder (prints tables; never part of `make test`; needs root
+# for the private PostgreSQL and the tmpfs, and says what it skipped without it).
+.PHONY: drill-faults
+drill-faults: install
+	$(BIN)/python -m bench.fault_drill
+
+# Issue 11's hostile-input drill: 200 hostile posts to every form and upload route, as every
+# kind of visitor (prints a table; never part of `make test`, which runs 30 a route).
+.PHONY: fuzz
+fuzz: install
+	$(BIN)/python -m bench.hostile_input

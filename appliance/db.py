@@ -129,8 +129,12 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
                 hook(session)
             session.commit()
         except BaseException:
-            session.rollback()
-            current_unit.reset(token)
+            try:
+                session.rollback()
+            finally:
+                # Even when the rollback fails too (the database gone mid-transaction): a unit
+                # left current would refuse every later one on this thread (a job worker's).
+                current_unit.reset(token)
             for callback in unit.after_rollback:
                 callback()
             raise

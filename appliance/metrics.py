@@ -1,8 +1,25 @@
-"""Prometheus metrics of the appliance. Labels never carry PHI, usernames or raw paths."""
+"""Prometheus metrics of the appliance. Labels never carry PHI, usernames or raw paths.
+
+The counters and histograms below live in the memory of the process that counts them. Several
+web processes (`appliance serve --workers N`) would each show Prometheus only their own share,
+a different one at each scrape, so there each process keeps them in files instead
+(prometheus_client's multiprocess mode) and a scrape sums the files of every process. The
+gauges read from the database at scrape time (appliance.jobs.metrics and its kin) are one truth
+already and are served beside these, once per scrape.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+import shutil
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# prometheus_client reads it when it is imported: it must be set before a process starts.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS_DIR_NAME = "metrics-processes"
 
 LOGIN_FAILURES = Counter(
     "appliance_login_failures_total", "Failed sign-in attempts (password or second factor)."
@@ -43,3 +60,36 @@ NOTE_STATEMENTS_CHANGED = Histogram(
     ["change"],
     buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0),
 )
+STORAGE_FULL = Counter(
+    "appliance_storage_full_total",
+    "Saves refused because the data folder's storage is full (ENOSPC), by what was being saved. "
+    "Nothing was half-written; the person was told.",
+    ["what"],
+)
+
+
+def count_across_processes(data_dir: Path) -> Path:
+    """Before starting several web processes: an empty private folder for their counts, named
+    in the environment the processes started after this inherit.
+
+    Emptied at each start: a count left by an earlier run would be added in (Prometheus takes
+    the counters' restart as the fall it is). The files hold metric names, label values and
+    numbers only, never PHI."""
+    folder = data_dir / MULTIPROCESS_DIR_NAME
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700, parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
+    return folder
+
+
+def counted_metrics() -> bytes:
+    """The counters and histograms in Prometheus' text format: this process's own, or with
+    several processes the sum over every one of them."""
+    if not os.environ.get(MULTIPROCESS_ENV):
+        return generate_latest(REGISTRY)
+    # A registry of its own per scrape, as prometheus_client's multiprocess mode asks: the
+    # default one holds this process's share only (and the process and GC collectors, which
+    # have no meaning summed over processes).
+    summed = CollectorRegistry()
+    MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+    return generate_latest(summed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, Text, UniqueConstraint, text
@@ -196,11 +196,37 @@ class EmergencyAccessGrant(SQLModel, table=True):
     grantee_id: int = Field(foreign_key="users.id", index=True)
     owner_id: int = Field(foreign_key="users.id")
     granted_by: int = Field(foreign_key="users.id")
-    # Typed by the admin; the form asks for no client details. Shown to auditors.
-    reason: str = Field(max_length=500)
+    # Typed by the admin and shown to auditors. Sealed under the grant's own data key: free
+    # text, and the form's warning not to name clients is no guarantee.
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    reason_sealed: bytes
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccessRequest(SQLModel, table=True):
+    """A privileged access change one admin asked for and a second admin must approve.
+
+    Used only when the deployment setting `two_person_access_changes` is on: supervisor
+    assignments and setup links re-issued for existing accounts. The row is the request's whole
+    history: who asked, who decided and how; the change itself runs only on approval.
+    """
+
+    __tablename__ = "access_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)
+    target_id: int = Field(foreign_key="users.id", index=True)
+    # For a supervisor assignment: the supervisor (None = remove the supervisor).
+    supervisor_id: int | None = Field(default=None, foreign_key="users.id")
+    requested_by: int = Field(foreign_key="users.id")
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    # approved | rejected | withdrawn; None while pending.
+    decision: str | None = Field(default=None, max_length=16, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Dictation(SQLModel, table=True):
@@ -210,6 +236,7 @@ class Dictation(SQLModel, table=True):
     """
 
     __tablename__ = "dictations"
+    __table_args__ = (UniqueConstraint("owner_id", "submission_key"),)
 
     id: str = Field(primary_key=True, max_length=32)
     client_id: str = Field(foreign_key="clients.id", index=True, max_length=32)
@@ -218,11 +245,9 @@ class Dictation(SQLModel, table=True):
     # their own, so each can be shredded alone: the audio the moment its transcript is stored,
     # the transcript when retention says so.
     data_key_id: int = Field(foreign_key="data_keys.id")
-    session_date: date
-    start_time: str | None = Field(default=None, max_length=5)
-    duration_minutes: int
-    service_code: str = Field(max_length=8)
-    modality: str = Field(max_length=24)
+    # Date, start time, duration, service code and modality, sealed under the client's data key
+    # (appliance.records.session_details): dates of service are PHI.
+    session_sealed: bytes
     # A built-in key ("soap") or "custom:<note_templates.id>".
     note_format: str = Field(max_length=40)
     source: str = Field(max_length=8)
@@ -253,6 +278,12 @@ class Dictation(SQLModel, table=True):
     # carried into the signed record, so a note read years later says which models wrote it.
     # Not sealed: model names are not PHI.
     produced_by: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # The new-dictation form's random key (appliance.records.dictations.create_dictation): the
+    # same form sent twice stores one dictation. Random, so no PHI.
+    submission_key: str | None = Field(default=None, max_length=32)
+    # Times a stage raised what none expects (appliance.jobs.dictation_stages.crashed); reset
+    # by Retry. Apart from `attempts`, which counts waits for a service that is down.
+    crashes: int = Field(default=0)
 
 
 ACTIVE = text("retired_at IS NULL")

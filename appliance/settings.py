@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     setup_link_hours: int = Field(
         default=24, ge=1, le=168, description="Validity of one-time account setup links."
     )
+    two_person_access_changes: bool = Field(
+        default=False,
+        description=(
+            "Supervisor assignments and setup links re-issued for existing accounts wait for a "
+            "second admin's approval (Admin → Approvals). Needs two active admins."
+        ),
+    )
     metrics_token: str = Field(
         default="",
         description=(
@@ -158,12 +165,25 @@ class Settings(BaseSettings):
         ge=4,
         le=10_000,
         description=(
-            "Connections `appliance serve` handles at once; more are answered 503 at once "
-            "instead of queueing until memory runs out."
+            "Connections each `appliance serve` process handles at once; more are answered 503 "
+            "at once instead of queueing until memory runs out."
+        ),
+    )
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description=(
+            "Web processes `appliance serve` runs (`--workers N` overrides it). More than one "
+            "needs PostgreSQL: SQLite takes one writer at a time. The job workers and periodic "
+            "tasks still run once, in one of the processes."
         ),
     )
     workers: int = Field(
-        default=2, ge=0, le=64, description="Job workers started by `appliance serve` (0: none)."
+        default=2,
+        ge=0,
+        le=64,
+        description="Job workers started by `appliance serve`, once per box (0: none).",
     )
     job_lease_seconds: int = Field(
         default=120,

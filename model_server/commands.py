@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ OFFLINE_ENV = {
     "VLLM_NO_USAGE_STATS": "1",
     "DO_NOT_TRACK": "1",
 }
+# The LLM front reads the llama.cpp backend's key from here (llama-cpp-python's server reads
+# its own from API_KEY: both from the environment, which only their user can read).
+BACKEND_KEY_ENV = "LLM_BACKEND_KEY"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class ServiceSpec:
     health_url: str
     base_url: str | None  # printed for people; None for internal services
     env: dict[str, str] = field(default_factory=dict)
+    health_headers: dict[str, str] = field(default_factory=dict)
 
 
 def llm_model_name(settings: ModelServerSettings, model_path: Path | None) -> str:
@@ -59,8 +64,15 @@ def speech_service(settings: ModelServerSettings) -> ServiceSpec:
 
 
 def llama_cpp_services(settings: ModelServerSettings) -> list[ServiceSpec]:
-    """llama-cpp-python's server on a loopback port, behind our `json_schema` front."""
+    """llama-cpp-python's server on a loopback port, behind our `json_schema` front.
+
+    Loopback is not enough on a shared box: any local user could send prompts to the backend
+    port, past the front's API key. So the backend requires a key of its own, new at each start
+    and known only to the front and to the supervisor's health check. It reaches both children
+    through their environment, never their command lines (/proc/<pid>/cmdline is readable by
+    every user; /proc/<pid>/environ only by theirs and root)."""
     model = settings.llm_model_path or smollm2_gguf()
+    backend_key = secrets.token_urlsafe(32)
     backend = f"http://127.0.0.1:{settings.llm_backend_port}"
     # Half the cores by default: llama.cpp's threads spin, and sharing the cores with Whisper
     # (a transcription beside a draft) made each call many times slower when both took them
@@ -91,6 +103,10 @@ def llama_cpp_services(settings: ModelServerSettings) -> list[ServiceSpec]:
         ],
         f"{backend}/v1/models",
         None,
+        # llama-cpp-python's ServerSettings reads api_key from the environment when the
+        # command line does not set it; every route but its docs then needs the key.
+        env={"API_KEY": backend_key},
+        health_headers={"Authorization": f"Bearer {backend_key}"},
     )
     base = _url(settings, settings.llm_port)
     front = ServiceSpec(
@@ -98,6 +114,7 @@ def llama_cpp_services(settings: ModelServerSettings) -> list[ServiceSpec]:
         [sys.executable, "-m", "model_server.llm_front_main"],
         f"{base}/health",
         f"{base}/v1",
+        env={BACKEND_KEY_ENV: backend_key},
     )
     return [llama, front]
 

@@ -43,8 +43,13 @@ def translate_response_format(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "response_format": {"type": "json_object", "schema": spec["schema"]}}
 
 
-def create_llm_front(backend_url: str, api_key: str = "") -> Starlette:
-    client = httpx.AsyncClient(base_url=backend_url, timeout=httpx.Timeout(600, connect=5))
+def create_llm_front(backend_url: str, api_key: str = "", backend_key: str = "") -> Starlette:
+    """`api_key`: what callers of the front must send; `backend_key`: what the front sends to
+    llama.cpp's server (its own key, never the callers')."""
+    headers = {"Authorization": f"Bearer {backend_key}"} if backend_key else {}
+    client = httpx.AsyncClient(
+        base_url=backend_url, headers=headers, timeout=httpx.Timeout(600, connect=5)
+    )
 
     def authorised(request: Request) -> bool:
         if not api_key:

@@ -6,10 +6,12 @@ laptop) has no unit files; on the GPU box, systemd supervises `model-server run`
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,14 +34,36 @@ class _Running:
     started_at: float = field(default_factory=time.monotonic)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with(supervisor_pid: int) -> Callable[[], None]:
+    """Run in each service's process before it starts: it is sent SIGTERM when the supervisor
+    dies. A supervisor killed outright (SIGKILL, the OOM killer) runs no cleanup, and its
+    services would live on as orphans holding their ports, so that the next `model-server run`
+    could not start its own (issue 11's fault drill)."""
+
+    def arrange() -> None:
+        if sys.platform != "linux":
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != supervisor_pid:  # it died before the line above: nothing to serve
+            os._exit(1)
+
+    return arrange
+
+
 def _start(spec: ServiceSpec) -> subprocess.Popen[bytes]:
     env = {**os.environ, **OFFLINE_ENV, **spec.env}
-    return subprocess.Popen(spec.argv, env=env)  # noqa: S603 (our own argv, no shell)
+    return subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+        spec.argv, env=env, preexec_fn=_die_with(os.getpid())
+    )
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, headers: dict[str, str]) -> bool:
     try:
-        return httpx.get(url, timeout=2).status_code == 200
+        return httpx.get(url, headers=headers, timeout=2).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -68,7 +92,7 @@ class Supervisor:
         while time.monotonic() < deadline:
             if self.running[spec.name].process.poll() is not None:
                 raise RuntimeError(f"{spec.name} exited while starting; see the lines above")
-            if _answers(spec.health_url):
+            if _answers(spec.health_url, spec.health_headers):
                 return
             time.sleep(0.3)
         raise RuntimeError(f"{spec.name} did not become ready in {self.ready_timeout:.0f}s")

@@ -32,7 +32,8 @@ from appliance.identity.passwords import hash_password
 from appliance.migrate import upgrade_to_head
 from appliance.models import AuditHead, User
 from appliance.practice.service_codes import DEFAULT_SERVICE_CODES
-from appliance.records.dictations import SessionDetails, parse_details
+from appliance.records.dictations import parse_details
+from appliance.records.session_details import SessionDetails
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from appliance.settings import Settings
@@ -88,26 +89,27 @@ def _empty_postgres(engine: Engine) -> None:
         connection.execute(text("UPDATE audit_head SET last_seq = 0, last_mac = ''"))
 
 
+def settings_in(data_dir: Path, **overrides: object) -> Settings:
+    """A test appliance's settings: data under `data_dir`, the test database when one is set."""
+    values: dict[str, object] = {"data_dir": data_dir, "public_url": "https://testserver"}
+    if POSTGRES_URL:
+        values["database_url"] = POSTGRES_URL
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def build(**overrides: object) -> Settings:
-        values: dict[str, object] = {
-            "data_dir": tmp_path / "data",
-            "public_url": "https://testserver",
-        }
-        if POSTGRES_URL:
-            values["database_url"] = POSTGRES_URL
-        values.update(overrides)
-        return Settings(**values)
+        return settings_in(tmp_path / "data", **overrides)
 
     return build
 
 
-@pytest.fixture
-def appliance(
-    request: pytest.FixtureRequest, make_settings: Callable[..., Settings], sqlite_template: Path
-) -> Iterator[Appliance]:
-    settings = make_settings()
+def start_appliance(
+    request: pytest.FixtureRequest, settings: Settings, sqlite_template: Path
+) -> Appliance:
+    """An appliance on an empty, migrated database (dispose of its engine on SQLite)."""
     settings.data_dir.mkdir(parents=True)
     paths = KeyPaths.from_settings(settings)
     create_missing_keys(paths)
@@ -120,9 +122,17 @@ def appliance(
     running = Appliance(settings=settings, engine=engine, keys=load_keys(paths))
     with running.unit_of_work() as db:
         check_key_files_match(db, running.keys.keks)
+    return running
+
+
+@pytest.fixture
+def appliance(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings], sqlite_template: Path
+) -> Iterator[Appliance]:
+    running = start_appliance(request, make_settings(), sqlite_template)
     yield running
     if not POSTGRES_URL:
-        engine.dispose()
+        running.engine.dispose()
 
 
 @dataclass
@@ -139,6 +149,10 @@ class People:
 
 @pytest.fixture
 def people(appliance: Appliance, password_hash: str) -> People:
+    return add_people(appliance, password_hash)
+
+
+def add_people(appliance: Appliance, password_hash: str) -> People:
     """alice and bob: clinicians; carol: alice's supervisor; dave: admin; erin: auditor."""
     made = {}
     with appliance.unit_of_work() as db:

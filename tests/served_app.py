@@ -18,15 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The new-dictation form's details as a clinician fills them in (tests override what they test).
-DICTATION_FORM = {
-    "session_date": "2026-11-20",
-    "start_time": "",
-    "duration_minutes": "50",
-    "service_code": "90834",
-    "modality": "cbt",
-    "note_format": "soap",
-}
+from tests.dictation_form import DICTATION_FORM
 
 
 def free_port() -> int:
@@ -163,6 +155,7 @@ class Running:
     lines: list[str]
     speech_url: str
     llm_url: str
+    llm_backend_url: str  # llama.cpp's own server, behind the LLM front: never announced
 
 
 @contextmanager
@@ -203,7 +196,8 @@ def run_model_server() -> Iterator[Running]:
             except queue.Empty:
                 assert process.poll() is None, "".join(lines)
         assert set(announced) == {"speech", "llm"}, "".join(lines)
-        yield Running(process, lines, announced["speech"], announced["llm"])
+        backend = f"http://127.0.0.1:{ports['LLM_BACKEND_PORT']}/v1"
+        yield Running(process, lines, announced["speech"], announced["llm"], backend)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -19,13 +18,17 @@ from starlette.staticfiles import StaticFiles
 
 from appliance.access import AccessDenied, NotFound
 from appliance.audit.metrics import AuditChainCollector
-from appliance.jobs.job_types import JOB_TYPES
+from appliance.faults import DatabaseError
+from appliance.identity.access_change_metrics import AccessChangeCollector
+from appliance.jobs.box_duties import BoxDuties
 from appliance.jobs.metrics import JobCollector
 from appliance.jobs.queue import Workers
-from appliance.jobs.scheduler import start_periodic_tasks
+from appliance.logging_setup import configure_logging
 from appliance.notes.metrics import NoteCollector
-from appliance.runtime import Appliance
+from appliance.runtime import Appliance, open_appliance
+from appliance.settings import load_settings
 from webui.auth import SessionMiddleware
+from webui.fault_pages import fault_response
 from webui.pages import error_page, forbidden_page, not_found_page
 from webui.request_middleware import SECURITY_HEADERS, RequestMiddleware
 from webui.throttle import Throttle
@@ -46,7 +49,7 @@ from webui.views import (
     process_notes,
     setup,
 )
-from webui.views.admin import emergency, status, templates, users
+from webui.views.admin import approvals, emergency, status, templates, users
 from webui.views.admin import settings as admin_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -146,6 +149,11 @@ def routes() -> list[BaseRoute]:
         Route("/audit", audit.audit_log, methods=["GET"]),
         Route("/audit/export.csv", audit.audit_export, methods=["GET"]),
         Route("/audit/emergency", audit.emergency_grants, methods=["GET"]),
+        Route("/audit/access-changes", audit.access_changes, methods=["GET"]),
+        Route("/admin/approvals", approvals.approvals_page, methods=["GET"]),
+        Route("/admin/approvals/{request_id}/approve", approvals.approve, methods=["POST"]),
+        Route("/admin/approvals/{request_id}/reject", approvals.reject, methods=["POST"]),
+        Route("/admin/approvals/{request_id}/withdraw", approvals.withdraw, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -168,6 +176,15 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
     return forbidden_page(request)
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    # The database out of reach or full is the box's fault, said as such (503 / 507); any
+    # other database error is a bug, for the 500 page.
+    response = fault_response(request, exc)
+    if response is None:
+        raise exc
+    return response
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     # The exception text may hold PHI from a failed query: log its type only, show a reference.
     request_id = getattr(request.state, "request_id", "unknown")
@@ -186,23 +203,27 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starlette:
-    """`background_tasks` starts the periodic audit verification and the dictation workers
-    (on for `appliance serve`, off for tests that drive the app directly)."""
+def create_app(
+    appliance: Appliance, *, background_tasks: bool = False, processes: int = 1
+) -> Starlette:
+    """`background_tasks` starts the periodic tasks and the job workers (on for `appliance
+    serve`, off for tests that drive the app directly). `processes`: how many web processes
+    serve this database (`appliance serve --workers N`); with several, the background tasks run
+    in one of them (appliance.jobs.box_duties) and the throttle keeps this one's share."""
 
     @asynccontextmanager
     async def lifespan(started_app: Starlette) -> AsyncIterator[None]:
         if not background_tasks:
             yield
             return
-        periodic = start_periodic_tasks(appliance)
-        workers = Workers(appliance, list(JOB_TYPES), appliance.settings.workers)
-        workers.start()
-        started_app.state.workers = workers
+
+        def workers_started(workers: Workers) -> None:
+            started_app.state.workers = workers
+
+        duties = BoxDuties(appliance, elect=processes > 1, on_start=workers_started)
+        duties.start()
         yield
-        for task in periodic:
-            task.cancel()
-        await run_in_threadpool(workers.stop)
+        await duties.stop()
 
     app = Starlette(
         routes=routes(),
@@ -212,6 +233,7 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
             HTTPException: _http_error,
             NotFound: _not_found,
             AccessDenied: _forbidden,
+            DatabaseError: _database_error,
             500: _server_error,
         },
         lifespan=lifespan,
@@ -219,10 +241,22 @@ def create_app(appliance: Appliance, *, background_tasks: bool = False) -> Starl
     app.state.appliance = appliance
     app.state.workers = None
     app.state.throttle = Throttle(
-        appliance.settings.lockout_threshold, appliance.settings.lockout_minutes
+        appliance.settings.lockout_threshold, appliance.settings.lockout_minutes, processes
     )
     app.state.chain_registry = CollectorRegistry(auto_describe=True)
     app.state.chain_registry.register(AuditChainCollector(appliance.engine))
     app.state.chain_registry.register(JobCollector(appliance.engine))
-    app.state.chain_registry.register(NoteCollector(appliance.engine))
+    app.state.chain_registry.register(NoteCollector(appliance.engine, appliance.keys))
+    app.state.chain_registry.register(AccessChangeCollector(appliance.engine))
     return app
+
+
+def create_app_from_settings() -> Starlette:
+    """The app of one of several `appliance serve --workers N` processes: uvicorn calls this
+    factory in each process it starts. The settings come from the environment the parent left
+    (which carries --workers as APPLIANCE_WEB_WORKERS); the parent has already migrated the
+    database and checked the key files, so each process only opens them."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    appliance = open_appliance(settings, migrate=False)
+    return create_app(appliance, background_tasks=True, processes=settings.web_workers)

@@ -32,7 +32,8 @@ from appliance.roles import Actor, Role
 from appliance.runtime import Appliance
 from speech_io.upload import UploadInvalid, UploadTooLarge
 from webui.csrf import PRESESSION_COOKIE, csrf_ok, ensure_presession
-from webui.pages import error_page, forbidden_page, form_expired_page
+from webui.fault_pages import fault_response
+from webui.pages import error_page, forbidden_page, form_expired_page, not_found_page
 from webui.posted import FORM_LIMIT, BodyTooLarge, Posted, read_posted
 
 SESSION_COOKIE = "__Host-session"
@@ -116,9 +117,18 @@ class SessionMiddleware:
         touch = request.headers.get(BACKGROUND_HEADER) != "1" and not (
             request.method == "GET" and request.query_params.get(AUTO_RELOAD_PARAM) == "1"
         )
-        signed_in = (
-            await run_in_threadpool(_load_signed_in, appliance, token, touch) if token else None
-        )
+        try:
+            signed_in = (
+                await run_in_threadpool(_load_signed_in, appliance, token, touch) if token else None
+            )
+        except Exception as exc:
+            # Who is asking cannot be known without the database: say so, whatever the page.
+            state.update(signed_in=None, session_token=None, new_presession=None)
+            fault = fault_response(request, exc)
+            if fault is None:
+                raise
+            await fault(scope, receive, send)
+            return
         state["signed_in"] = signed_in
         state["session_token"] = token if signed_in else None
         state["new_presession"] = None
@@ -227,6 +237,10 @@ def _guard(rule: AccessRule) -> Callable[[View], Endpoint]:
             refusal = None if rule.public else _refuse_by_sign_in_and_role(request, rule)
             if refusal is not None:
                 return refusal
+            if any("\x00" in str(value) for value in request.path_params.values()):
+                # An id with NUL in it names nothing, and PostgreSQL refuses it in a query
+                # (a 500 on every route with an id, issue 11).
+                return not_found_page(request)
             # Checked after who-you-are, so a signed-out or wrong-role request is turned away
             # before its body (perhaps an audio upload) is read at all.
             if request.method not in ("GET", "HEAD"):

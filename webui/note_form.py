@@ -18,6 +18,7 @@ from appliance.notes.editing import (
     SubmittedNote,
     SubmittedStatement,
 )
+from appliance.numbers import whole_number
 
 STATEMENT = re.compile(r"^st-(\d{1,5})-id$")
 FIELD_VALUE = re.compile(r"^fv-([a-z0-9_]{1,40})-(\d{1,3})$")
@@ -67,7 +68,7 @@ def submitted_note(fields: Mapping[str, str]) -> SubmittedNote:
 
 
 def version_of(fields: Mapping[str, str]) -> int:
-    value = fields.get("version", "")
-    if not value.isdigit():
+    version = whole_number(fields.get("version", ""))
+    if version is None:
         raise NoteInputError("The page sent no version; reload it.")
-    return int(value)
+    return version

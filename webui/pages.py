@@ -51,12 +51,25 @@ NOTICES = {
     "process_note_released": "Psychotherapy notes of this session released to your supervisor.",
     "process_note_withdrawn": "Release withdrawn: only you read these psychotherapy notes.",
     "client_deleted": "The client and all their records were deleted; their keys are shredded.",
+    "approval_requested": (
+        "Sent for approval: nothing changes until a second administrator approves it under "
+        "Approvals."
+    ),
+    "request_approved": "Request approved: the change is made.",
+    "request_rejected": "Request rejected: nothing changed.",
+    "request_withdrawn": "Request withdrawn.",
 }
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    *,
+    nav_counts: bool = True,
 ) -> HTMLResponse:
+    """`nav_counts=False`: no database read for the navigation (pages about a database fault)."""
     signed_in = getattr(request.state, "signed_in", None)
     if not hasattr(request.state, "session_token"):
         # Errors raised before the session middleware ran: render without a session.
@@ -72,7 +85,7 @@ def render(
         "idle_seconds": signed_in.live.seconds_left if signed_in else None,
         "idle_total_seconds": request.app.state.appliance.settings.idle_timeout_minutes * 60,
     }
-    if signed_in and not signed_in.second_factor_pending:
+    if nav_counts and signed_in and not signed_in.second_factor_pending:
         values["waiting_notes"] = _waiting_notes(request, signed_in.actor)
     values.update(context or {})
     body = _environment.get_template(template).render(values)

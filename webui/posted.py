@@ -7,7 +7,8 @@ the body themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -26,6 +27,16 @@ class Posted:
 # but the few that carry a note or a recording. A bigger body is refused before it is read
 # (413), so a request that is not even signed in cannot make the server buffer megabytes.
 FORM_LIMIT = 64 * 1024
+
+
+# What no column can store: NUL (PostgreSQL refuses it in text) and lone surrogates (UTF-8
+# cannot encode them; a multipart body declared as UTF-7 decodes to them). Both were 500s
+# (issue 11). No browser sends either, so they become U+FFFD, as invalid UTF-8 already does.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 class BodyTooLarge(Exception):
@@ -52,6 +63,11 @@ async def read_posted(
         # disk): multipart forms carry recordings.
         upload_limit = request.app.state.appliance.settings.max_upload_mb * 1024 * 1024
         upload = await read_upload(request, limit=upload_limit)
+        upload = replace(
+            upload,
+            fields={_storable(k): _storable(v) for k, v in upload.fields.items()},
+            filename=upload.filename and _storable(upload.filename),
+        )
         posted = Posted(dict(upload.fields), upload)
     else:
         body = await _body(request, limit)
@@ -59,7 +75,7 @@ async def read_posted(
         if content_type.startswith("application/x-www-form-urlencoded"):
             # Only the first value of a repeated name counts, as Starlette's form did.
             for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
-                fields.setdefault(name, value)
+                fields.setdefault(_storable(name), _storable(value))
         posted = Posted(fields)
     request.state.posted = posted
     return posted

@@ -9,9 +9,15 @@ Two limits, kept in memory by `limits` (a maintained rate-limiting library) in t
   forever by failing five times every quarter of an hour, while a distributed guess still locks
   the account.
 
-In memory, per process: a restart forgets the counts, and several `appliance serve` processes
-each count their own share, which multiplies the limits by the number of processes (documented
-in docs/security.md). The account lockout, in the database, holds across both.
+In memory, per process: a restart forgets the counts. With several web processes
+(`appliance serve --workers N`) each process counts only the posts it answers, so each allows
+its share of every limit, the limit divided by N (rounded down): the limits above stay ceilings
+on the whole box, however the posts are spread. Multiplying them by N instead would let one
+address fail N * (lockout_threshold - 1) times, enough to lock the account, which is what the
+second limit exists to prevent. The price falls on a person whose posts all reach one process:
+they are stopped after their share (two failures instead of four, with 2 processes). `appliance
+serve` refuses more processes than lockout_threshold - 1, where a share would round down to
+nothing. The account lockout, in the database, holds across restarts and processes alike.
 """
 
 from __future__ import annotations
@@ -26,20 +32,27 @@ from starlette.requests import Request
 from appliance import metrics
 from appliance.audit.record import Outcome, record_event
 
-PER_ADDRESS = (RateLimitItemPerMinute(30), RateLimitItemPerHour(300))
+POSTS_PER_ADDRESS_PER_MINUTE = 30
+POSTS_PER_ADDRESS_PER_HOUR = 300
 
 
 @dataclass
 class Throttle:
     lockout_threshold: int
     lockout_minutes: int
+    processes: int = 1  # web processes sharing the box: this one counts 1/processes of each limit
     _limiter: MovingWindowRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        # One short of the lockout: one address alone never reaches it.
+        processes = self.processes
+        self._per_address = (
+            RateLimitItemPerMinute(max(1, POSTS_PER_ADDRESS_PER_MINUTE // processes)),
+            RateLimitItemPerHour(max(1, POSTS_PER_ADDRESS_PER_HOUR // processes)),
+        )
+        # One short of the lockout over all processes: one address alone never reaches it.
         self._failures = RateLimitItemPerMinute(
-            max(1, self.lockout_threshold - 1), self.lockout_minutes
+            max(1, (self.lockout_threshold - 1) // processes), self.lockout_minutes
         )
         # At most one audit line per throttled key and window: a flood must not turn into a
         # flood of audit writes.
@@ -53,7 +66,7 @@ class Throttle:
 
     def attempt(self, address: str) -> bool:
         """Count one post from `address`; False when it is over the per-address limit."""
-        allowed = all([self._limiter.hit(item, "address", address) for item in PER_ADDRESS])
+        allowed = all([self._limiter.hit(item, "address", address) for item in self._per_address])
         return allowed or self._refuse("address", address)
 
     def may_try(self, address: str, account: str) -> bool:

@@ -87,6 +87,12 @@ def allowed_reads_unrecorded() -> Iterator[None]:
         _allowed_unrecorded.reset(token)
 
 
+def allowed_reads_are_recorded() -> bool:
+    """False inside `allowed_reads_unrecorded`: what counts an access must not count a repeat
+    the trail leaves out either (the emergency-use metric)."""
+    return not _allowed_unrecorded.get()
+
+
 def attach(engine: Engine, key: bytes) -> None:
     _trail.engine, _trail.key = engine, key
 

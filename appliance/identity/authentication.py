@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import case, literal, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from appliance import clock, metrics
 from appliance.audit.record import Outcome, record_by, record_event
 from appliance.crypto.keyfiles import Keys
-from appliance.db import UTCDateTime
+from appliance.db import UTCDateTime, read_only
 from appliance.identity.accounts import actor_for, end_all_sessions, find_user, is_locked
 from appliance.identity.mfa import verify_second_factor
 from appliance.identity.passwords import burn_verification_time, verify_password
@@ -132,19 +133,60 @@ def signed_in_fully(db: Session, user: User) -> None:
     db.add(user)
 
 
-def sign_in(db: Session, settings: Settings, username: str, password: str) -> SignInResult:
-    user = find_user(db, username)
-    if user is None or user.password_hash is None:
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The argon2 verdict on a sign-in's password, reached before its unit of work.
+
+    argon2 takes tens of milliseconds of CPU by design. Inside the unit of work it ran while
+    holding SQLite's write lock (every unit takes it at its first statement, appliance.db), so
+    ten sign-ins a second kept every other writer waiting; an outsider needs no account to send
+    them. The verdict is tied to the hash it was checked against, and `sign_in` uses it only
+    while the stored hash is still that one.
+    """
+
+    user_id: int | None
+    checked_hash: str | None
+    ok: bool
+
+
+def check_password(engine: Engine, username: str, password: str) -> PasswordCheck:
+    """Look the person up in a read-only session (no write lock), then hash outside any
+    transaction. Unknown names and accounts without a password cost the same time."""
+    with read_only(engine) as db:
+        user = find_user(db, username)
+        user_id, stored = (user.id, user.password_hash) if user else (None, None)
+    if stored is None:
         burn_verification_time(password)
+        return PasswordCheck(user_id, None, ok=False)
+    return PasswordCheck(user_id, stored, ok=verify_password(password, stored))
+
+
+def check_own_password(engine: Engine, user_id: int, password: str) -> PasswordCheck:
+    """`check_password` for a person already signed in who proves it is them again (signing a
+    note, deleting a client): the hash, too, runs before the unit of work."""
+    with read_only(engine) as db:
+        user = db.get(User, user_id)
+        stored = user.password_hash if user else None
+    if stored is None:
+        burn_verification_time(password)
+        return PasswordCheck(user_id, None, ok=False)
+    return PasswordCheck(user_id, stored, ok=verify_password(password, stored))
+
+
+def sign_in(db: Session, settings: Settings, check: PasswordCheck) -> SignInResult:
+    user = db.get(User, check.user_id) if check.user_id is not None else None
+    if user is None or user.password_hash is None:
         return _fail(user, "unknown_user" if user is None else "not_set_up")
-    password_ok = verify_password(password, user.password_hash)
-    # Locked after the slow hash, so parallel attempts wait for each other's verdict only.
+    # Parallel attempts on this account wait here for each other's verdict, not for argon2.
     lock_for_attempt(db, user)
+    if user.password_hash != check.checked_hash:
+        # The password changed while this one was being hashed: decide nothing on the old hash.
+        return _fail(user, "password_changed")
     if is_locked(user):
         return _fail(user, "locked")
     if not user.is_active:
         return _fail(user, "disabled")
-    if not password_ok:
+    if not check.ok:
         count_failure(db, settings, user)
         return _fail(user, "bad_password")
     if not user.mfa_enabled:

@@ -97,7 +97,9 @@ def enrolment_for(keys: Keys, user: User) -> Enrolment:
 
 def _matching_step(secret: str, code: str) -> int | None:
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    # ASCII only: "²²²²²²" is six digits to str.isdigit, and hmac.compare_digest raises on
+    # non-ASCII text (a 500, issue 11's fuzzing).
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     now_step = int(time.time()) // 30
     totp = _totp(secret)

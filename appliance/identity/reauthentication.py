@@ -16,7 +16,12 @@ from sqlmodel import Session
 
 from appliance.crypto.keyfiles import Keys
 from appliance.identity.accounts import end_all_sessions, is_locked
-from appliance.identity.authentication import count_failure, lock_for_attempt, signed_in_fully
+from appliance.identity.authentication import (
+    PasswordCheck,
+    count_failure,
+    lock_for_attempt,
+    signed_in_fully,
+)
 from appliance.identity.mfa import verify_second_factor
 from appliance.identity.passwords import verify_password
 from appliance.models import User
@@ -46,16 +51,31 @@ class ReauthFailure(StrEnum):
 
 
 def reauthenticate(
-    db: Session, settings: Settings, keys: Keys, user: User, password: str, code: str
+    db: Session,
+    settings: Settings,
+    keys: Keys,
+    user: User,
+    password: str | PasswordCheck,
+    code: str,
 ) -> ReauthFailure | None:
     """None when the person proved who they are; the failure otherwise (already counted).
 
+    `password`: from a request handler, checked before the unit of work (check_own_password),
+    so argon2 never runs inside SQLite's write lock; as text, it is hashed here (scripts, tests).
     The caller must commit either way: a failure's count has to persist."""
-    password_ok = user.password_hash is not None and verify_password(password, user.password_hash)
+    if isinstance(password, PasswordCheck):
+        if password.user_id != user.id:
+            raise ValueError("a password check made for another account")
+        checked_hash, password_ok = password.checked_hash, password.ok
+    else:
+        checked_hash = user.password_hash
+        password_ok = checked_hash is not None and verify_password(password, checked_hash)
     # Locked after the slow hash, as at sign-in; the lock and the count are then read fresh.
     lock_for_attempt(db, user)
     if is_locked(user):
         return ReauthFailure.LOCKED
+    if user.password_hash != checked_hash:
+        password_ok = False  # changed while hashing: the verdict was on the old one
     if not password_ok:
         failure = ReauthFailure.BAD_PASSWORD
     elif user.mfa_enabled and verify_second_factor(db, keys, user, code.strip()) is None:

@@ -91,10 +91,22 @@ def issue_first_admin_link(db: Session, settings: Settings) -> str | None:
 
 
 def issue_user_setup_link(db: Session, settings: Settings, user: User, *, by: Actor | None) -> str:
-    """Link for a person to choose their own password (new account, or a forgotten one)."""
+    """The first link of an account just created, for the person to choose their password."""
     require_admin(by, "user.setup_link")
     token = _issue(db, settings, Purpose.USER_SETUP, user.id)
     record_by(by, "user.setup_link", object_type="user", object_id=user.id)
+    return token
+
+
+def reissue_setup_link(db: Session, settings: Settings, user: User, *, by: Actor | None) -> str:
+    """A new link for an existing account (a forgotten password, an expired first link).
+
+    Recorded as its own action, a privileged access change (identity.access_changes): whoever
+    redeems it signs in as that person, with their clients.
+    """
+    require_admin(by, "user.setup_link_reissue")
+    token = _issue(db, settings, Purpose.USER_SETUP, user.id)
+    record_by(by, "user.setup_link_reissue", object_type="user", object_id=user.id)
     return token
 
 

@@ -25,6 +25,7 @@ from appliance.drafting.custom_formats import format_from_snapshot
 from appliance.drafting.deadline import Deadline, DraftingTimedOut
 from appliance.drafting.draft import Draft
 from appliance.drafting.formats import NoteFormat
+from appliance.faults import database_unreachable
 from appliance.inference.configured import configured_models
 from appliance.inference.speech import SpeechRejected, SpeechUnavailable
 from appliance.jobs.queue import (
@@ -39,6 +40,7 @@ from appliance.models import Dictation
 from appliance.notes.review import start_note
 from appliance.records import audio_store
 from appliance.records.dictations import TABLE, State, read_transcript, store_transcript
+from appliance.records.session_details import session_of
 from appliance.runtime import Appliance
 from appliance.settings import Settings
 from speech_io.protocol import ABOUT_THE_RECORDING, SpeechErrorCode
@@ -123,7 +125,48 @@ def work(appliance: Appliance, dictation_id: str) -> None:
         _draft(appliance, dictation_id)
 
 
-DICTATION_JOBS = JobType("dictation", claim=claim_next, work=work, renew=renew_claim)
+# A stage that raised something unexpected three times is a bug that a fourth try will meet too.
+MAX_CRASHES = 3
+CRASHED = (
+    "An internal error stopped work on this dictation (it was tried {n} times). What was sent "
+    "is kept: retry, and if it stops again, tell your administrator."
+)
+
+
+def crashed(appliance: Appliance, dictation_id: str, exc: Exception) -> None:
+    """A stage raised what none expects. Counted on the row (a restart does not reset it); the
+    dictation is tried again after a backoff, and fails with a reason after MAX_CRASHES. The
+    database out of reach is no crash: the lease hands the job back once it returns."""
+    if database_unreachable(exc):
+        return
+    with appliance.unit_of_work() as db:
+        row = db.get(Dictation, dictation_id)
+        if row is None or row.state not in (State.TRANSCRIBING.value, State.DRAFTING.value):
+            return
+        stage = "transcribe" if row.state == State.TRANSCRIBING.value else "draft"
+        row.crashes += 1
+        row.claimed_at = None
+        if row.crashes >= MAX_CRASHES:
+            row.state, row.status_message = State.FAILED.value, CRASHED.format(n=row.crashes)
+            record_by(
+                None,
+                f"dictation.{stage}",
+                Outcome.FAILED,
+                object_type="dictation",
+                object_id=dictation_id,
+                reason="internal_error",
+            )
+        else:
+            if row.state == State.TRANSCRIBING.value:
+                row.state = State.QUEUED.value
+            row.next_attempt_at = clock.utcnow() + timedelta(seconds=backoff_seconds(row.crashes))
+            row.status_message = "Trying again after an internal error. Nothing is lost."
+        db.add(row)
+
+
+DICTATION_JOBS = JobType(
+    "dictation", claim=claim_next, work=work, renew=renew_claim, crashed=crashed
+)
 
 
 def process(appliance: Appliance, dictation_id: str) -> None:
@@ -140,7 +183,7 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
             settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
         )
         audio_format = row.audio_format or "wav"
-        modality = row.modality
+        modality = session_of(db, keys, row).modality
     speech = configured_models(settings).speech
     started = time.perf_counter()
     try:
@@ -188,7 +231,7 @@ def _draft(appliance: Appliance, dictation_id: str) -> None:
         row = db.get(Dictation, dictation_id)
         assert row is not None
         transcript = read_transcript(db, keys, row)
-        modality = row.modality
+        modality = session_of(db, keys, row).modality
         # A custom template drafts from the dictation's own copy, never the template's current
         # state: an edit after submission must not change this note's sections.
         note_format: str | NoteFormat = (

@@ -9,7 +9,8 @@ while PDFs render (on SQLite every unit of work holds the write lock):
      24 hours, all under a lock on the export's row. An export whose client was deleted in the
      meantime is no longer "working" by then, and nothing is kept.
 A failed build is tried again with backoff, and fails for good after MAX_ATTEMPTS; missing
-PDF fonts (the box's configuration) fail it at once, with a message for the administrator.
+PDF fonts (the box's configuration) and a full disk fail it at once, with a message that sends
+the clinician to the administrator.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from appliance import clock
 from appliance.audit.record import Outcome, record_by
 from appliance.crypto.envelope import crypto_shred, open_record_key
 from appliance.crypto.keyfiles import Keys
+from appliance.faults import report_storage_full, storage_full
 from appliance.identity.accounts import actor_for, get_user
 from appliance.jobs.queue import (
     JobType,
@@ -54,6 +56,7 @@ from appliance.notes.signed import NoteRecords
 from appliance.notes.store import NoteState, open_records
 from appliance.records.after_commit import after_commit
 from appliance.records.dictations import format_title
+from appliance.records.session_details import sessions_of
 from appliance.runtime import Appliance
 
 logger = logging.getLogger("appliance.jobs")
@@ -62,6 +65,10 @@ CLIENT_GONE = "The client was deleted, or is no longer yours; nothing was export
 FONTS_MISSING = (
     "The appliance cannot make PDFs: its fonts (package fonts-dejavu-core) are missing. "
     "Ask your administrator, then request a new export."
+)
+STORAGE_FULL = (
+    "The appliance's storage is full, so the export could not be saved; nothing was kept. "
+    "Tell your administrator, and request a new export once space is freed."
 )
 BUILD_FAILED = (
     "The export could not be made. Request a new one; if it fails again, ask your "
@@ -173,9 +180,15 @@ def _sessions(db: Session, keys: Keys, row: Export) -> tuple[SessionEntry, ...]:
     # other copy they opt into.
     requester = actor_for(get_user(db, row.requested_by))
     entries = []
-    # Sorted here: NULL start times sort differently on SQLite and PostgreSQL.
+    # Sorted here: the session details are sealed (appliance.records.session_details).
+    details = sessions_of(db, keys, dictations)
     for dictation in sorted(
-        dictations, key=lambda d: (d.session_date, d.start_time or "", d.created_at)
+        dictations,
+        key=lambda d: (
+            details[d.id].session_date,
+            details[d.id].start_time or "",
+            d.created_at,
+        ),
     ):
         note = notes.get(dictation.id)
         signed = note is not None and note.state != NoteState.DRAFT.value
@@ -187,7 +200,7 @@ def _sessions(db: Session, keys: Keys, row: Export) -> tuple[SessionEntry, ...]:
         )
         entries.append(
             SessionEntry(
-                session_date=dictation.session_date,
+                session_date=details[dictation.id].session_date,
                 state=note.state if note is not None else dictation.state,
                 format_title=format_title(dictation),
                 has_note=note is not None,
@@ -266,6 +279,10 @@ def _retry_or_fail(appliance: Appliance, export_id: str, exc: Exception) -> None
         row.attempts += 1
         if isinstance(exc, FontsMissing):
             _end(db, appliance.settings.data_dir, row, FONTS_MISSING, "fonts_missing")
+        elif storage_full(exc):
+            # Retrying would only fill the disk again: the administrator frees space first.
+            report_storage_full("export")
+            _end(db, appliance.settings.data_dir, row, STORAGE_FULL, "storage_full")
         elif row.attempts >= MAX_ATTEMPTS:
             _end(db, appliance.settings.data_dir, row, BUILD_FAILED, "build_failed")
         else:

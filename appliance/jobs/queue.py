@@ -42,6 +42,10 @@ class JobType:
     work: Callable[[Appliance, str], None]
     # Marks the claim of one job fresh (the heartbeat).
     renew: Callable[[Appliance, str], None]
+    # Called when `work` raised what no stage expects (a bug, not a service that is down): the
+    # type counts it and, after a few, fails the job with a reason. Without it the lease would
+    # hand the job back for ever, and every worker in turn would spend its time on it.
+    crashed: Callable[[Appliance, str, Exception], None] | None = None
 
 
 def lease(appliance: Appliance) -> timedelta:
@@ -70,7 +74,12 @@ def work_while_claimed(appliance: Appliance, job_type: JobType, job_id: str) -> 
 
     def renew() -> None:
         while not done.wait(heartbeat_seconds):
-            job_type.renew(appliance, job_id)
+            try:
+                job_type.renew(appliance, job_id)
+            except Exception as exc:  # the database away for a moment: beat again next time
+                logger.warning(
+                    "%s job %s: claim not renewed: %s", job_type.name, job_id, type(exc).__name__
+                )
 
     heartbeat = threading.Thread(target=renew, daemon=True)
     heartbeat.start()
@@ -110,10 +119,19 @@ class Workers:
                 continue
             try:
                 work_while_claimed(self.appliance, job_type, job_id)
-            except Exception as exc:  # the lease brings the job back; keep the worker alive
+            except Exception as exc:  # keep the worker alive; the job type decides what next
                 logger.error("%s job %s: %s", job_type.name, job_id, type(exc).__name__)
+                self._crashed(job_type, job_id, exc)
             return True
         return False
+
+    def _crashed(self, job_type: JobType, job_id: str, exc: Exception) -> None:
+        if job_type.crashed is None:
+            return  # the lease brings the job back
+        try:
+            job_type.crashed(self.appliance, job_id, exc)
+        except Exception as failed:  # the database away too: the lease brings it back
+            logger.error("%s job %s: not counted: %s", job_type.name, job_id, type(failed).__name__)
 
     def _loop(self) -> None:
         while not self.stopping.is_set():

@@ -14,6 +14,7 @@ from appliance.access import AccessDenied
 from appliance.audit.record import Outcome
 from appliance.crypto.keyfiles import Keys
 from appliance.identity.accounts import supervisee_ids
+from appliance.identity.authentication import PasswordCheck
 from appliance.models import User
 from appliance.notes.canonical import cosign_document, cosign_text, return_document, return_text
 from appliance.notes.signing import NO_SIGNATURE_LINE, SignOutcome, prove_person, refuse
@@ -55,7 +56,7 @@ def cosign_note(
     actor: Actor,
     note_id: str,
     *,
-    password: str,
+    password: str | PasswordCheck,
     code: str = "",
 ) -> SignOutcome:
     reached = _as_supervisor(db, keys, actor, note_id, "note.cosign")

@@ -7,10 +7,10 @@ shredded, once downloaded or expired.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
+from appliance.records.whole_files import partial_path, write_whole
 
 TABLE = "exports"
 FIELD = "archive"
@@ -28,16 +28,9 @@ def path(data_dir: Path, export_id: str) -> Path:
 
 
 def write_sealed(data_dir: Path, export_id: str, key: RecordKey, archive: bytes) -> None:
-    """Seal and write the archive, fsynced before the caller commits "ready"."""
-    target = path(data_dir, export_id)
-    partial = target.with_suffix(".partial")
-    sealed = seal_bytes(key, TABLE, export_id, FIELD, archive)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(sealed)
-        handle.flush()
-        os.fsync(handle.fileno())  # "ready" must never point at a file a crash lost
-    os.replace(partial, target)
+    """Seal and write the archive, fsynced before the caller commits "ready" ("ready" must never
+    point at a file a crash lost); OSError (ENOSPC: the disk is full) leaves no file at all."""
+    write_whole(path(data_dir, export_id), seal_bytes(key, TABLE, export_id, FIELD, archive))
 
 
 def read_sealed(data_dir: Path, export_id: str, key: RecordKey) -> bytes:
@@ -46,7 +39,7 @@ def read_sealed(data_dir: Path, export_id: str, key: RecordKey) -> bytes:
 
 def remove(data_dir: Path, export_id: str) -> None:
     path(data_dir, export_id).unlink(missing_ok=True)
-    path(data_dir, export_id).with_suffix(".partial").unlink(missing_ok=True)
+    partial_path(path(data_dir, export_id)).unlink(missing_ok=True)
 
 
 def stored_ids(data_dir: Path) -> list[str]:

@@ -19,6 +19,7 @@ from appliance.models import Dictation, Note, User
 from appliance.notes.store import NoteState
 from appliance.practice.preferences import note_due_days
 from appliance.records.clients import list_clients
+from appliance.records.session_details import sessions_of
 from appliance.roles import Actor, Role
 
 
@@ -42,20 +43,25 @@ def _items(
         return []
     names = {c.id: c.display_name for c in list_clients(db, keys, actor)}
     today, due = clock.utcnow().date(), note_due_days(db)
+    live = [row for row in rows if row[0].client_id in names]  # a deleted client's are gone
+    # Sealed (dates of service are PHI), so ordered here rather than by the database.
+    dates = {
+        dictation_id: details.session_date
+        for dictation_id, details in sessions_of(db, keys, [d for _, d, _ in live]).items()
+    }
     items = [
         NoteItem(
             note_id=note.id,
             client_id=note.client_id,
-            client_name=names.get(note.client_id, "—"),
+            client_name=names[note.client_id],
             clinician=owner.username,
-            session_date=dictation.session_date,
+            session_date=dates[dictation.id],
             state=note.state,
-            days_waiting=(today - dictation.session_date).days,
-            overdue=(today - dictation.session_date).days > due,
+            days_waiting=(today - dates[dictation.id]).days,
+            overdue=(today - dates[dictation.id]).days > due,
             returned=note.returned_at is not None,
         )
-        for note, dictation, owner in rows
-        if note.client_id in names  # a deleted client's notes are gone with it
+        for note, dictation, owner in live
     ]
     return sorted(items, key=lambda i: (i.session_date, i.client_name.lower()))
 

@@ -17,6 +17,7 @@ from appliance.audit.record import Outcome, record_by
 from appliance.crypto.envelope import crypto_shred
 from appliance.crypto.keyfiles import Keys
 from appliance.identity.accounts import supervisor_of
+from appliance.identity.authentication import PasswordCheck
 from appliance.identity.reauthentication import reauthenticate
 from appliance.models import Dictation, Note, User
 from appliance.notes.canonical import (
@@ -47,6 +48,7 @@ from appliance.practice.preferences import (
     transcript_retention_days,
 )
 from appliance.records.dictations import MODALITIES, format_title
+from appliance.records.session_details import SessionDetails, session_of
 from appliance.roles import Actor
 from appliance.settings import Settings
 
@@ -80,7 +82,7 @@ def prove_person(
     user: User,
     action: str,
     note_id: str,
-    password: str,
+    password: str | PasswordCheck,
     code: str,
 ) -> SignOutcome | None:
     failure = reauthenticate(db, settings, keys, user, password, code)
@@ -89,15 +91,15 @@ def prove_person(
     return refuse(actor, action, note_id, failure.value, failure.message)
 
 
-def session_facts(db: Session, dictation: Dictation) -> SessionFacts:
+def session_facts(db: Session, details: SessionDetails, dictation: Dictation) -> SessionFacts:
     return SessionFacts(
-        date=dictation.session_date,
-        start_time=dictation.start_time,
-        duration_minutes=dictation.duration_minutes,
-        service_code=dictation.service_code,
-        service_label=service_codes(db).get(dictation.service_code),
-        modality=dictation.modality,
-        modality_label=MODALITIES.get(dictation.modality, dictation.modality),
+        date=details.session_date,
+        start_time=details.start_time,
+        duration_minutes=details.duration_minutes,
+        service_code=details.service_code,
+        service_label=service_codes(db).get(details.service_code),
+        modality=details.modality,
+        modality_label=MODALITIES.get(details.modality, details.modality),
         note_format=dictation.note_format,
         format_title=format_title(dictation),
     )
@@ -143,7 +145,7 @@ def sign_note(
     note_id: str,
     *,
     version: int,
-    password: str,
+    password: str | PasswordCheck,
     code: str = "",
 ) -> SignOutcome:
     """Sign the note as its clinician sees it (`version`). A refusal is returned, not raised:
@@ -191,7 +193,8 @@ def sign_note(
     if failed is not None:
         return failed
     now = clock.utcnow()
-    late = (now.date() - dictation.session_date).days > note_due_days(db)
+    details = session_of(db, keys, dictation)
+    late = (now.date() - details.session_date).days > note_due_days(db)
     draft = machine_draft(db, keys, dictation)
     changes = draft_changes(draft, body) if draft is not None else None
     produced = dict(note.produced_by or {})
@@ -201,7 +204,7 @@ def sign_note(
         note_id=note.id,
         body=body,
         client=_client_facts(reached),
-        session=session_facts(db, dictation),
+        session=session_facts(db, details, dictation),
         signer=signer_of(user),
         signed_at=now,
         late_entry=late,
@@ -235,7 +238,7 @@ def add_addendum(
     note_id: str,
     *,
     text: str,
-    password: str,
+    password: str | PasswordCheck,
     code: str = "",
 ) -> SignOutcome:
     """A signed correction or addition to a signed note; the record itself never changes.

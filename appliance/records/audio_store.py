@@ -7,10 +7,10 @@ nothing to recover, even from a backup of the file.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
+from appliance.records.whole_files import write_whole
 
 TABLE = "dictations"
 FIELD = "audio"
@@ -27,14 +27,9 @@ def _path(data_dir: Path, dictation_id: str) -> Path:
 
 
 def write_sealed(data_dir: Path, dictation_id: str, key: RecordKey, audio: bytes) -> None:
-    target = _path(data_dir, dictation_id)
-    partial = target.with_suffix(".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(seal_bytes(key, TABLE, dictation_id, FIELD, audio))
-        handle.flush()
-        os.fsync(handle.fileno())  # a crash right after the upload must not lose the dictation
-    os.replace(partial, target)
+    """Fsynced before it returns (a crash right after the upload must not lose the dictation);
+    OSError (ENOSPC: the disk is full) leaves no file at all."""
+    write_whole(_path(data_dir, dictation_id), seal_bytes(key, TABLE, dictation_id, FIELD, audio))
 
 
 def read_sealed(data_dir: Path, dictation_id: str, key: RecordKey) -> bytes:

@@ -21,6 +21,7 @@ from appliance import clock
 from appliance.audit.record import Outcome, record_by
 from appliance.crypto.envelope import crypto_shred
 from appliance.crypto.keyfiles import Keys
+from appliance.identity.authentication import PasswordCheck
 from appliance.identity.reauthentication import ReauthFailure, reauthenticate
 from appliance.models import (
     Client,
@@ -89,7 +90,7 @@ def delete_client(
     client_id: str,
     *,
     typed_name: str,
-    password: str,
+    password: str | PasswordCheck,
     code: str = "",
 ) -> DeletionOutcome:
     """Delete the client for good. A refusal is returned, not raised: the caller commits, so a

@@ -15,21 +15,31 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
 from appliance.audit.record import Outcome, allowed_reads_unrecorded, record_by
-from appliance.crypto.envelope import new_record_key, open_record_key, seal, unseal
+from appliance.crypto.envelope import crypto_shred, new_record_key, open_record_key, seal, unseal
 from appliance.crypto.keyfiles import Keys
+from appliance.db import current_unit
 from appliance.drafting.draft import Draft
-from appliance.models import Dictation
+from appliance.models import Client, Dictation
+from appliance.numbers import whole_number
 from appliance.practice.note_templates import active_template, snapshot, template_id_of
 from appliance.records import audio_store
 from appliance.records.clients import get_client
+from appliance.records.session_details import (
+    SessionDetails,
+    client_key_id,
+    seal_session,
+    session_of,
+)
 from appliance.roles import Actor, Role
 from appliance.settings import Settings
-from speech_io.audio import ACCEPTED_NAMES, SILENCE_DBFS, AudioError, has_sound, sniff_format
+from speech_io.audio import ACCEPTED_NAMES, SILENCE_DBFS, AudioError, sniff_format
+from speech_io.sound_check import SoundCheckFailed, has_sound_isolated
 
 TABLE = "dictations"
 MODALITIES = {
@@ -60,29 +70,23 @@ class DictationInputError(ValueError):
     """Bad form input; the message names the field. Nothing has been stored."""
 
 
-@dataclass(frozen=True)
-class SessionDetails:
-    session_date: date
-    start_time: str | None
-    duration_minutes: int
-    service_code: str
-    modality: str
-    note_format: str
-
-
 # 45 minutes: what a session is billed as when the clinician has no earlier choice to reuse.
 USUAL_SERVICE_CODE = "90834"
 
 
-def form_defaults(db: Session, actor: Actor, service_codes: Mapping[str, str]) -> dict[str, str]:
+def form_defaults(
+    db: Session, keys: Keys, actor: Actor, service_codes: Mapping[str, str]
+) -> dict[str, str]:
     """What the new-dictation form starts with: today, and the clinician's last choices (most
     work in one modality and format). A code an admin has since removed is not offered again."""
-    last = db.exec(
+    row = db.exec(
         select(Dictation)
-        .where(Dictation.owner_id == actor.user_id)
+        .join(Client, col(Client.id) == col(Dictation.client_id))
+        .where(Dictation.owner_id == actor.user_id, col(Client.deleted_at).is_(None))
         .order_by(col(Dictation.created_at).desc())
         .limit(1)
     ).first()
+    last = session_of(db, keys, row) if row is not None else None
     candidates = [last.service_code] if last else []
     code = next(
         (c for c in [*candidates, USUAL_SERVICE_CODE] if c in service_codes),
@@ -119,7 +123,8 @@ def parse_details(
     start = start_time.strip() or None
     if start is not None and not TIME_PATTERN.match(start):
         raise DictationInputError("Start time: use the form HH:MM.")
-    if not duration_minutes.strip().isdigit() or not 1 <= int(duration_minutes) <= 600:
+    minutes = whole_number(duration_minutes)
+    if minutes is None or not 1 <= minutes <= 600:
         raise DictationInputError("Duration: whole minutes between 1 and 600.")
     if service_code not in service_codes:
         raise DictationInputError(
@@ -130,7 +135,7 @@ def parse_details(
         raise DictationInputError("Modality: choose one from the list.")
     if note_format not in NOTE_FORMATS and not CUSTOM_FORMAT.match(note_format):
         raise DictationInputError("Note format: choose one from the list.")
-    return SessionDetails(day, start, int(duration_minutes), service_code, modality, note_format)
+    return SessionDetails(day, start, minutes, service_code, modality, note_format)
 
 
 @dataclass(frozen=True)
@@ -188,9 +193,11 @@ def check_audio(settings: Settings, audio: bytes) -> CheckedAudio:
 
 def _check_sound(audio: bytes) -> None:
     """A muted microphone or a damaged file is said on the form, before anything is stored:
-    a silent recording would otherwise come back, minutes later, as an empty note."""
+    a silent recording would otherwise come back, minutes later, as an empty note.
+
+    FFmpeg reads the upload in a process of its own that holds no key (speech_io.sound_check)."""
     try:
-        audible = has_sound(
+        audible = has_sound_isolated(
             audio,
             max_seconds=MAX_CHECKED_SECONDS,
             claimed_audio=True,
@@ -199,6 +206,14 @@ def _check_sound(audio: bytes) -> None:
     except AudioError as error:
         message = str(error)
         raise DictationInputError(f"Audio: {message[:1].lower()}{message[1:]}") from None
+    except SoundCheckFailed:
+        # The worker crashed, or needed more memory or time than any recording does: a file
+        # built to do that, or one too damaged to say more about. The log has the reason.
+        raise DictationInputError(
+            "Audio: this recording could not be checked (reading it failed, or took more time "
+            "or memory than a recording should). Nothing was saved. Record again, or export "
+            "the file as WAV or MP3 and upload that."
+        ) from None
     if not audible:
         raise DictationInputError(
             f"Audio: the recording is silent (nothing above {SILENCE_DBFS:g} dBFS). Check that "
@@ -207,9 +222,15 @@ def _check_sound(audio: bytes) -> None:
 
 
 def _audit(
-    actor: Actor, action: str, dictation_id: str, outcome: Outcome = Outcome.ALLOWED
+    actor: Actor,
+    action: str,
+    dictation_id: str,
+    outcome: Outcome = Outcome.ALLOWED,
+    reason: str | None = None,
 ) -> None:
-    record_by(actor, action, outcome, object_type="dictation", object_id=dictation_id)
+    record_by(
+        actor, action, outcome, object_type="dictation", object_id=dictation_id, reason=reason
+    )
 
 
 def create_dictation(
@@ -222,17 +243,26 @@ def create_dictation(
     *,
     audio: bytes | CheckedAudio | None = None,
     typed_text: str = "",
+    submission_key: str | None = None,
 ) -> str:
     """Store the submission (sealed) and queue it. Validates everything before storing anything.
 
     `audio`: pass it checked (check_audio, before the unit of work) from request handlers; raw
-    bytes are checked here, for callers without a lock to spare (scripts, tests)."""
+    bytes are checked here, for callers without a lock to spare (scripts, tests).
+    `submission_key`: the form's own random key. A form sent again with it (the answer to the
+    first send was lost to a dropped connection or a restart, and the browser or the person
+    sent it again) gets the dictation the first send stored instead of a second one."""
     if actor.role is not Role.CLINICIAN:
         record_by(actor, "dictation.create", Outcome.DENIED)
         raise AccessDenied("only clinicians submit dictations")
     client = get_client(db, keys, actor, client_id)  # 404 unless it is theirs
     if client.read_only:
         raise AccessDenied("read-only client")
+    submission_key = submission_key if valid_submission_key(submission_key) else None
+    earlier = _submitted_before(db, actor, submission_key)
+    if earlier is not None:
+        _audit(actor, "dictation.create", earlier, reason="sent_again")
+        return earlier
     text = typed_text.strip()
     checked: CheckedAudio | None = None
     if audio:
@@ -262,17 +292,16 @@ def create_dictation(
         client_id=client_id,
         owner_id=actor.user_id,
         data_key_id=key.id,
-        session_date=details.session_date,
-        start_time=details.start_time,
-        duration_minutes=details.duration_minutes,
-        service_code=details.service_code,
-        modality=details.modality,
+        session_sealed=seal_session(
+            open_record_key(db, keys.keks, client_key_id(db, client_id)), dictation_id, details
+        ),
         note_format=details.note_format,
         source="typed" if text else "audio",
         state=State.DRAFTING if text else State.QUEUED,
         next_attempt_at=now,
         created_at=now,
         template_snapshot=template_snapshot,
+        submission_key=submission_key,
     )
     if text:
         store_transcript(db, keys, row, text)
@@ -282,13 +311,57 @@ def create_dictation(
         audio_key = new_record_key(db, keys.keks, "audio")
         # Written (and fsynced) before the row commits: a crash in between leaves an orphan
         # file that nothing can decrypt once its key row is rolled back, never a lost dictation.
+        # A write refused (the disk full) leaves no file; a commit refused after it removes it.
         audio_store.write_sealed(settings.data_dir, dictation_id, audio_key, checked.data)
+        _remove_audio_on_rollback(settings, dictation_id)
         row.audio_key_id, row.audio_format = audio_key.id, checked.audio_format
         row.audio_bytes = len(checked.data)
-    db.add(row)
-    db.flush()
+    try:
+        # A savepoint: two sends of one form at the same moment (PostgreSQL: the lookup above
+        # saw neither) meet at the unique key, and the second gets the first's dictation.
+        with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        earlier = _submitted_before(db, actor, submission_key)
+        if earlier is None:
+            raise
+        audio_store.remove(settings.data_dir, dictation_id)
+        for unused in (key.id, row.transcript_key_id, row.audio_key_id):
+            if unused is not None:
+                crypto_shred(db, unused)
+        _audit(actor, "dictation.create", earlier, reason="sent_again")
+        return earlier
     _audit(actor, "dictation.create", dictation_id)
     return dictation_id
+
+
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,32}")
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def valid_submission_key(value: str | None) -> bool:
+    return value is not None and SUBMISSION_KEY.fullmatch(value) is not None
+
+
+def _submitted_before(db: Session, actor: Actor, submission_key: str | None) -> str | None:
+    if submission_key is None:
+        return None
+    return db.exec(
+        select(Dictation.id).where(
+            Dictation.owner_id == actor.user_id, Dictation.submission_key == submission_key
+        )
+    ).first()
+
+
+def _remove_audio_on_rollback(settings: Settings, dictation_id: str) -> None:
+    unit = current_unit.get()
+    if unit is not None:
+        # First: the audit trail's own rollback step opens a transaction, which the same
+        # fault (a full disk) may refuse, and the file must go either way.
+        unit.after_rollback.insert(0, lambda: audio_store.remove(settings.data_dir, dictation_id))
 
 
 def _visible(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> Dictation:
@@ -347,14 +420,7 @@ def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> Dic
     return DictationView(
         id=row.id,
         client_id=row.client_id,
-        details=SessionDetails(
-            row.session_date,
-            row.start_time,
-            row.duration_minutes,
-            row.service_code,
-            row.modality,
-            row.note_format,
-        ),
+        details=session_of(db, keys, row),
         source=row.source,
         state=row.state,
         status_message=row.status_message,
@@ -419,7 +485,7 @@ def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) ->
         return
     # With a transcript, only the draft is redone; else the audio is transcribed again.
     row.state = State.DRAFTING if row.transcript_sealed is not None else State.QUEUED
-    row.status_message, row.attempts, row.claimed_at = None, 0, None
+    row.status_message, row.attempts, row.crashes, row.claimed_at = None, 0, 0, None
     row.next_attempt_at = clock.utcnow()
     db.add(row)
     _audit(actor, "dictation.retry", dictation_id)

@@ -16,6 +16,7 @@ from appliance.notes.review import acknowledge_flag, get_note, note_id_of
 from appliance.notes.signing import add_addendum, sign_note
 from appliance.records.clients import create_client
 from appliance.records.dictations import create_dictation, read_transcript
+from appliance.records.session_details import session_of
 from appliance.roles import Actor
 from appliance.runtime import Appliance
 from tests.conftest import PASSWORD, form_details
@@ -57,7 +58,9 @@ def draft_now(appliance: Appliance, dictation_id: str) -> str:
         assert row is not None
         transcript = read_transcript(db, appliance.keys, row)
         assert transcript is not None
-        draft = build_draft(transcript, row.modality, row.note_format)
+        draft = build_draft(
+            transcript, session_of(db, appliance.keys, row).modality, row.note_format
+        )
         store_draft(db, appliance.keys, appliance.settings, row, draft)
         note_id = note_id_of(db, dictation_id)
     assert note_id is not None

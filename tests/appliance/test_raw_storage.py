@@ -10,14 +10,18 @@ from sqlalchemy import inspect, text
 
 from appliance.identity import accounts
 from appliance.identity.accounts import actor_for
+from appliance.identity.emergency_access import grant_access
 from appliance.identity.mfa import begin_enrolment, confirm_enrolment
 from appliance.records.clients import create_client, get_client, list_clients
+from appliance.records.dictations import create_dictation
 from appliance.runtime import Appliance
-from tests.conftest import POSTGRES_URL, People
+from tests.conftest import POSTGRES_URL, People, form_details
 
 NAME = "Ophelia Marchbanks"
 RECORD = "MRN-558812"
 BIRTH = "1961-07-23"
+SESSION_DATE = "2019-03-17"
+REASON = "covering Dr Quillfeather's caseload during her leave"
 
 
 def _store_phi(appliance: Appliance, people: People) -> str:
@@ -32,6 +36,26 @@ def _store_phi(appliance: Appliance, people: People) -> str:
         )
         list_clients(db, appliance.keys, actor_for(people.carol))
         get_client(db, appliance.keys, actor_for(people.alice), client.id)
+        # Dates of service are PHI too, and so is what the session was: sealed beside the
+        # client id, as is the emergency grant's free-text reason.
+        create_dictation(
+            db,
+            appliance.keys,
+            appliance.settings,
+            actor_for(people.alice),
+            client.id,
+            form_details(session_date=SESSION_DATE, modality="psychodynamic"),
+            typed_text="Typed session notes.",
+        )
+        grant_access(
+            db,
+            appliance.keys,
+            actor_for(people.dave),
+            grantee=people.bob,
+            owner=people.alice,
+            reason=REASON,
+            hours=1,
+        )
     with appliance.unit_of_work() as db:
         enrolment = begin_enrolment(db, appliance.keys, accounts.get_user(db, people.bob.id or 0))
     with appliance.unit_of_work() as db:
@@ -42,6 +66,7 @@ def _store_phi(appliance: Appliance, people: People) -> str:
 
 def _needles(secret: str) -> list[bytes]:
     words = [NAME, "Ophelia", "Marchbanks", RECORD, "558812", BIRTH, "19610723", secret]
+    words += [SESSION_DATE, SESSION_DATE.replace("-", ""), "psychodynamic", "Quillfeather"]
     return [w.encode() for w in words] + [w.encode("utf-16-le") for w in words[:2]]
 
 

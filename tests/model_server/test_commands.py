@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from model_server.commands import OFFLINE_ENV, services_for, vllm_service
+from model_server.commands import BACKEND_KEY_ENV, OFFLINE_ENV, services_for, vllm_service
 from model_server.settings import ModelServerSettings
 
 
@@ -63,3 +63,17 @@ def test_services_bound_beyond_loopback_need_an_api_key(profile: str, tmp_path: 
         services_for(profile, open_to_all)
     keyed = ModelServerSettings(host="10.0.0.5", api_key="k3y", vllm_model_dir=tmp_path)
     assert services_for(profile, keyed)
+
+
+def test_the_llama_cpp_backend_gets_a_new_key_of_its_own_at_each_start(tmp_path: Path) -> None:
+    """Known to the backend (API_KEY, which llama-cpp-python's server reads), to the front that
+    proxies to it and to the supervisor's health check; never on a command line."""
+    settings = ModelServerSettings(llm_model_path=tmp_path / "m.gguf", api_key="k3y")
+    speech, backend, front = services_for("cpu", settings)
+    key = backend.env["API_KEY"]
+    assert len(key) >= 32 and key != "k3y"
+    assert front.env == {BACKEND_KEY_ENV: key}
+    assert backend.health_headers == {"Authorization": f"Bearer {key}"}
+    assert not any(key in part for spec in (backend, front) for part in spec.argv)
+    assert speech.env == {}
+    assert services_for("cpu", settings)[1].env["API_KEY"] != key

@@ -101,3 +101,44 @@ def test_the_appliance_router_gets_a_valid_section_from_the_real_model(
     draft = build_draft("The weather was grey. Homework is two entries.", "cbt", "birp", router)
     routed = {s.text: s.routed_by for v in draft.sections.values() for s in v}
     assert routed == {"The weather was grey.": "model", "Homework is two entries.": "cue"}
+
+
+def test_the_llama_cpp_backend_refuses_whoever_comes_without_its_key(
+    model_server: Running,
+) -> None:
+    """Any local user can reach a loopback port: without the key the front holds, the backend
+    answers nothing (the front, tested above, reaches it with the key)."""
+    import httpx
+
+    models = f"{model_server.llm_backend_url}/models"
+    assert httpx.get(models, timeout=10).status_code == 401
+    assert httpx.get(models, headers={"Authorization": "Bearer x"}, timeout=10).status_code == 401
+    chat = httpx.post(
+        f"{model_server.llm_backend_url}/chat/completions",
+        json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1},
+        timeout=10,
+    )
+    assert chat.status_code == 401
+    with openai.OpenAI(base_url=model_server.llm_url, api_key="x", max_retries=0) as client:
+        assert [m.id for m in client.models.list()] == ["smollm2-135m-instruct"]
+
+
+def test_only_the_backend_and_the_front_know_its_key_and_no_command_line_shows_it(
+    model_server: Running,
+) -> None:
+    """/proc/<pid>/cmdline is readable by every local user, /proc/<pid>/environ by theirs."""
+    from pathlib import Path
+
+    supervisor = model_server.process.pid
+    pids = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    assert len(pids) == 3  # speech, llm-backend, llm
+    holders = {}
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            if line.startswith((b"API_KEY=", b"LLM_BACKEND_KEY=")):
+                holders[pid] = line.split(b"=", 1)[1]
+    assert len(holders) == 2 and len(set(holders.values())) == 1, "the backend and its front"
+    key = next(iter(holders.values()))
+    assert len(key) >= 32
+    for pid in pids:
+        assert key not in Path(f"/proc/{pid}/cmdline").read_bytes()

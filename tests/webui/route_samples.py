@@ -127,7 +127,13 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
         frank = create_user(db, "frank", Role.CLINICIAN, by=None)
         token = issue_user_setup_link(db, appliance.settings, frank, by=dave)
         grant = grant_access(
-            db, dave, grantee=frank, owner=people.bob, reason="covering an absence", hours=1
+            db,
+            appliance.keys,
+            dave,
+            grantee=frank,
+            owner=people.bob,
+            reason="covering an absence",
+            hours=1,
         )
         template = create_template(db, dave, "Sample", [("Progress", "How the week went.")])
         bob = db.get(User, people.bob.id)
@@ -147,6 +153,7 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
             "user_id": (str(frank.id),),
             "token": (token, "no-such-token"),
             "grant_id": (str(grant.id),),
+            "request_id": ("1", "999"),
             "template_id": (template.id,),
             "note_id": (note_id, signed),
             "flag_id": ("f1",),

@@ -105,6 +105,7 @@ def test_active_emergency_access_is_shown_prominently(
     with appliance.unit_of_work() as db:
         grant_access(
             db,
+            appliance.keys,
             actor_for(people.dave),
             grantee=people.bob,
             owner=people.alice,

@@ -121,6 +121,29 @@ def test_the_progress_script_reloads_with_the_automatic_flag(
     assert "location.reload" not in script
 
 
+def test_the_same_form_sent_twice_stores_one_dictation(
+    signed_in: Callable[[str], Browser],
+) -> None:
+    """The answer to a send can be lost (a dropped connection, a restart mid-request); the
+    form, sent again with its own key, leads to the dictation the first send stored."""
+    alice = signed_in("alice")
+    client_id = alice.add_client()
+    form = alice.get(f"/clients/{client_id}/dictations/new").text
+    key = re.search(r'name="submission" value="([^"]+)"', form)
+    assert key is not None
+    sends = [
+        _post(alice, client_id, None, typed_text="Reviewed the diary card.", submission=key[1])
+        for _ in range(2)
+    ]
+    assert [s.status_code for s in sends] == [303, 303]
+    assert sends[0].headers["location"] == sends[1].headers["location"]
+    listing = alice.get(f"/clients/{client_id}").text
+    assert len(set(re.findall(r"/dictations/[0-9a-f]{32}", listing))) == 1
+    # A fresh form has a fresh key.
+    again = alice.get(f"/clients/{client_id}/dictations/new").text
+    assert key[1] not in again
+
+
 def test_a_wrong_file_type_is_explained_and_the_form_is_kept(
     signed_in: Callable[[str], Browser],
 ) -> None:
@@ -132,6 +155,8 @@ def test_a_wrong_file_type_is_explained_and_the_form_is_kept(
     text = response.text
     assert "not a recording the appliance reads" in text
     assert re.search(r'<option value="dbt" selected>', text)
+    # The form comes back with a key of its own, so sending it corrected stores one dictation.
+    assert re.search(r'name="submission" value="[A-Za-z0-9_-]{16,32}"', text)
     assert "No dictations yet." in alice.get(f"/clients/{client_id}").text
 
 

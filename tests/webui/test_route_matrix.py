@@ -6,8 +6,9 @@ route without an entry fails too, and so does an entry without a route.
 
 The rules: clinicians own clients and dictations; a supervisor reads their supervisees' clients
 and dictations and writes nothing; admins manage users, settings, service codes, note templates,
-emergency grants and system status, and never see PHI; auditors read the audit log, its CSV
-export and the emergency-grant review, and never see PHI; everyone signed in has the landing
+emergency grants, the approvals of access changes and system status, and never see PHI;
+auditors read the audit log, its CSV export, the access changes and the emergency-grant review,
+and never see PHI; everyone signed in has the landing
 page, their account (password, two-factor enrolment), sign-out and the idle-timer keepalive.
 Before the second factor, a signed-in person reaches the second-factor prompt, sign-out and the
 keepalive only.
@@ -127,6 +128,11 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/audit"): AUDITOR,
     ("GET", "/audit/export.csv"): AUDITOR,
     ("GET", "/audit/emergency"): AUDITOR,
+    ("GET", "/audit/access-changes"): AUDITOR,
+    ("GET", "/admin/approvals"): ADMIN,
+    ("POST", "/admin/approvals/{request_id}/approve"): ADMIN,
+    ("POST", "/admin/approvals/{request_id}/reject"): ADMIN,
+    ("POST", "/admin/approvals/{request_id}/withdraw"): ADMIN,
 }
 # What a password alone (second factor still to come) reaches, besides the public routes.
 BEFORE_SECOND_FACTOR = {

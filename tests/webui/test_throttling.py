@@ -68,3 +68,18 @@ def test_an_address_that_posts_too_often_is_throttled_for_every_account(
     assert answers[:30] == [401] * 30 and answers[30] == 429
     assert flood.sign_in("bob").status_code == 429
     assert from_address("192.0.2.20").sign_in("bob").status_code == 303
+
+
+def test_with_two_processes_one_address_still_cannot_lock_the_account(
+    appliance: Appliance, people: People
+) -> None:
+    # Each `appliance serve --workers 2` process has its own throttle: one address's guesses,
+    # spread over both, must still stop short of the lockout.
+    processes = [create_app(appliance, processes=2) for _ in range(2)]
+    outsider = [
+        Browser(app, base_url="https://testserver", client=("203.0.113.9", 50000))
+        for app in processes
+    ]
+    answers = [outsider[n % 2].sign_in("alice", "guess-guess-guess").status_code for n in range(10)]
+    assert answers.count(401) == appliance.settings.lockout_threshold - 1
+    assert not _locked(appliance, people)

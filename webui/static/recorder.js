@@ -89,6 +89,11 @@
                          headers: { Accept: "application/json" } })
       .then(function (r) {
         if (r.status === 201) { return r.json().then(function (j) { blob = null; window.location.assign(j.location); }); }
+        // The database away or the storage full (webui/fault_pages.py): nothing was saved, so
+        // the recording stays here to send again rather than being replaced by a page.
+        if (r.status === 503 || r.status === 507) {
+          return r.json().then(function (j) { stateEl.textContent = j.error + " Your recording is still here."; });
+        }
         return r.text().then(function (html) { document.open(); document.write(html); document.close(); });
       })
       .catch(function () { stateEl.textContent = "Sending failed; your recording is still here. Try again."; });

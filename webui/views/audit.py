@@ -8,7 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from appliance.audit.queries import AuditFilter, FilterError, export_csv, search_events
+from appliance.identity.access_changes import ACCESS_CHANGES, DESCRIPTIONS, list_access_changes
 from appliance.identity.emergency_access import list_grants
+from appliance.numbers import whole_number
 from appliance.roles import Role
 from webui.auth import allow, current_actor
 from webui.pages import render
@@ -26,6 +28,11 @@ def _filter_of(request: Request) -> AuditFilter:
     )
 
 
+def _page_number(request: Request) -> int:
+    # The queries clamp to the last page anyway.
+    return whole_number(request.query_params.get("page", "1")) or 1
+
+
 def _query_string(spec: AuditFilter, **extra: str | int) -> str:
     names = {"username": "user", "date_from": "from", "date_to": "to"}
     values = {names.get(k, k): v for k, v in spec.as_query().items()}
@@ -36,16 +43,12 @@ def _query_string(spec: AuditFilter, **extra: str | int) -> str:
 @allow(Role.AUDITOR)
 def audit_log(request: Request) -> Response:
     spec = _filter_of(request)
-    page_param = request.query_params.get("page", "1")
-    # ASCII digits only ("²".isdigit() is true, and int() refuses it) and a length int() accepts
-    # (it refuses over 4300 digits); search_events clamps to the last page anyway.
-    valid = page_param.isascii() and page_param.isdigit() and len(page_param) <= 9
-    page = int(page_param) if valid else 1
+    page = _page_number(request)
     actor = current_actor(request)
     try:
         with appliance_of(request).unit_of_work() as db:
             events = search_events(db, actor, spec, page)
-            active = [g for g in list_grants(db, actor) if g.active]
+            active = [g for g in list_grants(db, appliance_of(request).keys, actor) if g.active]
     except FilterError as error:
         return render(
             request, "audit/log.html", {"filter": spec, "error": str(error)}, status_code=400
@@ -84,5 +87,13 @@ def audit_export(request: Request) -> Response:
 @allow(Role.AUDITOR)
 def emergency_grants(request: Request) -> Response:
     with appliance_of(request).unit_of_work() as db:
-        grants = list_grants(db, current_actor(request))
+        grants = list_grants(db, appliance_of(request).keys, current_actor(request))
     return render(request, "audit/emergency.html", {"grants": grants})
+
+
+@allow(Role.AUDITOR)
+def access_changes(request: Request) -> Response:
+    with appliance_of(request).unit_of_work() as db:
+        changes = list_access_changes(db, current_actor(request), _page_number(request))
+    legend = [DESCRIPTIONS[action] for action in ACCESS_CHANGES]
+    return render(request, "audit/access_changes.html", {"changes": changes, "legend": legend})

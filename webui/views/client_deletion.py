@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.access import NotFound
 from appliance.identity.accounts import get_user
+from appliance.identity.authentication import check_own_password
 from appliance.records.client_deletion import delete_client
 from appliance.records.clients import get_client
 from appliance.roles import Role
@@ -41,6 +42,10 @@ def client_delete_confirm(request: Request) -> Response:
 def client_delete(request: Request) -> Response:
     appliance = appliance_of(request)
     fields = form_fields(request, "typed_name", "password", "code")
+    # argon2 before the unit of work: never inside SQLite's write lock.
+    password = check_own_password(
+        appliance.engine, current_actor(request).user_id, fields["password"]
+    )
     with appliance.unit_of_work() as db:
         outcome = delete_client(
             db,
@@ -49,7 +54,7 @@ def client_delete(request: Request) -> Response:
             current_actor(request),
             request.path_params["client_id"],
             typed_name=fields["typed_name"],
-            password=fields["password"],
+            password=password,
             code=fields["code"],
         )
     if not outcome.deleted:

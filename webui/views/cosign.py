@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from appliance.identity.authentication import check_own_password
 from appliance.notes.cosigning import cosign_note, return_note
 from appliance.notes.queues import cosign_queue
 from appliance.practice.preferences import note_due_days
@@ -30,6 +31,10 @@ def note_cosign(request: Request) -> Response:
     appliance = appliance_of(request)
     note_id = request.path_params["note_id"]
     fields = form_fields(request, "password", "code")
+    # argon2 before the unit of work: never inside SQLite's write lock.
+    password = check_own_password(
+        appliance.engine, current_actor(request).user_id, fields["password"]
+    )
     with appliance.unit_of_work() as db:
         outcome = cosign_note(
             db,
@@ -37,7 +42,7 @@ def note_cosign(request: Request) -> Response:
             appliance.keys,
             current_actor(request),
             note_id,
-            password=fields["password"],
+            password=password,
             code=fields["code"],
         )
     if not outcome.signed:

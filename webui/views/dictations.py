@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
 from appliance.drafting.draft import RISK, Draft
+from appliance.faults import database_unreachable, report_storage_full, storage_full
 from appliance.notes.queues import note_states_by_dictation
 from appliance.practice.note_templates import TemplateView, list_templates
 from appliance.practice.preferences import service_codes, transcript_retention_days
@@ -23,12 +24,15 @@ from appliance.records.dictations import (
     dictation_status,
     form_defaults,
     get_dictation,
+    new_submission_key,
     parse_details,
     retry_dictation,
+    valid_submission_key,
 )
 from appliance.records.retention import deletion_due
 from appliance.roles import Role
 from webui.auth import allow, current_actor
+from webui.fault_pages import DICTATION_NOT_SAVED, storage_full_page, wants_json
 from webui.pages import render
 from webui.provenance import linked_transcript
 from webui.views.app_state import appliance_of
@@ -63,18 +67,25 @@ def _choices(request: Request, client_id: str) -> tuple[FormChoices, dict[str, s
         client = get_client(db, appliance.keys, actor, client_id)
         templates = list_templates(db, actor)  # active ones only, for a clinician
         codes = service_codes(db)
-        return FormChoices(client, templates, codes), form_defaults(db, actor, codes)
+        return FormChoices(client, templates, codes), form_defaults(
+            db, appliance.keys, actor, codes
+        )
 
 
 def _form(
-    request: Request, choices: FormChoices, values: dict[str, str], **extra: object
+    request: Request,
+    choices: FormChoices,
+    values: dict[str, str],
+    status_code: int = 400,
+    **extra: object,
 ) -> Response:
+    """The form; `status_code` is the answer's when it comes back with an `error`."""
     return render(
         request,
         "dictations/new.html",
         {
             "client": choices.client,
-            "values": values,
+            "values": _with_submission_key(values),
             "service_codes": choices.service_codes,
             "modalities": MODALITIES,
             "note_formats": NOTE_FORMATS,
@@ -82,7 +93,7 @@ def _form(
             "max_upload_mb": appliance_of(request).settings.max_upload_mb,
             **extra,
         },
-        status_code=400 if "error" in extra else 200,
+        status_code=status_code if "error" in extra else 200,
     )
 
 
@@ -94,12 +105,39 @@ def dictation_new(request: Request) -> Response:
     return _form(request, choices, values)
 
 
+def _with_submission_key(values: dict[str, str]) -> dict[str, str]:
+    """Each form carries a random key of its own, kept when it comes back with an error, so
+    sending it again (a lost answer, a double click) never stores a second dictation."""
+    if valid_submission_key(values.get("submission")):
+        return values
+    return {**values, "submission": new_submission_key()}
+
+
 def _form_again(
-    request: Request, client_id: str, values: dict[str, str] | None, error: str
+    request: Request,
+    client_id: str,
+    values: dict[str, str] | None,
+    error: str,
+    status_code: int = 400,
 ) -> Response:
     """The form again, filled in as sent, with what was wrong: nothing typed is lost."""
     choices, defaults = _choices(request, client_id)
-    return _form(request, choices, values or defaults, error=error)
+    return _form(request, choices, values or defaults, status_code, error=error)
+
+
+def _not_saved_for_lack_of_space(
+    request: Request, client_id: str, values: dict[str, str]
+) -> Response:
+    """507, and nothing typed is lost: the form again as sent, or, when even showing it needs
+    space the disk no longer has (its reads are audited), the typed text on a page to copy."""
+    if wants_json(request):  # the recorder, which keeps its recording to send again
+        return storage_full_page(request, DICTATION_NOT_SAVED)
+    try:
+        return _form_again(request, client_id, values, DICTATION_NOT_SAVED, 507)
+    except Exception as exc:
+        if not (storage_full(exc) or database_unreachable(exc)):
+            raise
+        return storage_full_page(request, DICTATION_NOT_SAVED, kept_text=values["typed_text"])
 
 
 @allow(Role.CLINICIAN, uploads=True)
@@ -109,7 +147,7 @@ def dictation_create(request: Request) -> Response:
     upload = uploaded(request)
     if upload is None:
         return _form_again(request, client_id, None, "Send the form as multipart/form-data.")
-    values = {f: upload.fields.get(f, "") for f in (*DETAIL_FIELDS, "typed_text")}
+    values = {f: upload.fields.get(f, "") for f in (*DETAIL_FIELDS, "typed_text", "submission")}
     try:
         # Decoded and checked before the unit of work: the write lock is not held for it.
         audio = check_audio(appliance.settings, upload.file_bytes) if upload.file_bytes else None
@@ -128,6 +166,7 @@ def dictation_create(request: Request) -> Response:
                 details,
                 audio=audio,
                 typed_text=values.get("typed_text", ""),
+                submission_key=values["submission"],
             )
     except AccessDenied as denied:
         # A client this clinician may only read (emergency access) has no dictation form
@@ -135,6 +174,13 @@ def dictation_create(request: Request) -> Response:
         raise NotFound(client_id) from denied
     except DictationInputError as error:
         return _form_again(request, client_id, values, str(error))
+    except Exception as exc:
+        # The sealed audio's write refused (ENOSPC), or the database's (typed text): nothing
+        # was kept (appliance.records.whole_files, the rollback), and the person is told.
+        if not storage_full(exc):
+            raise
+        report_storage_full("dictation")
+        return _not_saved_for_lack_of_space(request, client_id, values)
     workers = request.app.state.workers
     if workers is not None:
         workers.wake()

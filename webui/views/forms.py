@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from appliance.access import NotFound
+from appliance.numbers import whole_number
 from speech_io.upload import Upload
 from webui.posted import posted_of
 
@@ -28,9 +29,9 @@ def safe_next(target: str | None) -> str:
 
 
 def row_id(raw: object) -> int:
-    """A numeric id from the address, or NotFound: "²" is a digit to str.isdigit but not to
-    int(), and a 70-digit number overflows PostgreSQL's integer (both were 500s)."""
+    """A numeric id from the address, or NotFound (appliance.numbers says why not int())."""
     text = str(raw)
-    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+    number = whole_number(text) if text == text.strip() else None
+    if number is None:
         raise NotFound(text[:64])
-    return int(text)
+    return number

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance.identity.accounts import get_user, normalise_username
 from appliance.identity.authentication import (
     GENERIC_FAILURE,
+    check_password,
     complete_second_factor,
     sign_in,
     sign_out,
@@ -78,8 +79,10 @@ def login_submit(request: Request) -> Response:
     # counts towards no lockout.
     if not throttle.attempt(address) or not throttle.may_try(address, account):
         return too_many(request, "login.html", page)
+    # argon2 first, outside the unit of work: never inside SQLite's write lock.
+    check = check_password(appliance.engine, fields["username"], fields["password"])
     with appliance.unit_of_work() as db:
-        result = sign_in(db, appliance.settings, fields["username"], fields["password"])
+        result = sign_in(db, appliance.settings, check)
     if not result.ok:
         throttle.failed(address, account)
         return render(request, "login.html", {"error": GENERIC_FAILURE, **page}, status_code=401)

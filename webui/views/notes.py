@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance import clock
 from appliance.drafting.draft import RISK
 from appliance.identity.accounts import get_user
+from appliance.identity.authentication import check_own_password
 from appliance.notes.body import ADDED, NoteBody, NoteStatement
 from appliance.notes.checks import BLOCKING, risk_placeholder
 from appliance.notes.editing import NoteInputError
@@ -23,6 +24,7 @@ from appliance.notes.review import (
     save_note,
 )
 from appliance.notes.signing import SignOutcome, add_addendum, sign_note
+from appliance.numbers import whole_number
 from appliance.practice.preferences import note_due_days, service_codes
 from appliance.records.dictations import MODALITIES
 from appliance.roles import Role
@@ -216,7 +218,12 @@ def note_sign(request: Request) -> Response:
     appliance = appliance_of(request)
     note_id = request.path_params["note_id"]
     fields = _signing_fields(request)
-    version = int(fields["version"]) if fields["version"].isdigit() else -1
+    version = whole_number(fields["version"])
+    version = -1 if version is None else version
+    # argon2 before the unit of work: never inside SQLite's write lock.
+    password = check_own_password(
+        appliance.engine, current_actor(request).user_id, fields["password"]
+    )
     with appliance.unit_of_work() as db:
         outcome = sign_note(
             db,
@@ -225,7 +232,7 @@ def note_sign(request: Request) -> Response:
             current_actor(request),
             note_id,
             version=version,
-            password=fields["password"],
+            password=password,
             code=fields["code"],
         )
     return _after_signing(request, note_id, outcome, "note_signed")
@@ -244,6 +251,10 @@ def addendum_add(request: Request) -> Response:
     appliance = appliance_of(request)
     note_id = request.path_params["note_id"]
     fields = _signing_fields(request)
+    # argon2 before the unit of work: never inside SQLite's write lock.
+    password = check_own_password(
+        appliance.engine, current_actor(request).user_id, fields["password"]
+    )
     with appliance.unit_of_work() as db:
         outcome = add_addendum(
             db,
@@ -252,7 +263,7 @@ def addendum_add(request: Request) -> Response:
             current_actor(request),
             note_id,
             text=fields["text"],
-            password=fields["password"],
+            password=password,
             code=fields["code"],
         )
     if not outcome.signed:

@@ -3,14 +3,16 @@ from __future__ import annotations
 from appliance import metrics
 from appliance.audit.chain import EventData
 from appliance.audit.record import Outcome
-from appliance.identity.authentication import sign_in
+from appliance.identity.authentication import check_password, sign_in
 from appliance.runtime import Appliance
 from tests.conftest import PASSWORD, Clock, People
 
 
 def _attempt(appliance: Appliance, username: str, password: str) -> bool:
     with appliance.unit_of_work() as db:
-        return sign_in(db, appliance.settings, username, password).ok
+        return sign_in(
+            db, appliance.settings, check_password(appliance.engine, username, password)
+        ).ok
 
 
 def test_the_right_password_signs_in(appliance: Appliance, people: People) -> None:
@@ -87,6 +89,10 @@ def test_an_unknown_username_fails_like_a_wrong_password(
     appliance: Appliance, people: People
 ) -> None:
     with appliance.unit_of_work() as db:
-        unknown = sign_in(db, appliance.settings, "nobody", PASSWORD)
-        wrong = sign_in(db, appliance.settings, "alice", "wrong-password-here")
+        unknown = sign_in(
+            db, appliance.settings, check_password(appliance.engine, "nobody", PASSWORD)
+        )
+        wrong = sign_in(
+            db, appliance.settings, check_password(appliance.engine, "alice", "wrong-password-here")
+        )
     assert unknown == wrong

@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from appliance import metrics
 from appliance.access import AccessDenied, NotFound
+from appliance.audit.record import allowed_reads_unrecorded
 from appliance.identity.accounts import AccountError, actor_for
 from appliance.identity.emergency_access import grant_access, list_grants, revoke_access
 from appliance.models import AuditEvent
@@ -22,6 +23,7 @@ def _grant_bob(appliance: Appliance, people: People, hours: int = 4) -> int:
     with appliance.unit_of_work() as db:
         grant = grant_access(
             db,
+            appliance.keys,
             actor_for(people.dave),
             grantee=people.bob,
             owner=people.alice,
@@ -86,11 +88,28 @@ def test_every_use_is_audited_and_counted(appliance: Appliance, people: People) 
     ] * 2
 
 
+def test_a_pages_own_repeated_check_is_neither_recorded_nor_counted_as_a_use(
+    appliance: Appliance, people: People
+) -> None:
+    client_id = _alices_client(appliance, people)
+    grant_id = _grant_bob(appliance, people)
+    before = metrics.EMERGENCY_ACCESS.labels("use")._value.get()
+    with appliance.unit_of_work() as db, allowed_reads_unrecorded():
+        get_client(db, appliance.keys, actor_for(people.bob), client_id)  # the progress poll
+    assert metrics.EMERGENCY_ACCESS.labels("use")._value.get() == before
+    with appliance.unit_of_work() as db:
+        uses = db.exec(
+            select(AuditEvent).where(AuditEvent.reason == f"emergency_grant:{grant_id}")
+        ).all()
+    assert uses == []
+
+
 @pytest.mark.parametrize("persona", ["alice", "carol", "erin"])
 def test_only_admins_grant(appliance: Appliance, people: People, persona: str) -> None:
     with appliance.unit_of_work() as db, pytest.raises(AccessDenied):
         grant_access(
             db,
+            appliance.keys,
             actor_for(getattr(people, persona)),
             grantee=people.bob,
             owner=people.alice,
@@ -109,6 +128,7 @@ def test_a_grant_needs_a_reason_and_a_bounded_time(
     with appliance.unit_of_work() as db, pytest.raises(AccountError, match=message):
         grant_access(
             db,
+            appliance.keys,
             actor_for(people.dave),
             grantee=people.bob,
             owner=people.alice,
@@ -121,6 +141,7 @@ def test_grants_go_from_clinician_to_clinician(appliance: Appliance, people: Peo
     with appliance.unit_of_work() as db, pytest.raises(AccountError, match="clinician"):
         grant_access(
             db,
+            appliance.keys,
             actor_for(people.dave),
             grantee=people.carol,
             owner=people.alice,
@@ -132,7 +153,7 @@ def test_grants_go_from_clinician_to_clinician(appliance: Appliance, people: Peo
 def test_auditors_see_every_grant(appliance: Appliance, people: People) -> None:
     _grant_bob(appliance, people)
     with appliance.unit_of_work() as db:
-        grants = list_grants(db, actor_for(people.erin))
+        grants = list_grants(db, appliance.keys, actor_for(people.erin))
     assert [(g.grantee, g.owner, g.granted_by, g.active) for g in grants] == [
         ("bob", "alice", "dave", True)
     ]

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from appliance.identity import accounts
-from appliance.identity.authentication import complete_second_factor, sign_in
+from appliance.identity.authentication import check_password, complete_second_factor, sign_in
 from appliance.identity.mfa import (
     begin_enrolment,
     confirm_enrolment,
@@ -73,7 +73,9 @@ def test_sign_in_with_mfa_needs_the_second_factor_and_renews_the_token(
 ) -> None:
     secret, _ = enrol(appliance, people.alice.id or 0)
     with appliance.unit_of_work() as db:
-        result = sign_in(db, appliance.settings, "alice", PASSWORD)
+        result = sign_in(
+            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
+        )
     assert result.needs_second_factor and result.token
     with appliance.unit_of_work() as db:
         live = resume_session(db, result.token, appliance.settings)
@@ -95,7 +97,9 @@ def test_wrong_second_factor_codes_count_towards_lockout(
 ) -> None:
     secret, _ = enrol(appliance, people.alice.id or 0)
     with appliance.unit_of_work() as db:
-        token = sign_in(db, appliance.settings, "alice", PASSWORD).token
+        token = sign_in(
+            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
+        ).token
     assert token is not None
     for _ in range(5):
         with appliance.unit_of_work() as db:
@@ -131,7 +135,9 @@ def test_the_right_password_between_wrong_codes_does_not_reset_the_lockout_count
     secret, _ = enrol(appliance, people.alice.id or 0)
     for _ in range(2):
         with appliance.unit_of_work() as db:
-            result = sign_in(db, appliance.settings, "alice", PASSWORD)
+            result = sign_in(
+                db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
+            )
         assert result.token is not None
         for _ in range(4):
             with appliance.unit_of_work() as db:
@@ -141,7 +147,9 @@ def test_the_right_password_between_wrong_codes_does_not_reset_the_lockout_count
                 )
     assert user_of(appliance, people.alice.id or 0).locked_until is not None
     with appliance.unit_of_work() as db:
-        assert not sign_in(db, appliance.settings, "alice", PASSWORD).ok
+        assert not sign_in(
+            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
+        ).ok
 
 
 def test_the_right_second_factor_resets_the_lockout_count(
@@ -149,7 +157,9 @@ def test_the_right_second_factor_resets_the_lockout_count(
 ) -> None:
     secret, _ = enrol(appliance, people.alice.id or 0)
     with appliance.unit_of_work() as db:
-        token = sign_in(db, appliance.settings, "alice", PASSWORD).token
+        token = sign_in(
+            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
+        ).token
     assert token is not None
     for code in [wrong_code(secret)] * 4 + [totp_code(secret)]:
         with appliance.unit_of_work() as db:

@@ -19,7 +19,7 @@ from appliance.identity.accounts import actor_for
 from appliance.inference.speech import SpeechClient, SpeechRejected
 from appliance.jobs import dictation_stages
 from appliance.jobs.dictation_stages import DICTATION_JOBS, claim_next, process
-from appliance.jobs.queue import Workers, lease
+from appliance.jobs.queue import MAX_BACKOFF_SECONDS, Workers, lease
 from appliance.models import DataKey, Dictation
 from appliance.records.dictations import State, get_dictation, retry_dictation
 from appliance.runtime import Appliance
@@ -380,3 +380,40 @@ def test_a_draft_past_its_time_limit_fails_with_a_reason_and_frees_the_worker(
     assert claim_next(wired) == stuck_id
     process(wired, stuck_id)
     assert _row(wired, stuck_id).state == State.READY
+
+
+def test_a_stage_that_keeps_crashing_fails_with_a_reason_instead_of_being_retried_for_ever(
+    wired: Appliance,
+    people: People,
+    audit_events: list[EventData],
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_clock: Clock,
+) -> None:
+    broken = True
+    real_draft = dictation_stages.pipeline.draft
+
+    def draft_with_a_bug(*args: object, **kwargs: object) -> Draft:
+        if broken:
+            raise KeyError("a bug in drafting")
+        return real_draft(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dictation_stages.pipeline, "draft", draft_with_a_bug)
+    dictation_id = submit_dictation(wired, people, typed_text=TYPED)
+    workers = Workers(wired, [DICTATION_JOBS], count=1)
+    tries = 0
+    while _row(wired, dictation_id).state != State.FAILED and tries < 10:
+        frozen_clock.advance(seconds=MAX_BACKOFF_SECONDS + 1)
+        assert workers.run_once()  # the backoff is over: claimed again at once, no lease wait
+        tries += 1
+    row = _row(wired, dictation_id)
+    assert tries == dictation_stages.MAX_CRASHES and row.crashes == dictation_stages.MAX_CRASHES
+    assert row.status_message == dictation_stages.CRASHED.format(n=dictation_stages.MAX_CRASHES)
+    assert not workers.run_once()  # nothing left that a worker would take
+    failed = [e for e in audit_events if e.object_id == dictation_id and e.outcome == "failed"]
+    assert [(e.action, e.reason) for e in failed] == [("dictation.draft", "internal_error")]
+    # Retry starts the count again, and once the bug is gone the note is drafted.
+    broken = False
+    with wired.unit_of_work() as db:
+        retry_dictation(db, wired.keys, actor_for(people.alice), dictation_id)
+    assert workers.run_once()
+    assert _row(wired, dictation_id).state == State.READY

@@ -7,6 +7,7 @@ import base64
 import csv
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,7 @@ from appliance.notes.export_archive import NOT_SIGNED
 from appliance.notes.exports import download_export, request_export
 from appliance.notes.pdf import PROCESS_NOTE_HEADING, FontsMissing, render_pdf
 from appliance.notes.process_notes import save_process_note
+from appliance.records import whole_files
 from appliance.records.client_deletion import delete_client
 from appliance.roles import Actor
 from appliance.runtime import Appliance
@@ -40,6 +42,7 @@ from tests.appliance.client_history import (
     TwoSessions,
     two_sessions,
 )
+from tests.box_faults import disk_full
 from tests.conftest import PASSWORD, Clock, People
 
 PRIVATE = "She reminds me of my sister; watch for over-identification next time."
@@ -311,3 +314,27 @@ def test_the_workers_of_appliance_serve_run_export_jobs(
     with appliance.unit_of_work() as db:
         states = db.exec(select(Export.state).where(Export.id == export_id)).all()
     assert states == ["ready"]
+
+
+def test_an_archive_that_finds_the_disk_full_fails_at_once_and_leaves_no_file(
+    appliance: Appliance,
+    alice: Actor,
+    history: TwoSessions,
+    monkeypatch: pytest.MonkeyPatch,
+    audit_events: list[EventData],
+) -> None:
+    def half_then_full(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])
+        raise disk_full()
+
+    monkeypatch.setattr(whole_files, "_write_all", half_then_full)
+    export_id = _request(appliance, alice, history.client_id)
+    _run(appliance, export_id)
+    row = _row(appliance, export_id)
+    assert row.state == "failed" and row.attempts == 1
+    assert "storage is full" in (row.status_message or "")
+    assert list(export_files.exports_dir(appliance.settings.data_dir).iterdir()) == []
+    with appliance.unit_of_work() as db, pytest.raises(KeyShredded):
+        open_record_key(db, appliance.keys.keks, row.data_key_id)
+    failures = [(e.action, e.reason) for e in audit_events if e.outcome == "failed"]
+    assert failures == [("client.export", "storage_full")]

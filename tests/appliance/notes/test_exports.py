@@ -113,6 +113,7 @@ def test_only_the_clients_clinician_may_request_an_export(
     with appliance.unit_of_work() as db:
         grant_access(
             db,
+            appliance.keys,
             actors["dave"],
             grantee=people.bob,
             owner=people.alice,

@@ -59,6 +59,7 @@ def _grant_bob(appliance: Appliance, people: People, actors: dict[str, Actor]) -
     with appliance.unit_of_work() as db:
         grant_access(
             db,
+            appliance.keys,
             actors["dave"],
             grantee=people.bob,
             owner=people.alice,

@@ -380,6 +380,7 @@ def test_only_the_clients_clinician_may_delete_it(
     with appliance.unit_of_work() as db:
         grant_access(
             db,
+            appliance.keys,
             actors["dave"],
             grantee=people.bob,
             owner=people.alice,

@@ -159,3 +159,53 @@ def test_another_clinician_cannot_see_a_dictation(appliance: Appliance, people: 
     with appliance.unit_of_work() as db:
         supervisor_view = get_dictation(db, appliance.keys, actor_for(people.carol), dictation_id)
     assert supervisor_view.transcript == TYPED
+
+
+KEY = "form-key-0123456789ab"
+
+
+def _dictations(appliance: Appliance) -> int:
+    with appliance.unit_of_work() as db:
+        return int(db.exec(select(func.count()).select_from(Dictation)).one())
+
+
+def test_a_form_sent_again_stores_one_dictation(appliance: Appliance, people: People) -> None:
+    client_id = _client(appliance, people)
+    first = _submit(appliance, people, client_id, typed_text=TYPED, submission_key=KEY)
+    again = _submit(appliance, people, client_id, typed_text=TYPED, submission_key=KEY)
+    other = _submit(appliance, people, client_id, typed_text=TYPED, submission_key=KEY[::-1])
+    assert again == first != other
+    assert _dictations(appliance) == 2
+
+
+def test_two_sends_of_one_form_at_once_meet_at_the_key(
+    appliance: Appliance, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL neither send sees the other before it inserts: the unique key decides, and
+    the second send's sealed audio and keys are discarded."""
+    from appliance.records import dictations
+
+    client_id = _client(appliance, people)
+    wav = (AUDIO / "hello.wav").read_bytes()
+    first = _submit(appliance, people, client_id, audio=wav, submission_key=KEY)
+    looked_up = dictations._submitted_before
+    calls: list[str | None] = []
+
+    def too_late_to_see(*args: object) -> str | None:
+        calls.append("lookup")
+        return None if len(calls) == 1 else looked_up(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dictations, "_submitted_before", too_late_to_see)
+    again = _submit(appliance, people, client_id, audio=wav, submission_key=KEY)
+    assert again == first and len(calls) == 2
+    assert _dictations(appliance) == 1
+    assert [f.name for f in (appliance.settings.data_dir / "audio").iterdir()] == [
+        f"{first}.sealed"
+    ]
+
+
+def test_a_malformed_submission_key_is_ignored(appliance: Appliance, people: People) -> None:
+    client_id = _client(appliance, people)
+    for _ in range(2):
+        _submit(appliance, people, client_id, typed_text=TYPED, submission_key="x' OR 1=1 --")
+    assert _dictations(appliance) == 2

@@ -9,6 +9,7 @@ from appliance.access import NotFound
 from appliance.identity import accounts
 from appliance.identity.accounts import AccountError
 from appliance.identity.emergency_access import grant_access, list_grants, revoke_access
+from appliance.numbers import whole_number
 from appliance.roles import Role
 from webui.auth import allow, current_actor
 from webui.pages import render
@@ -19,7 +20,7 @@ from webui.views.forms import form_fields, row_id
 def _page(request: Request, status_code: int = 200, **context: object) -> Response:
     appliance = appliance_of(request)
     with appliance.unit_of_work() as db:
-        grants = list_grants(db, current_actor(request))
+        grants = list_grants(db, appliance_of(request).keys, current_actor(request))
         clinicians = accounts.active_usernames(db, Role.CLINICIAN)
     values = {
         "grants": grants,
@@ -39,7 +40,7 @@ def emergency_page(request: Request) -> Response:
 @allow(Role.ADMIN)
 def emergency_grant(request: Request) -> Response:
     fields = form_fields(request, "grantee", "owner", "reason", "hours")
-    hours = int(fields["hours"]) if fields["hours"].isdigit() else 0
+    hours = whole_number(fields["hours"]) or 0
     try:
         with appliance_of(request).unit_of_work() as db:
             grantee = accounts.find_user(db, fields["grantee"])
@@ -48,6 +49,7 @@ def emergency_grant(request: Request) -> Response:
                 raise AccountError("Choose both clinicians.")
             grant_access(
                 db,
+                appliance_of(request).keys,
                 current_actor(request),
                 grantee=grantee,
                 owner=owner,

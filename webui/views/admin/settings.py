@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from appliance.numbers import whole_number
 from appliance.practice.preferences import (
     mfa_required,
     note_due_days,
@@ -94,22 +95,22 @@ def settings_page(request: Request) -> Response:
 @allow(Role.ADMIN)
 def settings_save(request: Request) -> Response:
     fields = form_fields(request, "require_mfa", "retention", "retention_days", "note_due_days")
-    due = fields["note_due_days"].strip()
-    if due and not due.isdigit():
+    due_text = fields["note_due_days"].strip()
+    due = whole_number(due_text)
+    if due_text and due is None:
         return _settings_page(request, 400, "Notes due: enter a number of days.")
+    days: int | None = None
     if fields["retention"] == "days":
-        if not fields["retention_days"].strip().isdigit():
+        days = whole_number(fields["retention_days"])
+        if days is None:
             return _settings_page(request, 400, "Retention: enter a number of days.")
-        days: int | None = int(fields["retention_days"])
-    else:
-        days = None
     actor = current_actor(request)
     try:
         with appliance_of(request).unit_of_work() as db:
             set_mfa_required(db, fields["require_mfa"] == "on", by=actor)
             set_transcript_retention_days(db, days, by=actor)
-            if due:  # a form without the field (an older page) leaves it as it is
-                set_note_due_days(db, int(due), by=actor)
+            if due is not None:  # a form without the field (an older page) leaves it as it is
+                set_note_due_days(db, due, by=actor)
     except ValueError as error:
         return _settings_page(request, 400, str(error))
     return RedirectResponse("/admin/settings?done=settings_saved", status_code=303)

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance.identity import accounts, sessions
 from appliance.identity.accounts import AccountError
+from appliance.identity.approvals import Requested, change_supervisor, new_setup_link
 from appliance.identity.mfa import reset_mfa
 from appliance.identity.setup_links import issue_user_setup_link, url_for_token
 from appliance.models import User
@@ -102,7 +103,12 @@ def _detail_page(
     return render(
         request,
         "admin/users/detail.html",
-        {"detail": detail, "setup_link": setup_link, "error": error},
+        {
+            "detail": detail,
+            "setup_link": setup_link,
+            "error": error,
+            "two_person": appliance_of(request).settings.two_person_access_changes,
+        },
         status_code=400 if error else 200,
     )
 
@@ -119,6 +125,10 @@ def user_detail(request: Request) -> Response:
 AccountAction = Callable[[Request, int], str | None]
 
 
+class ApprovalRequested(Exception):
+    """The action became a request for a second admin (identity.approvals); nothing changed."""
+
+
 def _account_action(action: AccountAction) -> Callable[[Request], Response]:
     """POST endpoints that act on one account and come back to its page: with what was wrong,
     with a new setup link (the one action that returns something), or with a notice."""
@@ -130,6 +140,10 @@ def _account_action(action: AccountAction) -> Callable[[Request], Response]:
             link = action(request, user_id)
         except AccountError as error:
             return _detail_page(request, user_id, error=str(error))
+        except ApprovalRequested:
+            return RedirectResponse(
+                f"/admin/users/{user_id}?done=approval_requested", status_code=303
+            )
         if link is not None:
             return _detail_page(request, user_id, setup_link=link)
         return RedirectResponse(f"/admin/users/{user_id}?done=user_updated", status_code=303)
@@ -174,12 +188,15 @@ def user_reset_mfa(request: Request, user_id: int) -> None:
 
 @allow(Role.ADMIN)
 @_account_action
-def user_setup_link(request: Request, user_id: int) -> str:
+def user_setup_link(request: Request, user_id: int) -> str | None:
     appliance = appliance_of(request)
     with appliance.unit_of_work() as db:
         user = accounts.user_by_id(db, user_id)
-        token = issue_user_setup_link(db, appliance.settings, user, by=current_actor(request))
-    return url_for_token(appliance.settings, token)
+        outcome = new_setup_link(db, appliance.settings, user, by=current_actor(request))
+    if isinstance(outcome, Requested):
+        raise ApprovalRequested()
+    assert outcome.setup_token is not None
+    return url_for_token(appliance.settings, outcome.setup_token)
 
 
 @allow(Role.ADMIN)
@@ -201,4 +218,8 @@ def user_set_supervisor(request: Request, user_id: int) -> None:
         supervisor = accounts.find_user(db, name) if name else None
         if name and supervisor is None:
             raise AccountError("No such supervisor.")
-        accounts.assign_supervisor(db, user, supervisor, by=current_actor(request))
+        outcome = change_supervisor(
+            db, appliance_of(request).settings, user, supervisor, by=current_actor(request)
+        )
+    if isinstance(outcome, Requested):
+        raise ApprovalRequested()
