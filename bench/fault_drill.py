@@ -104,7 +104,27 @@ def _port_open(port: int) -> bool:
 # --- the processes ---------------------------------------------------------------------------
 
 
-class ModelServer:
+class _Killable:
+    """A service process the drill kills outright and stops politely at the end."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class ModelServer(_Killable):
     """`model-server run --profile cpu` on fixed ports, so the appliance's URLs stay valid."""
 
     def __init__(self, workdir: Path) -> None:
@@ -145,18 +165,8 @@ class ModelServer:
             time.sleep(0.2)
         return time.monotonic() - started
 
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
-class Serve:
+class Serve(_Killable):
     """`appliance init` once, then `appliance serve` (started again after each kill)."""
 
     def __init__(self, workdir: Path, data_dir: Path, **settings: str) -> None:
@@ -208,20 +218,6 @@ class Serve:
                 raise RuntimeError("appliance serve did not start; see " + str(self.log))
             time.sleep(0.1)
         return time.monotonic() - started
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
     def tracebacks(self) -> int:
         """Tracebacks in serve's log: a fault must reach nobody as one, the log included."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -62,21 +64,21 @@ def approve(request: Request) -> Response:
     return RedirectResponse("/admin/approvals?done=request_approved", status_code=303)
 
 
-@allow(Role.ADMIN)
-def reject(request: Request) -> Response:
+def _close(request: Request, decide: Callable[..., None], done: str) -> Response:
+    """Reject or withdraw: the request closes and nothing changes."""
     try:
         with appliance_of(request).unit_of_work() as db:
-            approvals.reject(db, _request_id(request), by=current_actor(request))
+            decide(db, _request_id(request), by=current_actor(request))
     except AccountError as error:
         return _page(request, error=str(error))
-    return RedirectResponse("/admin/approvals?done=request_rejected", status_code=303)
+    return RedirectResponse(f"/admin/approvals?done={done}", status_code=303)
+
+
+@allow(Role.ADMIN)
+def reject(request: Request) -> Response:
+    return _close(request, approvals.reject, "request_rejected")
 
 
 @allow(Role.ADMIN)
 def withdraw(request: Request) -> Response:
-    try:
-        with appliance_of(request).unit_of_work() as db:
-            approvals.withdraw(db, _request_id(request), by=current_actor(request))
-    except AccountError as error:
-        return _page(request, error=str(error))
-    return RedirectResponse("/admin/approvals?done=request_withdrawn", status_code=303)
+    return _close(request, approvals.withdraw, "request_withdrawn")
