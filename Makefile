@@ -73,7 +73,8 @@ drill-faults: install
 	$(BIN)/python -m bench.fault_drill
 
 # Issue 11's hostile-input drill: 200 hostile posts to every form and upload route, as every
-# kind of visitor (prints a table; never part of `make test`, which runs 30 a route).
+# kind of visitor (prints a table; never part of `make test`, which runs 30 a route). On SQLite,
+# or on the (emptied) test database when APPLIANCE_TEST_DATABASE_URL is set.
 .PHONY: fuzz
 fuzz: install
 	$(BIN)/python -m bench.hostile_input

@@ -2,11 +2,12 @@
 
 The drill behind tests/webui/test_hostile_input.py, with the same strategies and the same judge
 (tests/webui/hostile_requests.py, tests/webui/hostile_world.py) but many more examples, counted
-instead of stopping at the first failure. One appliance (SQLite, in a temporary directory)
-serves the whole run. Per route: examples sent, their statuses, answers of 500 or more, other
-wrong answers (leaked exception or SQL text, a file path, an unescaped tag, a visitor let past
-the guard) and requests that left something half made; the distinct problems follow the table,
-with the exception each 500 raised. Exits 1 when any route has a problem.
+instead of stopping at the first failure. One appliance serves the whole run: SQLite in a
+temporary directory, or the emptied test database of APPLIANCE_TEST_DATABASE_URL when it is
+set. Per route: examples sent, their statuses, answers of 500 or more, other wrong answers
+(leaked exception or SQL text, a file path, an unescaped tag, a visitor let past the guard) and
+requests that left something half made; the distinct problems follow the table, with the
+exception each 500 raised. Exits 1 when any route has a problem.
 
     python -m bench.hostile_input [EXAMPLES_PER_ROUTE [SEED]]   (default 200, a random seed)
 
@@ -29,10 +30,12 @@ from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import settings as hypothesis_settings
 
 from appliance.crypto.keyfiles import KeyPaths, create_missing_keys
+from appliance.db import make_engine
 from appliance.identity.passwords import hash_password
+from appliance.migrate import upgrade_to_head
 from appliance.runtime import open_appliance
 from appliance.settings import Settings
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, POSTGRES_URL, empty_postgres
 from tests.webui.hostile_requests import HostileForm, hostile_forms
 from tests.webui.hostile_world import World, open_world, post
 from tests.webui.test_route_matrix import POSTS
@@ -112,13 +115,19 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as workdir:
         data_dir = Path(workdir) / "data"
         data_dir.mkdir()
-        # Named outright: a developer's APPLIANCE_DATABASE_URL must never receive this traffic.
+        # Named outright: a developer's APPLIANCE_DATABASE_URL must never receive this traffic;
+        # the throwaway test database may (it is emptied first), as `make test-postgres` does.
         settings = Settings(
             data_dir=data_dir,
-            database_url=f"sqlite:///{data_dir / 'appliance.db'}",
+            database_url=POSTGRES_URL or f"sqlite:///{data_dir / 'appliance.db'}",
             public_url="https://testserver",
         )
         create_missing_keys(KeyPaths.from_settings(settings))
+        if POSTGRES_URL:  # emptied before the fresh keys meet it (its key registry included)
+            engine = make_engine(POSTGRES_URL)
+            upgrade_to_head(engine)
+            empty_postgres(engine)
+            engine.dispose()
         appliance = open_appliance(settings)
         try:
             world = open_world(appliance, hash_password(PASSWORD), raise_server_exceptions=False)
@@ -134,7 +143,8 @@ def main(argv: list[str]) -> int:
         total.problems.update(tally.problems)
     width = max(len(path) for path in tallies)
     columns = max(len(_histogram(t.statuses)) for t in [*tallies.values(), total])
-    print(f"Hostile posts, up to {examples} examples per route (SQLite, seed {drawn_by})")
+    database = "PostgreSQL" if POSTGRES_URL else "SQLite"
+    print(f"Hostile posts, up to {examples} examples per route ({database}, seed {drawn_by})")
     print()
     print(
         f"| {'POST route':<{width}} | examples | {'statuses':<{columns}} "

@@ -80,7 +80,7 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
-def _empty_postgres(engine: Engine) -> None:
+def empty_postgres(engine: Engine) -> None:
     tables = ", ".join(
         t.name for t in SQLModel.metadata.sorted_tables if t.name != AuditHead.__tablename__
     )
@@ -115,7 +115,7 @@ def start_appliance(
     create_missing_keys(paths)
     if POSTGRES_URL:
         engine = request.getfixturevalue("postgres_engine")
-        _empty_postgres(engine)
+        empty_postgres(engine)
     else:
         shutil.copy(sqlite_template, settings.data_dir / "appliance.db")
         engine = make_engine(settings.resolved_database_url)
