@@ -105,6 +105,11 @@ def change_supervisor(
         raise AccountError("Only clinicians have supervisors.")
     if supervisor is not None and supervisor.role != Role.SUPERVISOR.value:
         raise AccountError(f"{supervisor.username} is not a supervisor.")
+    if supervisor is None and clinician.requires_cosign:
+        raise AccountError(
+            f"{clinician.username}'s notes require co-signature: turn that off first, or "
+            "assign another supervisor."
+        )
     return _file(db, RequestKind.SUPERVISOR_ASSIGN, clinician, by, supervisor)
 
 

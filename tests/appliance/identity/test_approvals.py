@@ -172,6 +172,20 @@ def test_a_request_that_could_never_run_is_refused_when_made(
         change_supervisor(db, two_person, bob, erin, by=actor_for(people.dave))
 
 
+def test_removing_the_co_signer_of_a_clinician_who_needs_one_is_refused_when_asked(
+    appliance: Appliance, people: People, two_person: Settings
+) -> None:
+    with appliance.unit_of_work() as db:
+        alice = db.get(User, people.alice.id)
+        assert alice is not None
+        alice.requires_cosign = True
+        db.add(alice)
+    with appliance.unit_of_work() as db, pytest.raises(AccountError, match="co-signature"):
+        alice = db.get(User, people.alice.id)
+        assert alice is not None
+        change_supervisor(db, two_person, alice, None, by=actor_for(people.dave))
+
+
 def test_only_admins_file_or_decide_requests(
     appliance: Appliance, people: People, two_person: Settings
 ) -> None:
