@@ -242,11 +242,8 @@ def supervisee_ids(db: Session, supervisor_id: int) -> list[int]:
     )
 
 
-def assign_supervisor(
-    db: Session, clinician: User, supervisor: User | None, *, by: Actor | None
-) -> None:
-    """Give a clinician one supervisor (or none); replaces any earlier assignment."""
-    require_admin(by, "user.supervisor_assign")
+def check_supervisor_change(clinician: User, supervisor: User | None) -> None:
+    """AccountError unless `supervisor` (None: nobody) may become the clinician's supervisor."""
     if clinician.role != Role.CLINICIAN.value:
         raise AccountError("Only clinicians have supervisors.")
     if supervisor is not None and supervisor.role != Role.SUPERVISOR.value:
@@ -256,6 +253,14 @@ def assign_supervisor(
             f"{clinician.username}'s notes require co-signature: turn that off first, or "
             "assign another supervisor."
         )
+
+
+def assign_supervisor(
+    db: Session, clinician: User, supervisor: User | None, *, by: Actor | None
+) -> None:
+    """Give a clinician one supervisor (or none); replaces any earlier assignment."""
+    require_admin(by, "user.supervisor_assign")
+    check_supervisor_change(clinician, supervisor)
     for existing in db.exec(select(Supervision).where(Supervision.clinician_id == clinician.id)):
         db.delete(existing)
     db.flush()

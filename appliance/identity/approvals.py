@@ -24,7 +24,12 @@ from appliance import clock
 from appliance.access import require_role
 from appliance.audit.record import Outcome, record_by
 from appliance.identity.access_changes import describe_request, usernames
-from appliance.identity.accounts import AccountError, assign_supervisor, user_by_id
+from appliance.identity.accounts import (
+    AccountError,
+    assign_supervisor,
+    check_supervisor_change,
+    user_by_id,
+)
 from appliance.identity.setup_links import reissue_setup_link
 from appliance.models import AccessRequest, User
 from appliance.roles import Actor, Role
@@ -101,15 +106,7 @@ def change_supervisor(
         assign_supervisor(db, clinician, supervisor, by=by)
         return Done()
     # The same checks as the change itself, so a request that could never run is refused now.
-    if clinician.role != Role.CLINICIAN.value:
-        raise AccountError("Only clinicians have supervisors.")
-    if supervisor is not None and supervisor.role != Role.SUPERVISOR.value:
-        raise AccountError(f"{supervisor.username} is not a supervisor.")
-    if supervisor is None and clinician.requires_cosign:
-        raise AccountError(
-            f"{clinician.username}'s notes require co-signature: turn that off first, or "
-            "assign another supervisor."
-        )
+    check_supervisor_change(clinician, supervisor)
     return _file(db, RequestKind.SUPERVISOR_ASSIGN, clinician, by, supervisor)
 
 
