@@ -25,7 +25,7 @@ from sqlmodel import Session, col
 from appliance import clock, metrics
 from appliance.audit.record import Outcome, record_by, record_event
 from appliance.crypto.keyfiles import Keys
-from appliance.db import UTCDateTime, read_only
+from appliance.db import UTCDateTime, read_only, unit_of_work
 from appliance.identity.accounts import actor_for, end_all_sessions, find_user, is_locked
 from appliance.identity.mfa import verify_second_factor
 from appliance.identity.passwords import burn_verification_time, verify_password
@@ -171,6 +171,15 @@ def check_own_password(engine: Engine, user_id: int, password: str) -> PasswordC
         burn_verification_time(password)
         return PasswordCheck(user_id, None, ok=False)
     return PasswordCheck(user_id, stored, ok=verify_password(password, stored))
+
+
+def sign_in_with_password(
+    engine: Engine, settings: Settings, username: str, password: str
+) -> SignInResult:
+    """The whole sign-in with a password: argon2 first, then its own unit of work."""
+    check = check_password(engine, username, password)
+    with unit_of_work(engine) as db:
+        return sign_in(db, settings, check)
 
 
 def sign_in(db: Session, settings: Settings, check: PasswordCheck) -> SignInResult:

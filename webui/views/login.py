@@ -8,9 +8,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance.identity.accounts import get_user, normalise_username
 from appliance.identity.authentication import (
     GENERIC_FAILURE,
-    check_password,
     complete_second_factor,
-    sign_in,
+    sign_in_with_password,
     sign_out,
 )
 from appliance.settings import is_loopback
@@ -80,9 +79,9 @@ def login_submit(request: Request) -> Response:
     if not throttle.attempt(address) or not throttle.may_try(address, account):
         return too_many(request, "login.html", page)
     # argon2 first, outside the unit of work: never inside SQLite's write lock.
-    check = check_password(appliance.engine, fields["username"], fields["password"])
-    with appliance.unit_of_work() as db:
-        result = sign_in(db, appliance.settings, check)
+    result = sign_in_with_password(
+        appliance.engine, appliance.settings, fields["username"], fields["password"]
+    )
     if not result.ok:
         throttle.failed(address, account)
         return render(request, "login.html", {"error": GENERIC_FAILURE, **page}, status_code=401)

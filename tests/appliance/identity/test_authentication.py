@@ -3,16 +3,13 @@ from __future__ import annotations
 from appliance import metrics
 from appliance.audit.chain import EventData
 from appliance.audit.record import Outcome
-from appliance.identity.authentication import check_password, sign_in
+from appliance.identity.authentication import sign_in_with_password
 from appliance.runtime import Appliance
 from tests.conftest import PASSWORD, Clock, People
 
 
 def _attempt(appliance: Appliance, username: str, password: str) -> bool:
-    with appliance.unit_of_work() as db:
-        return sign_in(
-            db, appliance.settings, check_password(appliance.engine, username, password)
-        ).ok
+    return sign_in_with_password(appliance.engine, appliance.settings, username, password).ok
 
 
 def test_the_right_password_signs_in(appliance: Appliance, people: People) -> None:
@@ -88,11 +85,8 @@ def test_a_disabled_account_cannot_sign_in(appliance: Appliance, people: People)
 def test_an_unknown_username_fails_like_a_wrong_password(
     appliance: Appliance, people: People
 ) -> None:
-    with appliance.unit_of_work() as db:
-        unknown = sign_in(
-            db, appliance.settings, check_password(appliance.engine, "nobody", PASSWORD)
-        )
-        wrong = sign_in(
-            db, appliance.settings, check_password(appliance.engine, "alice", "wrong-password-here")
-        )
+    unknown = sign_in_with_password(appliance.engine, appliance.settings, "nobody", PASSWORD)
+    wrong = sign_in_with_password(
+        appliance.engine, appliance.settings, "alice", "wrong-password-here"
+    )
     assert unknown == wrong

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from appliance.identity import accounts
-from appliance.identity.authentication import check_password, complete_second_factor, sign_in
+from appliance.identity.authentication import complete_second_factor, sign_in_with_password
 from appliance.identity.mfa import (
     begin_enrolment,
     confirm_enrolment,
@@ -72,10 +72,7 @@ def test_sign_in_with_mfa_needs_the_second_factor_and_renews_the_token(
     appliance: Appliance, people: People
 ) -> None:
     secret, _ = enrol(appliance, people.alice.id or 0)
-    with appliance.unit_of_work() as db:
-        result = sign_in(
-            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
-        )
+    result = sign_in_with_password(appliance.engine, appliance.settings, "alice", PASSWORD)
     assert result.needs_second_factor and result.token
     with appliance.unit_of_work() as db:
         live = resume_session(db, result.token, appliance.settings)
@@ -96,10 +93,7 @@ def test_wrong_second_factor_codes_count_towards_lockout(
     appliance: Appliance, people: People
 ) -> None:
     secret, _ = enrol(appliance, people.alice.id or 0)
-    with appliance.unit_of_work() as db:
-        token = sign_in(
-            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
-        ).token
+    token = sign_in_with_password(appliance.engine, appliance.settings, "alice", PASSWORD).token
     assert token is not None
     for _ in range(5):
         with appliance.unit_of_work() as db:
@@ -134,10 +128,7 @@ def test_the_right_password_between_wrong_codes_does_not_reset_the_lockout_count
     not a sign-in, so the count survives it until the second factor passes too."""
     secret, _ = enrol(appliance, people.alice.id or 0)
     for _ in range(2):
-        with appliance.unit_of_work() as db:
-            result = sign_in(
-                db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
-            )
+        result = sign_in_with_password(appliance.engine, appliance.settings, "alice", PASSWORD)
         assert result.token is not None
         for _ in range(4):
             with appliance.unit_of_work() as db:
@@ -146,20 +137,14 @@ def test_the_right_password_between_wrong_codes_does_not_reset_the_lockout_count
                     db, appliance.settings, appliance.keys, user, result.token, wrong_code(secret)
                 )
     assert user_of(appliance, people.alice.id or 0).locked_until is not None
-    with appliance.unit_of_work() as db:
-        assert not sign_in(
-            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
-        ).ok
+    assert not sign_in_with_password(appliance.engine, appliance.settings, "alice", PASSWORD).ok
 
 
 def test_the_right_second_factor_resets_the_lockout_count(
     appliance: Appliance, people: People
 ) -> None:
     secret, _ = enrol(appliance, people.alice.id or 0)
-    with appliance.unit_of_work() as db:
-        token = sign_in(
-            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
-        ).token
+    token = sign_in_with_password(appliance.engine, appliance.settings, "alice", PASSWORD).token
     assert token is not None
     for code in [wrong_code(secret)] * 4 + [totp_code(secret)]:
         with appliance.unit_of_work() as db:

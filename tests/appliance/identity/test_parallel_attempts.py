@@ -12,7 +12,7 @@ from collections import Counter
 
 from appliance.audit.chain import EventData
 from appliance.identity import accounts
-from appliance.identity.authentication import check_password, complete_second_factor, sign_in
+from appliance.identity.authentication import complete_second_factor, sign_in_with_password
 from appliance.identity.reauthentication import ReauthFailure, reauthenticate
 from appliance.runtime import Appliance
 from appliance.settings import Settings
@@ -23,10 +23,7 @@ ATTEMPTS = 20
 
 
 def _partial_token(appliance: Appliance) -> str:
-    with appliance.unit_of_work() as db:
-        result = sign_in(
-            db, appliance.settings, check_password(appliance.engine, "alice", PASSWORD)
-        )
+    result = sign_in_with_password(appliance.engine, appliance.settings, "alice", PASSWORD)
     assert result.needs_second_factor and result.token is not None
     return result.token
 
