@@ -966,6 +966,11 @@ def _print_kills(report: KillReport, llm: str) -> None:
     print(f"| half-written files (`.partial`) | {out.half_written} |")
     print(f"| whole sealed files without a row (key rolled back) | {out.orphan_sealed} |")
     print(f"| queue drained after the last kill | {report.drain_seconds:.0f} s |")
+    _print_aftermath(report)
+
+
+def _print_aftermath(report: KillReport | OutageReport | FullDiskReport) -> None:
+    """The rows every drill ends with: the audit chain, and serve's log."""
     verdict = "passes" if report.verify_ok else "FAILS"
     print(f"| `appliance audit verify` | {verdict}: {report.verify_line} |")
     print(f"| tracebacks in serve's log | {report.tracebacks} |")
@@ -1003,9 +1008,7 @@ def _print_outage(report: OutageReport) -> None:
     refusals = ", ".join(f"{n} x {said}" for said, n in report.refusals.items()) or "none"
     print(f"| the clinician's pages and forms refused (each sent again later) | {refusals} |")
     print(f"| queue drained at the end | {report.drain_seconds:.0f} s after the last send |")
-    verdict = "passes" if report.verify_ok else "FAILS"
-    print(f"| `appliance audit verify` | {verdict}: {report.verify_line} |")
-    print(f"| tracebacks in serve's log | {report.tracebacks} |")
+    _print_aftermath(report)
 
 
 def _print_full_disk(report: FullDiskReport) -> None:
@@ -1023,9 +1026,7 @@ def _print_full_disk(report: FullDiskReport) -> None:
     print(f"| metric `appliance_storage_full_total` | {report.metric} |")
     print(f"| log line `storage full: ...` (no PHI) | {'yes' if report.log_line else 'NO'} |")
     print(f"| after the filler was removed, typed notes sent | {report.after_freeing} |")
-    verdict = "passes" if report.verify_ok else "FAILS"
-    print(f"| `appliance audit verify` | {verdict}: {report.verify_line} |")
-    print(f"| tracebacks in serve's log | {report.tracebacks} |")
+    _print_aftermath(report)
 
 
 def main() -> int:
