@@ -536,7 +536,8 @@ def drill_kills(workdir: Path, models: ModelServer, kills: int, seed: int) -> Ki
         time.sleep(3)
         for n in range(1, kills + 1):
             time.sleep(rng.uniform(1.0, 5.0))
-            target: Serve | ModelServer = rng.choice([serve, models])
+            targets: list[Serve | ModelServer] = [serve, models]
+            target = rng.choice(targets)
             name = "serve" if target is serve else "model-server"
             (claimed,) = query(
                 "select count(*) from dictations where claimed_at is not null "
