@@ -35,6 +35,7 @@ from appliance.records.session_details import (
     client_key_id,
     seal_session,
     session_of,
+    sessions_of,
 )
 from appliance.roles import Actor, Role
 from appliance.settings import Settings
@@ -409,7 +410,13 @@ def format_title(row: Dictation) -> str:
     return NOTE_FORMATS.get(row.note_format, row.note_format)
 
 
-def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> DictationView:
+def _view(
+    db: Session,
+    keys: Keys,
+    row: Dictation,
+    with_transcript: bool,
+    details: SessionDetails | None = None,
+) -> DictationView:
     transcript, draft = None, None
     if with_transcript:
         transcript = read_transcript(db, keys, row)
@@ -420,7 +427,7 @@ def _view(db: Session, keys: Keys, row: Dictation, with_transcript: bool) -> Dic
     return DictationView(
         id=row.id,
         client_id=row.client_id,
-        details=session_of(db, keys, row),
+        details=details or session_of(db, keys, row),
         source=row.source,
         state=row.state,
         status_message=row.status_message,
@@ -472,7 +479,9 @@ def list_dictations(db: Session, keys: Keys, actor: Actor, client_id: str) -> li
         .where(Dictation.client_id == client_id)
         .order_by(col(Dictation.created_at).desc())
     ).all()
-    return [_view(db, keys, row, with_transcript=False) for row in rows]
+    # The client's key opened once for the whole list, not once a dictation.
+    details = sessions_of(db, keys, rows)
+    return [_view(db, keys, row, with_transcript=False, details=details[row.id]) for row in rows]
 
 
 def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> None:
