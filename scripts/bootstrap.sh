@@ -83,6 +83,17 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   PATH="$PATH:/usr/sbin:/sbin" command -v visudo >/dev/null 2>&1 || missing+=(sudo)
   PATH="$PATH:/usr/sbin:/sbin" command -v chronyd >/dev/null 2>&1 || missing+=(chrony)
   PATH="$PATH:/usr/sbin:/sbin" command -v auditctl >/dev/null 2>&1 || missing+=(auditd)
+  # The reverse_proxy, monitoring, backup and postgresql roles' tests check their files with
+  # the real programs (nginx -t, amtool, the blackbox exporter's --config.check), back up with
+  # restic and run PostgreSQL 15 (installed for the PostgreSQL test run too). The packages'
+  # daemons are never started by the install: apt_install blocks them with policy-rc.d.
+  PATH="$PATH:/usr/sbin:/sbin" command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+  command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+  command -v prometheus-blackbox-exporter >/dev/null 2>&1 || missing+=(prometheus-blackbox-exporter)
+  command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+  command -v restic >/dev/null 2>&1 || missing+=(restic)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       apt_install "${missing[@]}"

@@ -39,6 +39,13 @@ TOOLS = {
     "auditctl": "the Debian package auditd",
     "mkfs.ext4": "the Debian package e2fsprogs",
     "pdftoppm": "the Debian package poppler-utils",
+    "nginx": "the Debian package nginx",
+    "amtool": "the Debian package prometheus-alertmanager",
+    "prometheus-blackbox-exporter": "the Debian package prometheus-blackbox-exporter",
+    "prometheus-node-exporter": "the Debian package prometheus-node-exporter",
+    "restic": "the Debian package restic",
+    "openssl": "the Debian package openssl",
+    "initdb": "the Debian package postgresql-15 (in /usr/lib/postgresql/15/bin)",
 }
 # Importable module -> what to install to get it (those that pyproject.toml cannot declare).
 MODULES = {
