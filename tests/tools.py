@@ -45,6 +45,7 @@ TOOLS = {
     "prometheus-node-exporter": "the Debian package prometheus-node-exporter",
     "restic": "the Debian package restic",
     "openssl": "the Debian package openssl",
+    "systemd-analyze": "the Debian package systemd",
     "initdb": "the Debian package postgresql-15 (in /usr/lib/postgresql/15/bin)",
 }
 # Importable module -> what to install to get it (those that pyproject.toml cannot declare).
