@@ -30,6 +30,8 @@ PREFLIGHT = ANSIBLE_DIR / "preflight.yml"
 INVENTORIES = ANSIBLE_DIR / "inventories"
 VAULT = {
     "vault_appliance_admin_password": "quiet-harbour-lantern-47",
+    "vault_appliance_metrics_token": "4f1c9a7e2b6d8053e1a9c4b7f0d2e6a8",
+    "vault_model_api_key": "9b3e7d1f5a2c8e4b6d0f3a7c1e5b9d2f",
     "vault_encrypted_storage_passphrase": "a long passphrase kept in the vault",
     "vault_postgresql_appliance_password": "database-password-for-the-app",
     "vault_base_admin_password_hashes": {
@@ -112,8 +114,22 @@ class Site:
             PREFLIGHT,
             inventory=inventory or self.inventory(),
             workdir=self.workdir,
-            extra_vars=[clinic_values(self.device), overrides],
+            extra_vars=[
+                clinic_values(self.device),
+                {"appliance_wheelhouse": str(self.wheelhouse)},
+                overrides,
+            ],
         )
+
+    @property
+    def wheelhouse(self) -> Path:
+        """The two files the preflight asks of a wheelhouse (it installs nothing from it)."""
+        folder = self.workdir / "wheelhouse"
+        if not folder.exists():
+            folder.mkdir()
+            (folder / "wheelhouse.json").write_text("{}")
+            (folder / "SHA256SUMS").write_text("")
+        return folder
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +178,8 @@ def test_it_names_every_missing_vault_variable_and_how_to_create_the_vault(site:
     run = site.preflight(inventory)
     refused(
         run,
-        "The vault lacks vault_appliance_admin_password, vault_encrypted_storage_passphrase, "
+        "The vault lacks vault_appliance_admin_password, vault_appliance_metrics_token, "
+        "vault_model_api_key, vault_encrypted_storage_passphrase, "
         "vault_base_admin_password_hashes. Create it with `ansible-vault create "
         f"{inventory}/group_vars/all/vault.yml`",
     )
