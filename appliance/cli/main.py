@@ -17,6 +17,7 @@ from appliance.cli.draft import DraftCommandError
 from appliance.crypto.kek_registry import KeyMismatch
 from appliance.crypto.keyfiles import KeyFileError, KeyPaths
 from appliance.crypto.rotation import rotate_kek
+from appliance.db import make_engine
 from appliance.identity import accounts
 from appliance.identity.accounts import AccountError
 from appliance.identity.mfa import reset_mfa
@@ -64,8 +65,19 @@ def cmd_init(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    # Read before open_appliance migrates, so that the output says whether anything moved: the
+    # Ansible role reports the upgrade as a change exactly when the schema did change.
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        before = current_revision(engine)
+    finally:
+        engine.dispose()
     appliance = open_appliance(settings)
-    print(f"database at revision {current_revision(appliance.engine)}")
+    after = current_revision(appliance.engine)
+    if after == before:
+        print(f"database already at revision {after}")
+    else:
+        print(f"database migrated from revision {before or 'none'} to {after}")
     return 0
 
 

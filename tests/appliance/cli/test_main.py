@@ -155,3 +155,28 @@ def test_init_leaves_the_database_readable_by_the_owner_only(
     _run(capsys, "init")
     assert stat.S_IMODE((data_dir / "appliance.db").stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def test_migrate_says_whether_the_schema_moved(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alembic import command
+
+    from appliance.db import make_engine
+    from appliance.migrate import alembic_config, head_revision
+
+    _run(capsys, "init")
+    code, out, _ = _run(capsys, "migrate")
+    assert code == 0
+    assert out == f"database already at revision {head_revision()}\n"
+    # One release back: the upgrade the Ansible role reports as a change.
+    engine = make_engine(f"sqlite:///{data_dir / 'appliance.db'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+    engine.dispose()
+    code, out, _ = _run(capsys, "migrate")
+    assert code == 0
+    assert re.fullmatch(rf"database migrated from revision \w+ to {head_revision()}\n", out), out
+    assert head_revision() not in out.split(" to ")[0]
