@@ -1,0 +1,471 @@
+"""The `postgresql` Ansible role, run for real against a cluster of its own on this machine.
+
+The role creates, configures and starts a throwaway cluster (its own name and a free port,
+never the suite's cluster on 5432) with pg_ctlcluster, since the build machines have no systemd
+as PID 1, and the tests then connect to it with psycopg as the web app would. The app host is
+127.0.0.2: a small TCP relay connects from that address (libpq cannot choose its source
+address), so the server sees one connection from an app host and, directly, one from
+127.0.0.1, which is not. The relay only copies bytes: TLS runs end to end between psycopg and
+the server. Teardown drops the cluster (pg_dropcluster --stop) and its configuration folder.
+"""
+
+from __future__ import annotations
+
+import json
+import pwd
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.ansible.playbooks import (
+    LOCALHOST,
+    PlaybookRun,
+    require_ansible_playbook,
+    run_playbook,
+    write_role_playbook,
+)
+from tests.served_app import free_port
+from tests.tools import require_root, require_tool
+
+VERSION = 15
+CLUSTER = "ansible_role_test"
+PASSWORD = "amber-kettle-orchard-1931"
+DATABASE = "appliance"
+USER = "appliance"
+APP_HOST = "127.0.0.2"
+SOCKET_DIR = "/var/run/postgresql"
+# The server's refusal when no pg_hba.conf line matches (not a wrong password, not a TLS error).
+NO_HBA_ENTRY = re.escape("no pg_hba.conf entry for host")
+
+
+class Relay:
+    """Accepts on 127.0.0.1 and connects onward to the server from `source`."""
+
+    def __init__(self, source: str, port: int) -> None:
+        self.source, self.target_port = source, port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket()
+            upstream.bind((self.source, 0))
+            upstream.connect(("127.0.0.1", self.target_port))
+            self.sockets += [client, upstream]
+            for one, other in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(one, other), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        # shutdown wakes the thread blocked in accept(); close alone may not.
+        self.listener.shutdown(socket.SHUT_RDWR)
+        for sock in self.sockets:
+            sock.close()
+
+
+@dataclass(frozen=True)
+class Target:
+    workdir: Path
+    port: int
+    relay: Relay
+
+    @property
+    def config_dir(self) -> Path:
+        return Path(f"/etc/postgresql/{VERSION}/{CLUSTER}")
+
+    def deploy(self, *args: str, **more_vars: Any) -> PlaybookRun:
+        return run_playbook(
+            self.workdir / "postgresql-playbook.yml",
+            inventory=self.workdir / "inventory.yml",
+            workdir=self.workdir,
+            extra_vars=[self.workdir / "vars.json", more_vars],
+            args=args,
+        )
+
+    def connect(self, *, via_app_host: bool = True, **params: Any) -> psycopg.Connection[Any]:
+        """As the web app: over TLS, checking the server's certificate, SCRAM only."""
+        conninfo: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": self.relay.port if via_app_host else self.port,
+            "dbname": DATABASE,
+            "user": USER,
+            "password": PASSWORD,
+            "sslmode": "verify-full",
+            "sslrootcert": str(self.config_dir / "tls" / "server.crt"),
+            "require_auth": "scram-sha-256",
+            "connect_timeout": 10,
+            **params,
+        }
+        return psycopg.connect(**conninfo)
+
+    def superuser(self) -> psycopg.Connection[Any]:
+        """The superuser on the local socket: root, through the role's pg_ident.conf map."""
+        return psycopg.connect(host=SOCKET_DIR, port=self.port, dbname=DATABASE, user="postgres")
+
+
+def _drop_cluster(pg_dropcluster: str, cluster: str = CLUSTER) -> None:
+    subprocess.run(
+        [pg_dropcluster, "--stop", str(VERSION), cluster], capture_output=True, check=False
+    )
+    # pg_dropcluster leaves the files it did not create (the role's conf.d file, tls/).
+    shutil.rmtree(f"/etc/postgresql/{VERSION}/{cluster}", ignore_errors=True)
+
+
+def _postgresql_common(program: str) -> str:
+    return require_tool(program, "the test makes and drops a cluster of its own")
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    require_root("the role creates a PostgreSQL cluster and reads files as postgres")
+    require_ansible_playbook()
+    require_tool(
+        "initdb", "the role creates a cluster", directory=Path(f"/usr/lib/postgresql/{VERSION}/bin")
+    )
+    pg_dropcluster = _postgresql_common("pg_dropcluster")
+    _drop_cluster(pg_dropcluster)  # left over from an interrupted run
+    workdir = tmp_path_factory.mktemp("postgresql")
+    port = free_port()
+    # Root without become: every command the role runs as postgres goes through runuser or
+    # pg_ctlcluster, and the modules log in as root through the pg_ident.conf map.
+    inventory = {"postgresql": {"hosts": {"localhost": LOCALHOST}}}
+    (workdir / "inventory.yml").write_text(json.dumps(inventory))
+    role_vars = {
+        "postgresql_packages": [],
+        "postgresql_cluster": CLUSTER,
+        "postgresql_port": port,
+        "postgresql_listen_addresses": ["127.0.0.1"],
+        "postgresql_app_addresses": [APP_HOST],
+        "postgresql_db_password": PASSWORD,
+    }
+    (workdir / "vars.json").write_text(json.dumps(role_vars))
+    write_role_playbook(workdir, "postgresql")
+    relay = Relay(APP_HOST, port)
+    try:
+        yield Target(workdir, port, relay)
+    finally:
+        relay.close()
+        _drop_cluster(pg_dropcluster)
+
+
+@pytest.fixture(scope="module")
+def first_run(target: Target) -> PlaybookRun:
+    # -vvv prints every task's arguments and results: the password must not be among them.
+    run = target.deploy("-vvv")
+    assert run.returncode == 0, run.output
+    return run
+
+
+@pytest.fixture(scope="module")
+def second_run(target: Target, first_run: PlaybookRun) -> PlaybookRun:
+    run = target.deploy()
+    assert run.returncode == 0, run.output
+    return run
+
+
+def test_it_creates_and_starts_the_cluster_then_a_second_run_changes_nothing(
+    first_run: PlaybookRun, second_run: PlaybookRun
+) -> None:
+    assert first_run.recap()["changed"] >= 5
+    assert second_run.recap() == {**second_run.recap(), "changed": 0, "failed": 0}
+    for run in (first_run, second_run):
+        assert "[WARNING]" not in run.output
+        assert "[DEPRECATION WARNING]" not in run.output
+
+
+def test_it_keeps_the_password_out_of_the_output(first_run: PlaybookRun) -> None:
+    assert "Ensure the app's login role exists" in first_run.output
+    assert PASSWORD not in first_run.output
+
+
+@pytest.mark.usefixtures("first_run")
+def test_the_app_host_logs_in_over_verified_tls_with_scram(target: Target) -> None:
+    with target.connect() as conn:
+        row = conn.execute(
+            "SELECT ssl, version, host(client_addr), current_user"
+            " FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE pid = pg_backend_pid()"
+        ).fetchone()
+    assert row is not None
+    ssl, version, client_addr, user = row
+    assert ssl is True
+    assert version in {"TLSv1.2", "TLSv1.3"}
+    assert client_addr == APP_HOST
+    assert user == USER
+
+
+@pytest.mark.usefixtures("first_run")
+def test_a_connection_without_tls_is_refused(target: Target) -> None:
+    with pytest.raises(psycopg.OperationalError, match=NO_HBA_ENTRY) as refused:
+        target.connect(sslmode="disable", sslrootcert="", require_auth="")
+    assert f'host "{APP_HOST}"' in str(refused.value)
+    assert "no encryption" in str(refused.value)
+
+
+@pytest.mark.usefixtures("first_run")
+def test_the_app_user_is_refused_from_an_address_that_is_not_an_app_host(
+    target: Target,
+) -> None:
+    with pytest.raises(psycopg.OperationalError, match=NO_HBA_ENTRY) as refused:
+        target.connect(via_app_host=False)
+    assert 'host "127.0.0.1"' in str(refused.value)
+
+
+@pytest.mark.usefixtures("first_run")
+def test_the_superuser_cannot_log_in_over_the_network(target: Target) -> None:
+    with pytest.raises(psycopg.OperationalError, match=NO_HBA_ENTRY) as refused:
+        target.connect(user="postgres", dbname="postgres", require_auth="")
+    assert 'user "postgres"' in str(refused.value)
+
+
+@pytest.mark.usefixtures("first_run")
+def test_pg_hba_holds_the_local_superuser_and_one_hostssl_line_per_app_host(
+    target: Target,
+) -> None:
+    with target.superuser() as conn:
+        rules = conn.execute(
+            "SELECT type, database, user_name, address, netmask, auth_method, error"
+            " FROM pg_hba_file_rules ORDER BY line_number"
+        ).fetchall()
+    assert rules == [
+        ("local", ["all"], ["postgres"], None, None, "peer", None),
+        ("hostssl", [DATABASE], [USER], APP_HOST, "255.255.255.255", "scram-sha-256", None),
+    ]
+
+
+@pytest.mark.usefixtures("first_run")
+def test_passwords_are_stored_as_scram_verifiers(target: Target) -> None:
+    with target.connect() as conn:
+        assert conn.execute("SHOW password_encryption").fetchone() == ("scram-sha-256",)
+    with target.superuser() as conn:
+        row = conn.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = %s", [USER]
+        ).fetchone()
+    assert row is not None
+    assert row[0].startswith("SCRAM-SHA-256$")
+
+
+@pytest.mark.usefixtures("first_run")
+def test_tls_and_logging_settings_are_in_force(target: Target) -> None:
+    expected = {
+        "ssl": "on",
+        "ssl_min_protocol_version": "TLSv1.2",
+        "log_statement": "none",
+        "log_min_duration_statement": "-1",
+        "log_min_error_statement": "panic",
+        "log_parameter_max_length": "0",
+        "log_parameter_max_length_on_error": "0",
+        "log_connections": "on",
+        "data_checksums": "on",
+    }
+    with target.superuser() as conn:
+        found = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", [list(expected)]
+            ).fetchall()
+        )
+    assert found == expected
+
+
+@pytest.mark.usefixtures("first_run")
+def test_only_the_owner_may_connect_to_the_app_database(target: Target) -> None:
+    with target.superuser() as conn:
+        row = conn.execute(
+            "SELECT pg_get_userbyid(datdba), datacl::text[] FROM pg_database WHERE datname = %s",
+            [DATABASE],
+        ).fetchone()
+        schema_acl = conn.execute(
+            "SELECT nspacl::text[] FROM pg_namespace WHERE nspname = 'public'"
+        ).fetchone()
+    assert row is not None and schema_acl is not None
+    owner, acl = row
+    assert owner == USER
+    # An entry "=...": what PUBLIC holds. None for the database, no CREATE (C) on the schema.
+    assert [entry for entry in acl if entry.startswith("=")] == []
+    assert all(
+        "C" not in entry.split("=")[1].split("/")[0]
+        for entry in schema_acl[0]
+        if entry.startswith("=")
+    )
+
+
+@pytest.mark.usefixtures("first_run")
+def test_the_private_key_is_readable_by_postgres_only(target: Target) -> None:
+    key = (target.config_dir / "tls" / "server.key").stat()
+    assert stat.S_IMODE(key.st_mode) == 0o600
+    assert key.st_uid == pwd.getpwnam("postgres").pw_uid
+
+
+@pytest.mark.usefixtures("second_run")
+def test_a_bad_setting_stops_the_run_before_the_server_reloads_it(target: Target) -> None:
+    settings_file = target.config_dir / "conf.d" / "50-appliance.conf"
+    good = settings_file.read_text()
+    try:
+        run = target.deploy(postgresql_settings={"work_mem": "plenty"})
+        assert run.returncode != 0
+        assert "work_mem = 'plenty'" in settings_file.read_text()
+    finally:
+        # As the previous run left it, so the next run's changes are its own.
+        settings_file.write_text(good)
+    assert "Check the server configuration with postgres -C" in run.output
+    # postgres -C's own verdict, in the failed task's stderr.
+    assert re.search(r'invalid value for parameter \\?"work_mem\\?": \\?"plenty', run.output)
+    assert "RUNNING HANDLER" not in run.output
+    # The server, never told to reload, still runs and lets the app in.
+    with target.connect() as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_host_name_for_an_app_host_is_refused_before_any_change(target: Target) -> None:
+    run = target.deploy(postgresql_app_addresses=["notes-app1.hospital.example"])
+    assert run.returncode != 0
+    assert run.recap()["changed"] == 0
+    assert "notes-app1.hospital.example" in run.failure_messages()
+    assert "must list the web app hosts' IP addresses" in run.failure_messages()
+
+
+def test_runtime_false_writes_and_checks_the_files_but_starts_nothing(target: Target) -> None:
+    cluster = f"{CLUSTER}_off"
+    pg_dropcluster = _postgresql_common("pg_dropcluster")
+    _drop_cluster(pg_dropcluster, cluster)
+    try:
+        run = target.deploy(
+            postgresql_runtime=False, postgresql_cluster=cluster, postgresql_port=free_port()
+        )
+        assert run.returncode == 0, run.output
+        config_dir = Path(f"/etc/postgresql/{VERSION}/{cluster}")
+        hba = (config_dir / "pg_hba.conf").read_text()
+        assert f"hostssl  {DATABASE}  {USER}  {APP_HOST}/32  scram-sha-256" in hba
+        assert "ssl = on" in (config_dir / "conf.d" / "50-appliance.conf").read_text()
+        assert (config_dir / "tls" / "server.key").exists()
+        assert "Check the server configuration with postgres -C" in run.output
+        assert "postgresql_runtime is false" in run.output
+        status = subprocess.run(
+            [_postgresql_common("pg_ctlcluster"), str(VERSION), cluster, "status"],
+            capture_output=True,
+            check=False,
+        )
+        assert status.returncode == 3  # stopped: never started
+    finally:
+        _drop_cluster(pg_dropcluster, cluster)
+
+
+def test_a_short_password_is_refused_before_any_change_and_not_shown(target: Target) -> None:
+    short = "tiny-secret-pw"
+    run = target.deploy("-vvv", postgresql_db_password=short)
+    assert run.returncode != 0
+    assert run.recap()["changed"] == 0
+    assert "postgresql_db_password must hold at least 20 characters" in run.output
+    assert short not in run.output
+
+
+@dataclass(frozen=True)
+class ClinicCA:
+    certificate: Path
+    server_certificate: str
+    server_key: str
+    other_key: str
+
+
+@pytest.fixture(scope="module")
+def clinic_ca(tmp_path_factory: pytest.TempPathFactory) -> ClinicCA:
+    """A CA standing in for the clinic's, a server certificate it issued for 127.0.0.1, and a
+    key that is not that certificate's."""
+    openssl = require_tool("openssl", "the test plays the clinic CA")
+    folder = tmp_path_factory.mktemp("clinic-ca")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc", "-days", "2"]
+    ca_crt, ca_key = folder / "ca.crt", folder / "ca.key"
+    ca = [
+        *["-subj", "/CN=Test Clinic CA", "-addext", "basicConstraints=critical,CA:TRUE"],
+        *["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        *["-keyout", str(ca_key), "-out", str(ca_crt)],
+    ]
+    server = [
+        *["-CA", str(ca_crt), "-CAkey", str(ca_key), "-subj", "/CN=notes-db1"],
+        *["-addext", "subjectAltName=IP:127.0.0.1"],
+        *["-keyout", str(folder / "server.key"), "-out", str(folder / "server.crt")],
+    ]
+    other = [
+        "-algorithm",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        str(folder / "other.key"),
+    ]
+    commands = [
+        [openssl, "req", "-x509", *ec, *ca],
+        [openssl, "req", "-x509", *ec, *server],
+        [openssl, "genpkey", *other],
+    ]
+    for command in commands:
+        subprocess.run(command, capture_output=True, check=True, timeout=30)
+    return ClinicCA(
+        ca_crt,
+        (folder / "server.crt").read_text(),
+        (folder / "server.key").read_text(),
+        (folder / "other.key").read_text(),
+    )
+
+
+def test_a_key_that_is_not_the_certificates_is_refused_before_any_change(
+    target: Target, clinic_ca: ClinicCA
+) -> None:
+    run = target.deploy(
+        "-vvv",
+        postgresql_tls_certificate=clinic_ca.server_certificate,
+        postgresql_tls_private_key=clinic_ca.other_key,
+        postgresql_tls_ca_certificate=clinic_ca.certificate.read_text(),
+    )
+    assert run.returncode != 0
+    assert run.recap()["changed"] == 0
+    # -vvv prints the failure as indented JSON, which failure_messages() does not parse.
+    assert "is not the key of postgresql_tls_certificate" in run.output
+    assert "PRIVATE KEY" not in run.output
+
+
+# Last: from here on the server presents the CA's certificate, which the tests above do not
+# trust (they pin the self-signed one).
+@pytest.mark.usefixtures("second_run")
+def test_a_certificate_from_the_clinic_ca_is_served_and_verifies_against_the_ca(
+    target: Target, clinic_ca: ClinicCA
+) -> None:
+    run = target.deploy(
+        postgresql_tls_certificate=clinic_ca.server_certificate,
+        postgresql_tls_private_key=clinic_ca.server_key,
+        postgresql_tls_ca_certificate=clinic_ca.certificate.read_text(),
+    )
+    assert run.returncode == 0, run.output
+    assert run.recap()["changed"] == 3  # certificate, key, reload
+    assert "PRIVATE KEY" not in run.output
+    tls = target.config_dir / "tls"
+    assert (tls / "server.crt").read_text() == clinic_ca.server_certificate
+    assert stat.S_IMODE((tls / "server.key").stat().st_mode) == 0o600
+    # The reload put the new certificate in force: the app, trusting only the CA, verifies it.
+    with target.connect(sslrootcert=str(clinic_ca.certificate)) as conn:
+        assert conn.execute(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone() == (True,)
