@@ -23,6 +23,7 @@ import pytest
 TOOLS = {
     "chromium": "the Debian package chromium",
     "promtool": "the Debian package prometheus",
+    "prometheus": "the Debian package prometheus",
     "espeak-ng": "the Debian package espeak-ng",
     "sox": "the Debian package sox",
     "ansible-playbook": "ansible (the dev extra: `make install`)",
@@ -47,6 +48,8 @@ TOOLS = {
     "openssl": "the Debian package openssl",
     "systemd-analyze": "the Debian package systemd",
     "initdb": "the Debian package postgresql-15 (in /usr/lib/postgresql/15/bin)",
+    "pg_ctlcluster": "the Debian package postgresql-common",
+    "pg_dropcluster": "the Debian package postgresql-common",
 }
 # Importable module -> what to install to get it (those that pyproject.toml cannot declare).
 MODULES = {

@@ -7,6 +7,7 @@ that names it, with changed=0. The shipped example inventories themselves are re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -28,10 +29,20 @@ from tests.tools import require_root
 
 PREFLIGHT = ANSIBLE_DIR / "preflight.yml"
 INVENTORIES = ANSIBLE_DIR / "inventories"
+HOSPITAL_HOSTS = [
+    f"notes-{name}.hospital.example" for name in ("app1", "app2", "db1", "gpu1", "gpu2", "mon1")
+]
+# What the hospital's vault holds besides: each host's certificate and key.
+HOSPITAL_VAULT = {
+    "vault_tls_certificates": dict.fromkeys(HOSPITAL_HOSTS, "PEM certificate"),
+    "vault_tls_private_keys": dict.fromkeys(HOSPITAL_HOSTS, "PEM private key"),
+}
 VAULT = {
     "vault_appliance_admin_password": "quiet-harbour-lantern-47",
     "vault_appliance_metrics_token": "4f1c9a7e2b6d8053e1a9c4b7f0d2e6a8",
     "vault_model_api_key": "9b3e7d1f5a2c8e4b6d0f3a7c1e5b9d2f",
+    "vault_backup_data_password": "a long password for the data backups",
+    "vault_backup_keys_password": "another long password, for the keys",
     "vault_encrypted_storage_passphrase": "a long passphrase kept in the vault",
     "vault_postgresql_appliance_password": "database-password-for-the-app",
     "vault_base_admin_password_hashes": {
@@ -65,6 +76,12 @@ def clinic_values(device: Path) -> dict[str, Any]:
         "firewall_mirror_hosts": ["10.20.0.80"],
         "firewall_backup_targets": ["10.30.0.20"],
         "firewall_smtp_relays": ["10.20.0.25"],
+        "backup_keys_repository": "sftp:appliance-backup@10.30.0.20:/srv/appliance-keys",
+        # The cpu profile serves the bundled models.
+        "model_server_models": [],
+        "monitoring_smtp_relay": "10.20.0.25:587",
+        "monitoring_smtp_from": "notes-alerts@clinic.lan",
+        "monitoring_alert_email": "it-oncall@clinic.lan",
         # An empty loop device as the data disk; this machine has no device-mapper to open it.
         "encrypted_storage_runtime": False,
         "encrypted_storage_device_prefixes": ["/dev/loop"],
@@ -116,7 +133,10 @@ class Site:
             workdir=self.workdir,
             extra_vars=[
                 clinic_values(self.device),
-                {"appliance_wheelhouse": str(self.wheelhouse)},
+                {
+                    "appliance_wheelhouse": str(self.wheelhouse),
+                    "model_server_wheelhouse": str(self.wheelhouse),
+                },
                 overrides,
             ],
         )
@@ -127,7 +147,7 @@ class Site:
         folder = self.workdir / "wheelhouse"
         if not folder.exists():
             folder.mkdir()
-            (folder / "wheelhouse.json").write_text("{}")
+            (folder / "wheelhouse.json").write_text('{"extras": "postgres,gpu"}')
             (folder / "SHA256SUMS").write_text("")
         return folder
 
@@ -169,7 +189,18 @@ def test_it_accepts_the_gpu_profile_on_a_host_with_an_nvidia_device(site: Site) 
     for slot, vendor in (("0000:00:02.0", "0x8086"), ("0000:41:00.0", "0x10de")):
         (devices / slot).mkdir(parents=True, exist_ok=True)
         (devices / slot / "vendor").write_text(f"{vendor}\n")
-    run = site.preflight(appliance_profile="gpu", preflight_pci_devices_path=str(devices))
+    # vLLM's model folder, with the SHA256SUMS the model_server role checks it by.
+    model = site.workdir / "instruct-model"
+    model.mkdir(exist_ok=True)
+    (model / "config.json").write_text("{}")
+    digest = hashlib.sha256(b"{}").hexdigest()
+    (model / "SHA256SUMS").write_text(f"{digest}  ./config.json\n")
+    llm = {"name": "llm", "source": str(model), "setting": "MODEL_SERVER_VLLM_MODEL_DIR"}
+    run = site.preflight(
+        appliance_profile="gpu",
+        preflight_pci_devices_path=str(devices),
+        model_server_models=[llm],
+    )
     assert run.returncode == 0, run.output
 
 
@@ -179,7 +210,8 @@ def test_it_names_every_missing_vault_variable_and_how_to_create_the_vault(site:
     refused(
         run,
         "The vault lacks vault_appliance_admin_password, vault_appliance_metrics_token, "
-        "vault_model_api_key, vault_encrypted_storage_passphrase, "
+        "vault_model_api_key, vault_postgresql_appliance_password, vault_backup_data_password, "
+        "vault_backup_keys_password, vault_encrypted_storage_passphrase, "
         "vault_base_admin_password_hashes. Create it with `ansible-vault create "
         f"{inventory}/group_vars/all/vault.yml`",
     )
@@ -206,7 +238,7 @@ def test_it_refuses_each_example_inventory_as_shipped(
         inventory=INVENTORIES / inventory,
         workdir=site.workdir,
         # This machine stands in for the example host; the vault is the only thing added.
-        extra_vars=[LOCALHOST, VAULT],
+        extra_vars=[LOCALHOST, VAULT, HOSPITAL_VAULT],
         args=["--limit", host],
     )
     refused(run, f"{host} still has the example inventory's placeholders in", hosts=(host,))
