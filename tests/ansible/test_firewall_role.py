@@ -69,6 +69,8 @@ except OSError as error:
 def firewall_vars(workdir: Path) -> dict[str, object]:
     return {
         "firewall_runtime": False,
+        # This machine's own boot is not the test's to change.
+        "firewall_enable_at_boot": False,
         "firewall_packages": [],
         "firewall_config_path": str(workdir / "nftables.conf"),
         "firewall_table": TABLE,
