@@ -28,11 +28,11 @@ import httpx
 import pytest
 
 from tests.ansible.playbooks import (
+    LOCALHOST,
     VENV_BIN,
     PlaybookRun,
     require_ansible_playbook,
     run_playbook,
-    write_localhost_inventory,
     write_role_playbook,
 )
 from tests.served_app import free_port
@@ -65,7 +65,7 @@ def _write_sha256sums(folder: Path) -> None:
 
 
 def _tiny_model(folder: Path) -> Path:
-    """A stand-in model folder, for the runs that stop at the checksum (nothing loads it)."""
+    """A stand-in model folder, for the cases that stop at the checksum (nothing loads it)."""
     (folder / "tokenizer").mkdir(parents=True)
     (folder / "model.bin").write_bytes(bytes(range(256)) * 16)
     (folder / "config.json").write_text("{}")
@@ -92,9 +92,50 @@ def _read_environment_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _failures(run: PlaybookRun, host: str) -> str:
+    """The failure messages of `host` alone; under -vvv a result spans several lines."""
+    messages = []
+    lines = run.output.splitlines()
+    for index, line in enumerate(lines):
+        if not line.startswith((f"fatal: [{host}]", f"failed: [{host}]")):
+            continue
+        payload = line.partition(" => ")[2]
+        for more in lines[index + 1 :]:
+            try:
+                messages.append(str(json.loads(payload).get("msg", payload)))
+                break
+            except json.JSONDecodeError:
+                payload += "\n" + more
+        else:
+            messages.append(payload)
+    return "\n".join(messages)
+
+
+def _host_lines(run: PlaybookRun, host: str) -> str:
+    """What the run printed about `host`: each of its results, after the task it belongs to."""
+    kept: list[str] = []
+    task, ours = "", False
+    for line in run.output.splitlines():
+        if line.startswith(("TASK [", "PLAY ", "RUNNING HANDLER [")):
+            task, ours = line, False
+        elif found := re.match(r"^\w+: \[([^\]]+)\]", line):
+            ours = found[1] == host
+            if ours:
+                kept.append(task)
+        elif not line.strip():
+            ours = False
+        if ours:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 @dataclass(frozen=True)
 class Target:
-    """This machine as a model host: its folders under the test's workdir, its free ports."""
+    """This machine as a model host: its folders under the test's workdir, its free ports.
+
+    Every case is a host of one inventory (each this machine, with folders of its own), so one
+    run plays several cases side by side: `localhost` is the deployment the services start from,
+    the other hosts are the cases that must fail or write elsewhere."""
 
     workdir: Path
     speech_port: int
@@ -139,8 +180,8 @@ class Target:
             "model_server_models": [
                 {
                     "name": MODEL_NAME,
-                    # An artifact path on the host, copied there (the tampered-weights test
-                    # below takes its model from the controller instead).
+                    # An artifact path on the host, copied there (the tampered-weights case
+                    # takes its model from the controller instead).
                     "path": str(self.workdir / "artifacts" / MODEL_NAME),
                     "setting": "MODEL_SERVER_WHISPER_MODEL_DIR",
                 }
@@ -149,18 +190,76 @@ class Target:
             "model_server_verify_delay": 0.5,
         }
 
-    def run(self, *args: str, **overrides: Any) -> PlaybookRun:
-        return self.playbook(self.workdir / "model_server-playbook.yml", *args, **overrides)
+    def elsewhere(self, name: str, models: list[Mapping[str, str]]) -> dict[str, Any]:
+        """Overrides that send a case's files to a folder of its own, away from the deployment."""
+        (self.workdir / name / "systemd").mkdir(parents=True)
+        return {
+            "model_server_data_dir": str(self.workdir / name / "data"),
+            "model_server_config_dir": str(self.workdir / name / "etc"),
+            "model_server_systemd_dir": str(self.workdir / name / "systemd"),
+            "model_server_unit_check_dir": str(self.workdir / name / "unit-check"),
+            "model_server_models": models,
+        }
 
-    def playbook(self, path: Path, *args: str, **overrides: Any) -> PlaybookRun:
+    def playbook(self, name: str, hosts: list[str], *args: str) -> PlaybookRun:
         return run_playbook(
-            path,
+            self.workdir / name,
             inventory=self.workdir / "inventory.yml",
             workdir=self.workdir,
-            extra_vars=[{**self.role_vars(), **overrides}],
-            args=args,
+            args=["--limit", ",".join(hosts), "--forks", str(len(hosts)), *args],
             timeout=180,
         )
+
+
+def _cases(target: Target) -> dict[str, dict[str, Any]]:
+    """Each case's variables over the deployment's: host name -> overrides."""
+    workdir = target.workdir
+    setting = "MODEL_SERVER_WHISPER_MODEL_DIR"
+    tampered = _tiny_model(workdir / "tampered-source")
+    with (tampered / "tokenizer" / "vocabulary.txt").open("a") as vocabulary:
+        vocabulary.write("swapped\n")
+    extra = _tiny_model(workdir / "artifact")
+    (extra / "extra.bin").write_bytes(b"not in the list")
+    bare = workdir / "bare-model"
+    bare.mkdir()
+    (bare / "model.bin").write_bytes(b"weights")
+    llm = _tiny_model(workdir / "llm-source")
+    return {
+        "localhost": {},
+        "tampered": target.elsewhere(
+            "tampered", [{"name": "tampered", "source": str(tampered), "setting": setting}]
+        ),
+        # `path`: a folder already on the host (the artifact path), copied on the host.
+        "extra": target.elsewhere(
+            "extra", [{"name": "extra", "path": str(extra), "setting": setting}]
+        ),
+        "bare": target.elsewhere(
+            "bare", [{"name": "bare", "source": str(bare), "setting": setting}]
+        ),
+        # The gpu profile's unit, written and checked without a GPU (no service starts).
+        "gpu": {
+            **target.elsewhere(
+                "gpu",
+                [{"name": "llm", "source": str(llm), "setting": "MODEL_SERVER_VLLM_MODEL_DIR"}],
+            ),
+            "model_server_profile": "gpu",
+        },
+        # The deployed EnvironmentFile, but without copying and checking its model again.
+        "refused": {
+            **target.elsewhere("refused", []),
+            "model_server_config_dir": str(workdir / "etc"),
+            "model_server_settings": {
+                **target.role_vars()["model_server_settings"],
+                "MODEL_SERVER_BEAM_SIZE": 99,
+            },
+        },
+        "wrong_key": {"model_server_api_key": "not-the-key-the-services-run-with"},
+        "nowhere": {
+            "model_server_verify_speech_url": f"http://127.0.0.1:{free_port()}",
+            "model_server_verify_retries": 1,
+            "model_server_verify_delay": 0,
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +271,13 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
     _model_source(workdir / "artifacts" / MODEL_NAME)
     # /etc/systemd/system exists on every host; the role does not make it.
     (workdir / "systemd").mkdir()
-    write_localhost_inventory(workdir, ["model_server"])
+    target = Target(workdir, free_port(), free_port(), free_port())
+    cases = _cases(target)
+    hosts = {name: {**LOCALHOST, **target.role_vars(), **found} for name, found in cases.items()}
+    inventory = {
+        "all": {"hosts": hosts, "children": {"model_server": {"hosts": dict.fromkeys(hosts)}}}
+    }
+    (workdir / "inventory.yml").write_text(json.dumps(inventory))
     write_role_playbook(workdir, "model_server")
     verify = {
         "name": "Verify the model services.",
@@ -186,39 +291,59 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
         ],
     }
     (workdir / "verify.yml").write_text(json.dumps([verify]))
-    return Target(workdir, free_port(), free_port(), free_port())
+    return target
 
 
 @pytest.fixture(scope="module")
 def first_run(target: Target) -> PlaybookRun:
+    """The deployment, side by side with the cases that fail or write elsewhere."""
     require_tool("systemd-analyze", "the role checks its unit with systemd-analyze")
     # -vvv prints every task's arguments and results: a key that slipped past no_log would show.
-    run = target.run("-vvv")
-    assert run.returncode == 0, run.output
+    run = target.playbook(
+        "model_server-playbook.yml", ["localhost", "tampered", "extra", "bare", "gpu"], "-vvv"
+    )
+    assert run.recap()["failed"] == 0, run.output
     return run
 
 
-# Class-scoped: the services stop once the tests that talk to them are done, and leave the
-# two cores to the playbook runs after them.
-@pytest.fixture(scope="class")
-def services(target: Target, first_run: PlaybookRun) -> Iterator[subprocess.Popen[bytes]]:
-    """`model-server run --profile cpu` with nothing but the role's EnvironmentFile, as the unit
-    would start it."""
+@dataclass(frozen=True)
+class Verified:
+    run: PlaybookRun
+    services_log: str
+    services_running: bool
+    speech_models: list[str]
+
+
+@pytest.fixture(scope="module")
+def verified(target: Target, first_run: PlaybookRun) -> Iterator[Verified]:
+    """The role's verify tasks against `model-server run --profile cpu` started with nothing but
+    the role's EnvironmentFile, as the unit would start it: with the deployment's variables, with
+    a wrong key, and against a port where nothing answers. The services stop once this is done,
+    and leave the two cores to the playbook runs after them."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         **_read_environment_file(target.environment_file),
     }
-    log = (target.workdir / "services.log").open("wb")
-    process = subprocess.Popen(
-        [str(VENV / "bin" / "model-server"), "run", "--profile", "cpu"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Its own process group: the supervisor's children go down with it in teardown.
-        start_new_session=True,
-    )
+    log_path = target.workdir / "services.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(VENV / "bin" / "model-server"), "run", "--profile", "cpu"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own process group: the supervisor's children go down with it in teardown.
+            start_new_session=True,
+        )
     try:
-        yield process
+        run = target.playbook("verify.yml", ["localhost", "wrong_key", "nowhere"])
+        running = process.poll() is None
+        # Which model the speech service loaded: the role's copy, named after its folder.
+        listed = httpx.get(
+            f"http://127.0.0.1:{target.speech_port}/v1/models",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=5,
+        )
+        models = [m["id"] for m in listed.json()["data"]] if listed.status_code == 200 else []
     finally:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -228,7 +353,22 @@ def services(target: Target, first_run: PlaybookRun) -> Iterator[subprocess.Pope
             process.wait()
         except ProcessLookupError:
             pass
-        log.close()
+    yield Verified(run, log_path.read_text(errors="replace"), running, models)
+
+
+@dataclass(frozen=True)
+class SecondRun:
+    run: PlaybookRun
+    environment_before: bytes
+
+
+@pytest.fixture(scope="module")
+def second_run(target: Target, first_run: PlaybookRun) -> SecondRun:
+    """The deployment again, beside a case that brings a setting model-server refuses to the
+    deployment's EnvironmentFile."""
+    before = target.environment_file.read_bytes()
+    run = target.playbook("model_server-playbook.yml", ["localhost", "refused"])
+    return SecondRun(run, before)
 
 
 def test_it_deploys_with_changes_and_no_failures(first_run: PlaybookRun) -> None:
@@ -309,129 +449,81 @@ def test_the_installed_unit_is_sandboxed_and_passes_systemd_analyze(target: Targ
     assert scored.returncode == 0, scored.stdout + scored.stderr
 
 
-class TestAgainstServicesStartedFromTheRolesFiles:
-    def test_it_passes_verify_against_the_services_started_from_its_files(
-        self, target: Target, services: subprocess.Popen[bytes]
-    ) -> None:
-        run = target.playbook(target.workdir / "verify.yml")
-        log = (target.workdir / "services.log").read_text(errors="replace")
-        assert run.returncode == 0, run.output + "\n--- services.log ---\n" + log
-        assert run.recap() == {"ok": 6, "changed": 0, "unreachable": 0, "failed": 0}, run.output
-        assert services.poll() is None, log
-        # The speech service loaded the role's copy of the model, named after its folder.
-        listed = httpx.get(
-            f"http://127.0.0.1:{target.speech_port}/v1/models",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-            timeout=5,
-        )
-        assert [m["id"] for m in listed.json()["data"]] == [f"whisper-{MODEL_NAME}"]
-
-    @pytest.mark.usefixtures("services")
-    def test_verify_fails_when_the_services_do_not_take_the_vaulted_key(
-        self, target: Target
-    ) -> None:
-        run = target.playbook(
-            target.workdir / "verify.yml", model_server_api_key="not-the-key-the-services-run-with"
-        )
-        assert run.returncode != 0, run.output
-        assert "did not list a model for a caller with model_server_api_key" in (
-            run.failure_messages()
-        ), run.output
-        assert "not-the-key-the-services-run-with" not in run.output
+def test_it_passes_verify_against_the_services_started_from_its_files(
+    verified: Verified,
+) -> None:
+    run = verified.run
+    output = run.output + "\n--- services.log ---\n" + verified.services_log
+    assert run.recap() == {"ok": 6, "changed": 0, "unreachable": 0, "failed": 0}, output
+    assert verified.services_running, verified.services_log
+    # The speech service loaded the role's copy of the model, named after its folder.
+    assert verified.speech_models == [f"whisper-{MODEL_NAME}"]
 
 
-def test_verify_fails_when_nothing_answers(target: Target) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    run = target.playbook(
-        target.workdir / "verify.yml",
-        model_server_verify_speech_url=nowhere,
-        model_server_verify_retries=1,
-        model_server_verify_delay=0,
-    )
-    assert run.returncode != 0, run.output
-    assert run.recap()["failed"] == 1
-    assert "Wait until the speech service reports itself healthy." in run.output
+def test_verify_fails_when_the_services_do_not_take_the_vaulted_key(verified: Verified) -> None:
+    run = verified.run
+    assert run.recap("wrong_key")["failed"] == 1, run.output
+    assert "did not list a model for a caller with model_server_api_key" in (
+        _failures(run, "wrong_key")
+    ), run.output
+    assert "not-the-key-the-services-run-with" not in run.output
 
 
-def _elsewhere(target: Target, name: str, models: list[Mapping[str, str]]) -> dict[str, Any]:
-    """Overrides that send a run's files to a folder of its own, away from the main deployment."""
-    (target.workdir / name / "systemd").mkdir(parents=True)
-    return {
-        "model_server_data_dir": str(target.workdir / name / "data"),
-        "model_server_config_dir": str(target.workdir / name / "etc"),
-        "model_server_systemd_dir": str(target.workdir / name / "systemd"),
-        "model_server_unit_check_dir": str(target.workdir / name / "unit-check"),
-        "model_server_models": models,
-    }
+def test_verify_fails_when_nothing_answers(verified: Verified) -> None:
+    run = verified.run
+    assert run.recap("nowhere")["failed"] == 1, run.output
+    failed = _host_lines(run, "nowhere").split("\nfatal: [nowhere]")[0].rsplit("TASK [", 1)[-1]
+    assert failed.startswith("model_server : Wait until the speech service reports itself healthy.")
 
 
-def test_a_changed_weight_file_fails_the_checksum_naming_the_file(target: Target) -> None:
-    source = _tiny_model(target.workdir / "tampered-source")
-    with (source / "tokenizer" / "vocabulary.txt").open("a") as vocabulary:
-        vocabulary.write("swapped\n")
-    model = {"name": "tampered", "source": str(source), "setting": "MODEL_SERVER_WHISPER_MODEL_DIR"}
-    run = target.run(**_elsewhere(target, "tampered", [model]))
-    assert run.returncode != 0, run.output
-    message = run.failure_messages()
-    assert "Model tampered" in message, run.output
+def test_a_changed_weight_file_fails_the_checksum_naming_the_file(
+    target: Target, first_run: PlaybookRun
+) -> None:
+    assert first_run.recap("tampered")["failed"] == 1, first_run.output
+    message = _failures(first_run, "tampered")
+    assert "Model tampered" in message, first_run.output
     assert "does not match its SHA256SUMS" in message
     assert "./tokenizer/vocabulary.txt: FAILED" in message
     # Stopped before the settings: no EnvironmentFile points a service at the tampered copy.
     assert not (target.workdir / "tampered" / "etc" / "model-server.env").exists()
 
 
-def test_a_file_missing_from_sha256sums_fails_naming_the_file(target: Target) -> None:
-    artifact = _tiny_model(target.workdir / "artifact")
-    (artifact / "extra.bin").write_bytes(b"not in the list")
-    # `path`: a folder already on the host (the artifact path), copied on the host.
-    model = {"name": "extra", "path": str(artifact), "setting": "MODEL_SERVER_WHISPER_MODEL_DIR"}
-    run = target.run(**_elsewhere(target, "extra", [model]))
-    assert run.returncode != 0, run.output
-    assert "holds files its SHA256SUMS does not list: extra.bin" in run.failure_messages(), (
-        run.output
+def test_a_file_missing_from_sha256sums_fails_naming_the_file(first_run: PlaybookRun) -> None:
+    assert first_run.recap("extra")["failed"] == 1, first_run.output
+    assert "holds files its SHA256SUMS does not list: extra.bin" in _failures(first_run, "extra"), (
+        first_run.output
     )
 
 
-def test_a_model_folder_without_sha256sums_is_refused_before_any_change(target: Target) -> None:
+def test_a_model_folder_without_sha256sums_is_refused_before_any_change(
+    target: Target, first_run: PlaybookRun
+) -> None:
     bare = target.workdir / "bare-model"
-    bare.mkdir()
-    (bare / "model.bin").write_bytes(b"weights")
-    model = {"name": "bare", "source": str(bare), "setting": "MODEL_SERVER_WHISPER_MODEL_DIR"}
-    run = target.run(**_elsewhere(target, "bare", [model]))
-    assert run.returncode != 0, run.output
-    assert f"{bare} (model bare) has no SHA256SUMS" in run.failure_messages(), run.output
-    assert run.recap()["changed"] == 0
+    assert f"{bare} (model bare) has no SHA256SUMS" in _failures(first_run, "bare"), (
+        first_run.output
+    )
+    recap = first_run.recap("bare")
+    assert (recap["failed"], recap["changed"]) == (1, 0), first_run.output
     assert not (target.workdir / "bare" / "data").exists()
 
 
-@pytest.mark.usefixtures("first_run")
-def test_a_setting_model_server_refuses_stops_the_play_and_keeps_the_file(target: Target) -> None:
-    before = target.environment_file.read_bytes()
-    settings = {**target.role_vars()["model_server_settings"], "MODEL_SERVER_BEAM_SIZE": 99}
-    # The deployed file, but without copying and checking its model again.
-    overrides = {
-        **_elsewhere(target, "refused", []),
-        "model_server_config_dir": str(target.workdir / "etc"),
-    }
-    run = target.run(model_server_settings=settings, **overrides)
-    assert run.returncode != 0, run.output
-    message = run.failure_messages()
+def test_a_setting_model_server_refuses_stops_the_play_and_keeps_the_file(
+    target: Target, second_run: SecondRun
+) -> None:
+    run = second_run.run
+    assert run.recap("refused")["failed"] == 1, run.output
+    message = _failures(run, "refused")
     assert "model-server refuses the settings" in message, run.output
     assert "MODEL_SERVER_BEAM_SIZE" in message
     assert API_KEY not in run.output
-    assert target.environment_file.read_bytes() == before
+    assert target.environment_file.read_bytes() == second_run.environment_before
 
 
 def test_the_gpu_unit_opens_only_the_nvidia_devices_and_passes_systemd_analyze(
-    target: Target,
+    target: Target, first_run: PlaybookRun
 ) -> None:
     """The gpu profile's unit, written and checked without a GPU (no service starts)."""
-    weights = target.workdir / "llm-source"
-    _tiny_model(weights)
-    model = {"name": "llm", "source": str(weights), "setting": "MODEL_SERVER_VLLM_MODEL_DIR"}
-    overrides = _elsewhere(target, "gpu", [model])
-    run = target.run(model_server_profile="gpu", **overrides)
-    assert run.returncode == 0, run.output
+    assert first_run.recap("gpu")["failed"] == 0, first_run.output
     text = (target.workdir / "gpu" / "systemd" / "model-server.service").read_text()
     assert "ExecStart=" in text and "run --profile gpu\n" in text
     for line in ("PrivateDevices=no", "DevicePolicy=closed", "DeviceAllow=char-nvidia* rw"):
@@ -446,10 +538,7 @@ def test_the_gpu_unit_opens_only_the_nvidia_devices_and_passes_systemd_analyze(
     assert values["MODEL_SERVER_VLLM_MODEL_DIR"] == str(target.workdir / "gpu/data/models/llm")
 
 
-@pytest.mark.usefixtures("first_run")
-def test_it_changes_nothing_on_a_second_run(target: Target) -> None:
-    second = target.run()
-    assert second.returncode == 0, second.output
-    recap = second.recap()
-    assert recap["changed"] == 0, second.output
+def test_it_changes_nothing_on_a_second_run(second_run: SecondRun) -> None:
+    recap = second_run.run.recap()
+    assert recap["changed"] == 0, second_run.run.output
     assert recap["failed"] == 0

@@ -11,7 +11,9 @@ against stub /metrics endpoints to see the secrets it sends.
 
 Three hosts are played: a single box (this machine in every group), a hospital's monitoring
 host (this machine; the app and model hosts are inventory entries it only scrapes, never
-contacted) and a plain GPU model host that another host monitors.
+contacted) and a plain GPU model host that another host monitors. Each is its own
+ansible-playbook in a mount namespace and overlay of its own, so the three run side by side, as
+do the single box's second run and the two refusals after them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -171,12 +174,11 @@ def _inventory(groups: Mapping[str, list[str]], hosts: Mapping[str, Mapping]) ->
     return {"all": {"hosts": dict(hosts), "children": children}}
 
 
-@pytest.fixture(scope="module")
-def single_box(tmp_path_factory: pytest.TempPathFactory) -> Host:
+def _single_box(factory: pytest.TempPathFactory) -> Host:
     """This machine as the single box: web app, database, GPU model server and monitoring."""
     groups = {g: ["localhost"] for g in ("appliance", "postgresql", "model_server", "monitoring")}
-    host = _make_host(
-        tmp_path_factory,
+    return _make_host(
+        factory,
         "single-box",
         _inventory(groups, {"localhost": LOCALHOST}),
         {
@@ -187,13 +189,9 @@ def single_box(tmp_path_factory: pytest.TempPathFactory) -> Host:
             ],
         },
     )
-    run = host.run_role()
-    assert run.returncode == 0, run.output
-    return host
 
 
-@pytest.fixture(scope="module")
-def hospital(tmp_path_factory: pytest.TempPathFactory) -> Host:
+def _hospital(factory: pytest.TempPathFactory, name: str, clinic_ca: str) -> Host:
     """This machine as a hospital's monitoring host: two app hosts, a GPU and a CPU model host,
     a database host, all reached at their addresses."""
     others = {
@@ -213,29 +211,85 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Host:
         "model_server": ["gpu1", "cpu1"],
         "monitoring": ["localhost"],
     }
-    host = _make_host(
-        tmp_path_factory,
-        "hospital",
-        _inventory(groups, hosts),
-        {"monitoring_tls_ca_certificate": _clinic_ca()},
+    return _make_host(
+        factory, name, _inventory(groups, hosts), {"monitoring_tls_ca_certificate": clinic_ca}
     )
-    run = host.run_role()
-    assert run.returncode == 0, run.output
-    return host
 
 
-@pytest.fixture(scope="module")
-def gpu_host(tmp_path_factory: pytest.TempPathFactory) -> Host:
+def _gpu_host(factory: pytest.TempPathFactory) -> Host:
     """This machine as a GPU model host that the monitoring host mon1 scrapes."""
     hosts = {
         "localhost": {**LOCALHOST, "ansible_host": "10.20.0.31", "appliance_profile": "gpu"},
         "mon1": {"ansible_host": "10.20.0.41"},
     }
     groups = {"model_server": ["localhost"], "monitoring": ["mon1"]}
-    host = _make_host(tmp_path_factory, "gpu-host", _inventory(groups, hosts), {})
-    run = host.run_role()
-    assert run.returncode == 0, run.output
-    return host
+    return _make_host(factory, "gpu-host", _inventory(groups, hosts), {})
+
+
+def _side_by_side(*runs: Callable[[], PlaybookRun]) -> list[PlaybookRun]:
+    """Independent runs (each in a mount namespace and overlay of its own) at the same time:
+    one ansible-playbook keeps about one core busy, and the build machines have two."""
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return [future.result() for future in [pool.submit(run) for run in runs]]
+
+
+@dataclass(frozen=True)
+class Deployed:
+    single_box: Host
+    hospital: Host
+    gpu_host: Host
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    """The three hosts, each played once, side by side."""
+    hosts = Deployed(
+        _single_box(tmp_path_factory),
+        _hospital(tmp_path_factory, "hospital", _clinic_ca()),
+        _gpu_host(tmp_path_factory),
+    )
+    runs = _side_by_side(
+        hosts.single_box.run_role, hosts.hospital.run_role, hosts.gpu_host.run_role
+    )
+    for run in runs:
+        assert run.returncode == 0, run.output
+    return hosts
+
+
+@pytest.fixture(scope="module")
+def single_box(deployed: Deployed) -> Host:
+    return deployed.single_box
+
+
+@pytest.fixture(scope="module")
+def hospital(deployed: Deployed) -> Host:
+    return deployed.hospital
+
+
+@pytest.fixture(scope="module")
+def gpu_host(deployed: Deployed) -> Host:
+    return deployed.gpu_host
+
+
+@dataclass(frozen=True)
+class Reruns:
+    single_box_again: PlaybookRun
+    without_clinic_ca: PlaybookRun
+    without_relay: PlaybookRun
+
+
+@pytest.fixture(scope="module")
+def reruns(tmp_path_factory: pytest.TempPathFactory, deployed: Deployed) -> Reruns:
+    """The single box a second time, beside the hospital's monitoring host refused twice (each
+    refusal in a fresh overlay of its own: preflight stops them before any change)."""
+    no_ca = _hospital(tmp_path_factory, "hospital-without-ca", "")
+    no_relay = _hospital(tmp_path_factory, "hospital-without-relay", _clinic_ca())
+    again, without_ca, without_relay = _side_by_side(
+        deployed.single_box.run_role,
+        no_ca.run_role,
+        lambda: no_relay.run_role(monitoring_smtp_relay=""),
+    )
+    return Reruns(again, without_ca, without_relay)
 
 
 def _jobs(host: Host) -> dict[str, dict[str, Any]]:
@@ -534,8 +588,8 @@ def test_prometheus_sends_the_token_and_the_model_key_from_their_files(
     assert headers.get(ports[8101]) == f"Bearer {MODEL_KEY}", seen
 
 
-def test_it_changes_nothing_on_a_second_run(single_box: Host) -> None:
-    second = single_box.run_role()
+def test_it_changes_nothing_on_a_second_run(reruns: Reruns) -> None:
+    second = reruns.single_box_again
     assert second.returncode == 0, second.output
     assert second.recap()["changed"] == 0, second.output
 
@@ -601,15 +655,15 @@ def test_a_hospital_monitoring_host_checks_tls_against_the_clinic_ca(hospital: H
         }, name
 
 
-def test_a_monitoring_host_without_the_clinic_ca_is_refused(hospital: Host) -> None:
-    run = hospital.run_role(monitoring_tls_ca_certificate="")
+def test_a_monitoring_host_without_the_clinic_ca_is_refused(reruns: Reruns) -> None:
+    run = reruns.without_clinic_ca
     assert run.returncode != 0
     assert "set monitoring_tls_ca_certificate to the clinic CA" in run.failure_messages()
     assert run.recap()["changed"] == 0
 
 
-def test_a_monitoring_host_without_a_relay_is_refused(hospital: Host) -> None:
-    run = hospital.run_role(monitoring_smtp_relay="")
+def test_a_monitoring_host_without_a_relay_is_refused(reruns: Reruns) -> None:
+    run = reruns.without_relay
     assert run.returncode != 0
     assert "an alert no one receives protects nothing" in run.failure_messages()
     assert run.recap()["changed"] == 0

@@ -12,7 +12,9 @@ nginx itself, in the same overlay, with the role's configuration and on free loo
 
 The tee relays bytes between nginx and the app and keeps the request headers nginx sent, so the
 forwarded headers are read as the app received them. Certificates come from a CA the test makes
-(the hospital's case); a second run with no certificate makes the single box's self-signed one.
+(the hospital's case); the single box, given no certificate, makes its self-signed one. Each
+host is its own ansible-playbook in a mount namespace and overlay of its own, so the two are
+played side by side, and so are their second runs (with a refused box beside them).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import subprocess
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -363,8 +366,19 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield served
 
 
+@dataclass(frozen=True)
+class Backends:
+    """What the clinic's nginx stands in front of, and the certificates it is given."""
+
+    certificates: Certificates
+    ports: Ports
+    tee: Tee
+    echo: ThreadingHTTPServer
+    impostor: Impostor
+
+
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory: pytest.TempPathFactory, served_app: Served) -> Iterator[Clinic]:
+def backends(tmp_path_factory: pytest.TempPathFactory, served_app: Served) -> Iterator[Backends]:
     certificates = make_certificates()
     ports = Ports()
     tee = Tee(int(served_app.base.rsplit(":", 1)[1]))
@@ -377,13 +391,24 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, served_app: Served) -> Iter
     impostor_context.load_cert_chain(impostor_files / "cert.pem", impostor_files / "key.pem")
     # The impostor listens where the gateway's second model host would, on the front's port.
     impostor = Impostor(IMPOSTOR, ports.front_speech, impostor_context)
-    echo_address = f"127.0.0.1:{echo.server_address[1]}"
-    role = make_role(
-        tmp_path_factory,
+    try:
+        yield Backends(certificates, ports, tee, echo, impostor)
+    finally:
+        tee.close()
+        echo.shutdown()
+        echo.server_close()
+        impostor.close()
+
+
+def _clinic_role(factory: pytest.TempPathFactory, backends: Backends) -> Role:
+    ports, certificates = backends.ports, backends.certificates
+    echo_address = f"127.0.0.1:{backends.echo.server_address[1]}"
+    return make_role(
+        factory,
         "clinic",
         {
             # Read by the role for the app's address and upload limit.
-            "appliance_settings": {"port": tee.port, "max_upload_mb": 1},
+            "appliance_settings": {"port": backends.tee.port, "max_upload_mb": 1},
             "model_server_settings": {"max_upload_mb": 1},
             "reverse_proxy_tls_certificate": certificates.server.certificate,
             "reverse_proxy_tls_private_key": certificates.server.key,
@@ -406,8 +431,61 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, served_app: Served) -> Iter
             "reverse_proxy_model_gateway_servers": ["127.0.0.1", IMPOSTOR],
         },
     )
-    first_run = role.run()
-    assert first_run.returncode == 0, first_run.output
+
+
+# The single box: no certificate given.
+SINGLE_BOX_VARS: dict[str, object] = {
+    "appliance_settings": {"public_url": "https://notes.clinic.test", "max_upload_mb": 100},
+    "reverse_proxy_self_signed_addresses": ["192.0.2.10"],
+    "reverse_proxy_app_site": True,
+    "reverse_proxy_model_front": False,
+    "reverse_proxy_model_gateway": False,
+    "reverse_proxy_listen_addresses": ["127.0.0.1"],
+    "reverse_proxy_metrics_allow": ["127.0.0.1"],
+}
+
+
+def _single_box_role(factory: pytest.TempPathFactory, name: str) -> Role:
+    return make_role(
+        factory,
+        name,
+        {
+            **SINGLE_BOX_VARS,
+            "reverse_proxy_https_port": free_port(),
+            "reverse_proxy_metrics_port": free_port(),
+        },
+    )
+
+
+def _side_by_side(*runs: Callable[[], PlaybookRun]) -> list[PlaybookRun]:
+    """Independent runs (each in a mount namespace and overlay of its own) at the same time:
+    one ansible-playbook keeps about one core busy, and the build machines have two."""
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return [future.result() for future in [pool.submit(run) for run in runs]]
+
+
+@dataclass(frozen=True)
+class FirstRuns:
+    clinic: Role
+    clinic_run: PlaybookRun
+    single_box: Role
+    single_box_run: PlaybookRun
+
+
+@pytest.fixture(scope="module")
+def first_runs(tmp_path_factory: pytest.TempPathFactory, backends: Backends) -> FirstRuns:
+    """The clinic's host and the single box, each played once, side by side."""
+    clinic = _clinic_role(tmp_path_factory, backends)
+    single_box = _single_box_role(tmp_path_factory, "single-box")
+    clinic_run, single_box_run = _side_by_side(clinic.run, single_box.run)
+    assert clinic_run.returncode == 0, clinic_run.output
+    assert single_box_run.returncode == 0, single_box_run.output
+    return FirstRuns(clinic, clinic_run, single_box, single_box_run)
+
+
+@pytest.fixture(scope="module")
+def clinic(backends: Backends, first_runs: FirstRuns) -> Iterator[Clinic]:
+    role, ports = first_runs.clinic, backends.ports
     log = role.workdir / "nginx.log"
     with log.open("w") as sink:
         # The master in the foreground, as root (it reads the key), in the role's overlay.
@@ -421,7 +499,15 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, served_app: Served) -> Iter
     try:
         for port in (ports.https, ports.metrics, ports.gateway_speech):
             _wait_for_port(port, nginx, log)
-        yield Clinic(role, first_run, ports, certificates, tee, echo, impostor)
+        yield Clinic(
+            role,
+            first_runs.clinic_run,
+            ports,
+            backends.certificates,
+            backends.tee,
+            backends.echo,
+            backends.impostor,
+        )
     finally:
         os.killpg(nginx.pid, signal.SIGTERM)
         try:
@@ -429,10 +515,32 @@ def clinic(tmp_path_factory: pytest.TempPathFactory, served_app: Served) -> Iter
         except subprocess.TimeoutExpired:
             os.killpg(nginx.pid, signal.SIGKILL)
             nginx.wait()
-        tee.close()
-        echo.shutdown()
-        echo.server_close()
-        impostor.close()
+
+
+@dataclass(frozen=True)
+class SecondRuns:
+    clinic: PlaybookRun
+    single_box: PlaybookRun
+    single_box_fingerprint_before: bytes
+    single_box_fingerprint_after: bytes
+    limit_below_the_apps: PlaybookRun
+
+
+@pytest.fixture(scope="module")
+def second_runs(tmp_path_factory: pytest.TempPathFactory, first_runs: FirstRuns) -> SecondRuns:
+    """Both hosts a second time, beside a box whose nginx limit is below the app's (a fresh
+    overlay of its own: preflight refuses it before any change)."""
+    before = _certificate_of(first_runs.single_box).fingerprint(hashes.SHA256())
+    refused = _single_box_role(tmp_path_factory, "limit-below-the-apps")
+    clinic, single_box, limit = _side_by_side(
+        first_runs.clinic.run,
+        first_runs.single_box.run,
+        lambda: refused.run(
+            appliance_settings={"max_upload_mb": 200}, reverse_proxy_client_max_body_size_mb=100
+        ),
+    )
+    after = _certificate_of(first_runs.single_box).fingerprint(hashes.SHA256())
+    return SecondRuns(clinic, single_box, before, after, limit)
 
 
 def _handshake(clinic: Clinic, version: ssl.TLSVersion) -> str:
@@ -617,8 +725,8 @@ def test_it_runs_without_ansible_warnings(clinic: Clinic) -> None:
     assert clinic.certificates.server.key.splitlines()[1] not in clinic.first_run.output
 
 
-def test_it_changes_nothing_on_a_second_run(clinic: Clinic) -> None:
-    second = clinic.role.run()
+def test_it_changes_nothing_on_a_second_run(second_runs: SecondRuns) -> None:
+    second = second_runs.clinic
     assert second.returncode == 0, second.output
     assert second.recap()["changed"] == 0, second.output
 
@@ -627,36 +735,14 @@ def test_it_changes_nothing_on_a_second_run(clinic: Clinic) -> None:
 
 
 @pytest.fixture(scope="module")
-def single_box(tmp_path_factory: pytest.TempPathFactory) -> Role:
-    return make_role(
-        tmp_path_factory,
-        "single-box",
-        {
-            "appliance_settings": {"public_url": "https://notes.clinic.test", "max_upload_mb": 100},
-            "reverse_proxy_self_signed_addresses": ["192.0.2.10"],
-            "reverse_proxy_app_site": True,
-            "reverse_proxy_model_front": False,
-            "reverse_proxy_model_gateway": False,
-            "reverse_proxy_listen_addresses": ["127.0.0.1"],
-            "reverse_proxy_https_port": free_port(),
-            "reverse_proxy_metrics_port": free_port(),
-            "reverse_proxy_metrics_allow": ["127.0.0.1"],
-        },
-    )
-
-
-@pytest.fixture(scope="module")
-def self_signed_run(single_box: Role) -> PlaybookRun:
-    run = single_box.run()
-    assert run.returncode == 0, run.output
-    return run
+def single_box(first_runs: FirstRuns) -> Role:
+    return first_runs.single_box
 
 
 def _certificate_of(role: Role) -> x509.Certificate:
     return x509.load_pem_x509_certificate(role.overlay.read(f"{TLS_DIR}/appliance.crt").encode())
 
 
-@pytest.mark.usefixtures("self_signed_run")
 def test_it_makes_a_self_signed_certificate_for_the_host_name_and_address(
     single_box: Role,
 ) -> None:
@@ -671,16 +757,15 @@ def test_it_makes_a_self_signed_certificate_for_the_host_name_and_address(
     assert "model_" not in site  # the single box has neither model front nor gateway
 
 
-@pytest.mark.usefixtures("self_signed_run")
-def test_it_keeps_the_self_signed_certificate_on_a_second_run(single_box: Role) -> None:
-    before = _certificate_of(single_box).fingerprint(hashes.SHA256())
-    second = single_box.run()
+def test_it_keeps_the_self_signed_certificate_on_a_second_run(second_runs: SecondRuns) -> None:
+    second = second_runs.single_box
     assert second.returncode == 0, second.output
     assert second.recap()["changed"] == 0, second.output
-    assert _certificate_of(single_box).fingerprint(hashes.SHA256()) == before
+    assert second_runs.single_box_fingerprint_after == second_runs.single_box_fingerprint_before
 
 
-@pytest.mark.usefixtures("self_signed_run")
+# After the second runs, which must not run beside it in the same overlay.
+@pytest.mark.usefixtures("second_runs")
 def test_it_never_installs_a_site_nginx_refuses(single_box: Role) -> None:
     before = single_box.overlay.read(SITE)
     # Straight to the site (the key and certificate are there from the first run).
@@ -694,10 +779,8 @@ def test_it_never_installs_a_site_nginx_refuses(single_box: Role) -> None:
     assert single_box.overlay.read(SITE) == before
 
 
-def test_it_refuses_an_nginx_limit_below_the_apps(single_box: Role) -> None:
-    run = single_box.run(
-        appliance_settings={"max_upload_mb": 200}, reverse_proxy_client_max_body_size_mb=100
-    )
+def test_it_refuses_an_nginx_limit_below_the_apps(second_runs: SecondRuns) -> None:
+    run = second_runs.limit_below_the_apps
     assert run.returncode != 0
     messages = run.failure_messages()
     assert "nginx limit below the app's" in messages
