@@ -59,6 +59,12 @@ bench-load: install
 eval: install
 	$(BIN)/python -m eval.run
 
+# site.yml on a bare Debian 12 tree (debootstrap, cached in /var/cache/appliance-ci) for the
+# inventories, checked in the tree with the real tools; needs root. .ci/run runs it after make test.
+.PHONY: test-converge
+test-converge: install
+	APPLIANCE_CONVERGE=1 $(BIN)/pytest -q tests/converge
+
 # ansible-lint over ansible/ (production profile, offline); make test runs it too
 # (tests/ansible/test_lint.py).
 .PHONY: lint-ansible

@@ -1,0 +1,344 @@
+"""site.yml on a bare Debian 12 tree with the small practice's inventory (inventories/cpu-box):
+everything a host gets, checked in the tree with the real tools, and a second run that changes
+nothing. `make test-converge` runs it (never `make test`: it installs real packages from the
+Debian mirror and the whole wheelhouse, minutes of work).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ansible.playbooks import ANSIBLE_DIR, PlaybookRun, require_ansible_playbook, run_playbook
+from tests.converge.box import ADDRESS, REPO, Box
+from tests.tools import require_root, require_tool
+
+APP_BIN = "/opt/appliance/venv/bin/appliance"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv9dU2bE3mB1pXxQyWzLq0sT7kR4nA8cF6hG2jY5oPe"
+ADMIN_PASSWORD = "quiet-harbour-lantern-47"
+VAULT: dict[str, Any] = {
+    "vault_appliance_admin_password": ADMIN_PASSWORD,
+    "vault_appliance_metrics_token": "4f1c9a7e2b6d8053e1a9c4b7f0d2e6a8",
+    "vault_model_api_key": "9b3e7d1f5a2c8e4b6d0f3a7c1e5b9d2f",
+    "vault_backup_data_password": "a long password for the data backups",
+    "vault_backup_keys_password": "another long password, for the keys",
+    "vault_encrypted_storage_passphrase": "a long passphrase kept in the vault",
+    "vault_base_admin_password_hashes": {
+        # yescrypt of ADMIN_PASSWORD; nobody signs in to the tree.
+        "alice": "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$IuWfuqkYVRxdIWkbolTKXf/BlDK7272MvWRZHFImip.",
+    },
+}
+
+
+def practice_values(wheelhouse: Path) -> dict[str, Any]:
+    """The cpu-box inventory's placeholders replaced, and every role told it is in a tree."""
+    return {
+        "base_apt_mirror": os.environ.get(
+            "APPLIANCE_DEBIAN_MIRROR", "http://deb.debian.org/debian"
+        ),
+        "base_apt_security_mirror": "http://deb.debian.org/debian-security",
+        "base_ntp_servers": ["10.20.0.123"],
+        "base_admin_users": [
+            {
+                "name": "alice",
+                "ssh_keys": [f"{KEY} alice@laptop"],
+                "password_hash": "{{ vault_base_admin_password_hashes.alice }}",
+            }
+        ],
+        "firewall_clinic_networks": ["10.20.0.0/24"],
+        "firewall_admin_networks": ["10.20.0.48/29"],
+        "firewall_controller_address": "10.20.0.50",
+        "firewall_dns_servers": ["10.20.0.53"],
+        "firewall_mirror_hosts": ["10.20.0.80"],
+        "firewall_backup_targets": ["10.30.0.20"],
+        "firewall_smtp_relays": ["10.20.0.25"],
+        "monitoring_smtp_relay": "10.20.0.25:587",
+        "monitoring_smtp_from": "notes-alerts@practice.lan",
+        "monitoring_alert_email": "it-oncall@practice.lan",
+        # No device-mapper on the build machines: LUKS is tested on loop devices
+        # (tests/ansible/test_encrypted_storage_role.py); here the data folder is a bind mount.
+        "encrypted_storage_volumes": [],
+        "appliance_wheelhouse": str(wheelhouse),
+        "appliance_settings": {
+            "host": "127.0.0.1",
+            "port": 8000,
+            "public_url": "https://notes.practice.lan",
+            "idle_timeout_minutes": 15,
+            "metrics_token": "{{ vault_appliance_metrics_token }}",
+            "model_api_key": "{{ vault_model_api_key }}",
+        },
+        # Inside a tree: files, packages, accounts and enabled units, but no daemon started,
+        # no firewall loaded, no volume opened, no sysctl applied.
+        "base_runtime": False,
+        "firewall_runtime": False,
+        "encrypted_storage_runtime": False,
+        "appliance_runtime": False,
+        "monitoring_runtime": False,
+        "reverse_proxy_runtime": False,
+        "model_server_runtime": False,
+        "model_server_wheelhouse": str(wheelhouse),
+        "backup_runtime": False,
+        "backup_data_repository": "/srv/backup/appliance-data",
+        "backup_keys_repository": "/srv/backup/appliance-keys",
+    }
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("wheelhouse") / "wheelhouse-cpu"
+    subprocess.run(
+        [str(REPO / "scripts" / "build-wheelhouse.sh"), "--out", str(folder)],
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    require_root("debootstrap, chroot and mount namespaces need root")
+    require_ansible_playbook()
+    require_tool("unshare", "the tree gets its /proc and /dev in a mount namespace")
+    workdir = tmp_path_factory.mktemp("converge-cpu-box")
+    box = Box.fresh(workdir)
+    try:
+        yield box
+    finally:
+        shutil.rmtree(box.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def inventory(box: Box, wheelhouse: Path) -> Path:
+    return box.write_inventory(
+        "cpu-box",
+        practice_values(wheelhouse),
+        VAULT,
+        groups=("appliance", "model_server", "monitoring"),
+    )
+
+
+@pytest.fixture(scope="module")
+def first(box: Box, inventory: Path) -> PlaybookRun:
+    run = box.converge(inventory)
+    (box.workdir / "first-run.log").write_text(run.output)
+    assert run.returncode == 0, run.output[-20000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def second(box: Box, inventory: Path, first: PlaybookRun) -> PlaybookRun:
+    run = box.converge(inventory)
+    (box.workdir / "second-run.log").write_text(run.output)
+    return run
+
+
+def test_a_second_run_changes_nothing(second: PlaybookRun) -> None:
+    assert second.returncode == 0, second.output[-20000:]
+    changed = [line for line in second.output.splitlines() if line.startswith("changed: ")]
+    assert second.recap("box")["changed"] == 0, "\n".join(changed) + second.output[-8000:]
+
+
+@pytest.mark.usefixtures("first")
+def test_the_packages_a_host_needs_are_installed(box: Box) -> None:
+    wanted = ["nftables", "chrony", "auditd", "openssh-server", "sudo", "python3-venv"]
+    done = box.run("dpkg-query", "--show", "--showformat", "${Package} ${Status}\\n", *wanted)
+    installed = {line.split()[0] for line in done.stdout.splitlines() if "installed" in line}
+    assert installed == set(wanted), done.stdout
+
+
+@pytest.mark.usefixtures("first")
+def test_sshd_admits_the_admins_by_key_only_and_never_root(box: Box) -> None:
+    box.run("mkdir", "-p", "/run/sshd")
+    effective = box.run("/usr/sbin/sshd", "-T").stdout
+    settings = dict(line.split(" ", 1) for line in effective.splitlines() if " " in line)
+    assert settings["permitrootlogin"] == "no"
+    assert settings["passwordauthentication"] == "no"
+    assert settings["kbdinteractiveauthentication"] == "no"
+    assert settings["allowgroups"].split() == ["ssh-users"] or "allowgroups" in settings, settings
+    assert box.run("getent", "passwd", "alice").returncode == 0
+
+
+@pytest.mark.usefixtures("first")
+def test_the_firewall_ruleset_parses(box: Box) -> None:
+    box.run("nft", "--check", "--file", "/etc/nftables.conf")
+
+
+@pytest.mark.usefixtures("first")
+def test_the_units_are_enabled_and_pass_systemd_analyze_verify(box: Box) -> None:
+    wants = box.path("/etc/systemd/system/multi-user.target.wants")
+    enabled = {path.name for path in wants.iterdir()}
+    assert {"appliance.service", "nftables.service", "chrony.service", "auditd.service"} <= enabled
+    done = box.run(
+        "systemd-analyze", "verify", "/etc/systemd/system/appliance.service", check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.usefixtures("first")
+def test_the_data_and_keys_are_the_service_accounts_alone(box: Box) -> None:
+    account = box.run("getent", "passwd", "appliance").stdout.split(":")
+    uid = int(account[2])
+    for folder in ("/var/lib/appliance", "/var/lib/appliance/keys"):
+        info = box.path(folder).stat()
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (uid, 0o700), folder
+    keys = list(box.path("/var/lib/appliance/keys").glob("*.key"))
+    assert len(keys) == 5
+    for path in [*keys, box.path("/var/lib/appliance/appliance.toml")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+@pytest.mark.usefixtures("first")
+def test_the_first_admin_exists_in_the_installed_appliance(box: Box) -> None:
+    listed = box.run(
+        "runuser",
+        "-u",
+        "appliance",
+        "--",
+        "env",
+        "APPLIANCE_DATA_DIR=/var/lib/appliance",
+        "/opt/appliance/venv/bin/appliance",
+        "user",
+        "list",
+    ).stdout
+    assert "practice-admin" in listed and "admin" in listed, listed
+
+
+@pytest.mark.usefixtures("first")
+def test_the_installed_appliance_came_from_the_wheelhouse(box: Box, wheelhouse: Path) -> None:
+    manifest = json.loads((wheelhouse / "wheelhouse.json").read_text())
+    frozen = box.run("/opt/appliance/venv/bin/python", "-m", "pip", "list", "--format=json")
+    versions = {p["name"]: p["version"] for p in json.loads(frozen.stdout)}
+    assert versions["therapy-notes-appliance"] == manifest["version"]
+    assert "pytest" not in versions and "torch" not in versions  # runtime only
+
+
+class Network:
+    """Two network namespaces joined by a veth pair: the box (10.20.0.10, its own nftables
+    ruleset loaded) and a clinic workstation (10.20.0.60), which is also the box's default
+    route, so that a refused outbound packet is the firewall's doing and never "no route"."""
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+        suffix = str(os.getpid())[-5:]
+        self.box, self.clinic = f"ab-box-{suffix}", f"ab-clinic-{suffix}"
+
+    def up(self, ruleset: Path) -> None:
+        veth_box, veth_clinic = f"{self.box}-v", f"{self.clinic}-v"
+        for command in (
+            ["netns", "add", self.box],
+            ["netns", "add", self.clinic],
+            ["link", "add", veth_box[:15], "type", "veth", "peer", "name", veth_clinic[:15]],
+            ["link", "set", veth_box[:15], "netns", self.box],
+            ["link", "set", veth_clinic[:15], "netns", self.clinic],
+            ["-n", self.box, "addr", "add", f"{ADDRESS}/24", "dev", veth_box[:15]],
+            ["-n", self.clinic, "addr", "add", "10.20.0.60/24", "dev", veth_clinic[:15]],
+            ["-n", self.box, "link", "set", "lo", "up"],
+            ["-n", self.clinic, "link", "set", "lo", "up"],
+            ["-n", self.box, "link", "set", veth_box[:15], "up"],
+            ["-n", self.clinic, "link", "set", veth_clinic[:15], "up"],
+            ["-n", self.box, "route", "add", "default", "via", "10.20.0.60"],
+        ):
+            subprocess.run([self.ip, *command], check=True, capture_output=True)
+        subprocess.run(
+            [self.ip, "netns", "exec", self.box, "nft", "--file", str(ruleset)],
+            check=True,
+            capture_output=True,
+        )
+
+    def down(self) -> None:
+        for name in (self.box, self.clinic):
+            subprocess.run([self.ip, "netns", "delete", name], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def running_box(box: Box, second: PlaybookRun) -> Iterator[Network]:
+    """The converged tree's firewall, web app and nginx running in the box's namespace, started
+    by hand as their units would start them (there is no systemd here)."""
+    network = Network(require_tool("ip", "the smoke test joins two network namespaces"))
+    network.up(box.path("/etc/nftables.conf"))
+    in_box = [network.ip, "netns", "exec", network.box, *box.wrapper, "chroot", str(box.root)]
+    environment = [
+        "env",
+        "APPLIANCE_DATA_DIR=/var/lib/appliance",
+        "APPLIANCE_KEYS_DIR=/var/lib/appliance/keys",
+    ]
+    services = [
+        [*in_box, "runuser", "-u", "appliance", "--", *environment, APP_BIN, "serve"],
+        [*in_box, "/usr/sbin/nginx", "-g", "daemon off;"],
+    ]
+    logs = box.workdir / "services.log"
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        with logs.open("ab") as log:
+            for command in services:
+                started.append(
+                    subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+                )
+        _wait_for_https(network, box)
+        yield network
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        network.down()
+
+
+def _wait_for_https(network: Network, box: Box) -> None:
+    probe = [
+        network.ip, "netns", "exec", network.clinic, sys.executable, "-c",
+        "import socket,ssl,sys;c=ssl._create_unverified_context();"
+        "s=c.wrap_socket(socket.create_connection(('10.20.0.10',443),timeout=2));"
+        "s.sendall(b'GET /healthz HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n');"
+        "sys.exit(0 if b' 200 ' in s.recv(200) else 1)",
+    ]  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+            return
+        time.sleep(1)
+    log = (box.workdir / "services.log").read_text(errors="replace")
+    raise AssertionError(f"the web app never answered through nginx:\n{log[-5000:]}")
+
+
+def test_smoke_yml_passes_against_the_converged_box(
+    box: Box, inventory: Path, running_box: Network
+) -> None:
+    # The playbook's own host is the box (its egress and counters, through a chroot in the box's
+    # namespace); its workstation checks run on "localhost", here the clinic's namespace.
+    chroot_in_box = box.workdir / "chroot-in-box"
+    chroot_in_box.write_text(f'#!/bin/sh\nexec ip netns exec {running_box.box} chroot "$@"\n')
+    chroot_in_box.chmod(0o755)
+    run = run_playbook(
+        ANSIBLE_DIR / "smoke.yml",
+        inventory=inventory,
+        workdir=box.workdir,
+        extra_vars=[
+            box.workdir / "converge-cpu-box.json",
+            {"ansible_chroot_exe": str(chroot_in_box)},
+        ],
+        timeout=600,
+        wrapper=[running_box.ip, "netns", "exec", running_box.clinic, *box.wrapper],
+    )
+    (box.workdir / "smoke.log").write_text(run.output)
+    assert run.returncode == 0, run.output[-12000:]
+    assert run.recap("box")["failed"] == 0
+    assert ADMIN_PASSWORD not in run.output
