@@ -49,6 +49,9 @@ TOOLS = {
     "systemd-analyze": "the Debian package systemd",
     "initdb": "the Debian package postgresql-15 (in /usr/lib/postgresql/15/bin)",
     "pg_ctlcluster": "the Debian package postgresql-common",
+    "pg_dump": "the Debian package postgresql-client-15",
+    "pg_restore": "the Debian package postgresql-client-15",
+    "psql": "the Debian package postgresql-client-15",
     "pg_dropcluster": "the Debian package postgresql-common",
 }
 # Importable module -> what to install to get it (those that pyproject.toml cannot declare).

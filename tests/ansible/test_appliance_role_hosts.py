@@ -169,6 +169,8 @@ def _unit_run(site: Site, name: str, **overrides: Any) -> tuple[PlaybookRun, Pat
         hosts,
         appliance_manage_service=True,
         appliance_runtime=False,
+        # The unit is in a folder of the test's, not this machine's systemd.
+        appliance_enable_at_boot=False,
         appliance_systemd_dir=str(units),
         appliance_unit_check_dir=str(site.workdir / name / "unit-check"),
         appliance_requires_mounts=["/"],

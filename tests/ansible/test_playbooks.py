@@ -12,7 +12,15 @@ import pytest
 from tests.ansible.playbooks import ANSIBLE_DIR, VENV_BIN, ansible_env, require_ansible_playbook
 
 INVENTORIES = ["single-box", "hospital", "cpu-box"]
-PLAYBOOKS = ["preflight.yml", "site.yml", "verify.yml", "unlock.yml", "restore-drill.yml"]
+PLAYBOOKS = [
+    "preflight.yml",
+    "site.yml",
+    "verify.yml",
+    "unlock.yml",
+    "restore-drill.yml",
+    "rollback.yml",
+    "smoke.yml",
+]
 GROUPS = ["appliance", "postgresql", "model_server", "monitoring"]
 
 

@@ -7,6 +7,10 @@ as PID 1, and the tests then connect to it with psycopg as the web app would. Th
 address), so the server sees one connection from an app host and, directly, one from
 127.0.0.1, which is not. The relay only copies bytes: TLS runs end to end between psycopg and
 the server. Teardown drops the cluster (pg_dropcluster --stop) and its configuration folder.
+
+Every run that can share a playbook run does: the first run and the idempotent second run also
+deploy a build machine's cluster (`postgresql_runtime: false`) as a second inventory host, and
+every refusal (each its own inventory host, each with one bad value) comes from one run.
 """
 
 from __future__ import annotations
@@ -39,10 +43,15 @@ from tests.tools import require_root, require_tool
 
 VERSION = 15
 CLUSTER = "ansible_role_test"
+# The build machine's cluster, written and checked by the same runs but never started.
+OFF_CLUSTER = f"{CLUSTER}_off"
 PASSWORD = "amber-kettle-orchard-1931"
+SHORT_PASSWORD = "tiny-secret-pw"
 DATABASE = "appliance"
 USER = "appliance"
 APP_HOST = "127.0.0.2"
+# The restore drill's scratch database (postgresql_drill_db_name's default).
+DRILL_DATABASE = f"{DATABASE}_drill"
 SOCKET_DIR = "/var/run/postgresql"
 # The server's refusal when no pg_hba.conf line matches (not a wrong password, not a TLS error).
 NO_HBA_ENTRY = re.escape("no pg_hba.conf entry for host")
@@ -87,6 +96,25 @@ class Relay:
             sock.close()
 
 
+def failures(output: str) -> dict[str, str]:
+    """Each host's failure message, in normal or -vvv output (which prints the result as
+    indented JSON over several lines)."""
+    found: dict[str, str] = {}
+    lines = iter(output.splitlines())
+    for line in lines:
+        matched = re.match(r"fatal: \[(?P<host>[^\]]+)\]: FAILED! => (?P<payload>.*)$", line)
+        if not matched:
+            continue
+        payload = matched["payload"]
+        if payload == "{":
+            payload = "{\n" + "\n".join(iter(lambda: next(lines), "}")) + "\n}"
+        try:
+            found[matched["host"]] = str(json.loads(payload).get("msg", payload))
+        except json.JSONDecodeError:
+            found[matched["host"]] = payload
+    return found
+
+
 @dataclass(frozen=True)
 class Target:
     workdir: Path
@@ -97,13 +125,20 @@ class Target:
     def config_dir(self) -> Path:
         return Path(f"/etc/postgresql/{VERSION}/{CLUSTER}")
 
-    def deploy(self, *args: str, **more_vars: Any) -> PlaybookRun:
+    def deploy(
+        self,
+        *args: str,
+        inventory: str = "inventory.yml",
+        limit: str = "localhost",
+        **more_vars: Any,
+    ) -> PlaybookRun:
+        """The role on `limit` (every host of the inventory with "all"); `more_vars` win."""
         return run_playbook(
             self.workdir / "postgresql-playbook.yml",
-            inventory=self.workdir / "inventory.yml",
+            inventory=self.workdir / inventory,
             workdir=self.workdir,
-            extra_vars=[self.workdir / "vars.json", more_vars],
-            args=args,
+            extra_vars=[more_vars],
+            args=["--limit", limit, *args],
         )
 
     def connect(self, *, via_app_host: bool = True, **params: Any) -> psycopg.Connection[Any]:
@@ -122,12 +157,16 @@ class Target:
         }
         return psycopg.connect(**conninfo)
 
-    def superuser(self) -> psycopg.Connection[Any]:
+    def superuser(self, dbname: str = DATABASE) -> psycopg.Connection[Any]:
         """The superuser on the local socket: root, through the role's pg_ident.conf map."""
-        return psycopg.connect(host=SOCKET_DIR, port=self.port, dbname=DATABASE, user="postgres")
+        return psycopg.connect(
+            host=SOCKET_DIR, port=self.port, dbname=dbname, user="postgres", autocommit=True
+        )
 
 
-def _drop_cluster(pg_dropcluster: str, cluster: str = CLUSTER) -> None:
+def drop_cluster(cluster: str) -> None:
+    """Stops and removes one of the tests' clusters, whatever state it is in."""
+    pg_dropcluster = require_tool("pg_dropcluster", "the test makes and drops a cluster of its own")
     subprocess.run(
         [pg_dropcluster, "--stop", str(VERSION), cluster], capture_output=True, check=False
     )
@@ -135,25 +174,73 @@ def _drop_cluster(pg_dropcluster: str, cluster: str = CLUSTER) -> None:
     shutil.rmtree(f"/etc/postgresql/{VERSION}/{cluster}", ignore_errors=True)
 
 
-def _postgresql_common(program: str) -> str:
-    return require_tool(program, "the test makes and drops a cluster of its own")
+@dataclass(frozen=True)
+class ClinicCA:
+    certificate: Path
+    server_certificate: str
+    server_key: str
+    other_key: str
+
+
+def make_clinic_ca(folder: Path) -> ClinicCA:
+    """A CA standing in for the clinic's, a server certificate it issued for 127.0.0.1, and a
+    key that is not that certificate's."""
+    openssl = require_tool("openssl", "the test plays the clinic CA")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc", "-days", "2"]
+    ca_crt, ca_key = folder / "ca.crt", folder / "ca.key"
+    ca = [
+        *["-subj", "/CN=Test Clinic CA", "-addext", "basicConstraints=critical,CA:TRUE"],
+        *["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        *["-keyout", str(ca_key), "-out", str(ca_crt)],
+    ]
+    server = [
+        *["-CA", str(ca_crt), "-CAkey", str(ca_key), "-subj", "/CN=notes-db1"],
+        *["-addext", "subjectAltName=IP:127.0.0.1"],
+        *["-keyout", str(folder / "server.key"), "-out", str(folder / "server.crt")],
+    ]
+    other = [
+        *["-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        *["-out", str(folder / "other.key")],
+    ]
+    commands = [
+        [openssl, "req", "-x509", *ec, *ca],
+        [openssl, "req", "-x509", *ec, *server],
+        [openssl, "genpkey", *other],
+    ]
+    for command in commands:
+        subprocess.run(command, capture_output=True, check=True, timeout=30)
+    return ClinicCA(
+        ca_crt,
+        (folder / "server.crt").read_text(),
+        (folder / "server.key").read_text(),
+        (folder / "other.key").read_text(),
+    )
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def clinic_ca(tmp_path_factory: pytest.TempPathFactory) -> ClinicCA:
+    return make_clinic_ca(tmp_path_factory.mktemp("clinic-ca"))
+
+
+def _inventory(role_vars: dict[str, Any], hosts: dict[str, dict[str, Any]]) -> str:
+    """JSON (which is YAML): the shared variables as the group's, each host's own beside them
+    (host variables win over group variables; --extra-vars would win over both)."""
+    members = {name: {**LOCALHOST, **own} for name, own in hosts.items()}
+    return json.dumps({"all": {"vars": role_vars, "children": {"postgresql": {"hosts": members}}}})
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory, clinic_ca: ClinicCA) -> Iterator[Target]:
     require_root("the role creates a PostgreSQL cluster and reads files as postgres")
     require_ansible_playbook()
     require_tool(
         "initdb", "the role creates a cluster", directory=Path(f"/usr/lib/postgresql/{VERSION}/bin")
     )
-    pg_dropcluster = _postgresql_common("pg_dropcluster")
-    _drop_cluster(pg_dropcluster)  # left over from an interrupted run
+    require_tool("pg_ctlcluster", "the role starts the cluster with it")
+    for cluster in (CLUSTER, OFF_CLUSTER):
+        drop_cluster(cluster)  # left over from an interrupted run
     workdir = tmp_path_factory.mktemp("postgresql")
     port = free_port()
-    # Root without become: every command the role runs as postgres goes through runuser or
-    # pg_ctlcluster, and the modules log in as root through the pg_ident.conf map.
-    inventory = {"postgresql": {"hosts": {"localhost": LOCALHOST}}}
-    (workdir / "inventory.yml").write_text(json.dumps(inventory))
     role_vars = {
         "postgresql_packages": [],
         "postgresql_cluster": CLUSTER,
@@ -162,27 +249,52 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         "postgresql_app_addresses": [APP_HOST],
         "postgresql_db_password": PASSWORD,
     }
-    (workdir / "vars.json").write_text(json.dumps(role_vars))
+    # Root without become: every command the role runs as postgres goes through runuser or
+    # pg_ctlcluster, and the modules log in as root through the pg_ident.conf map. The build
+    # machine's cluster (never started) has a name and port of its own.
+    build_box = {
+        "postgresql_runtime": False,
+        "postgresql_cluster": OFF_CLUSTER,
+        "postgresql_port": free_port(),
+    }
+    hosts = {"localhost": {}, "build-box": build_box}
+    (workdir / "inventory.yml").write_text(_inventory(role_vars, hosts))
+    # Each host one bad value; all of them run against the same live cluster.
+    refusals = {
+        "named-app-host": {"postgresql_app_addresses": ["notes-app1.hospital.example"]},
+        "short-password": {"postgresql_db_password": SHORT_PASSWORD},
+        "foreign-key": {
+            "postgresql_tls_certificate": clinic_ca.server_certificate,
+            "postgresql_tls_private_key": clinic_ca.other_key,
+            "postgresql_tls_ca_certificate": clinic_ca.certificate.read_text(),
+        },
+        "drill-outsider": {"postgresql_drill_addresses": ["127.0.0.3"]},
+        # The live host itself: it gets as far as writing the file (and its self-signed
+        # certificate names it, so it keeps the name).
+        "localhost": {"postgresql_settings": {"work_mem": "plenty"}},
+    }
+    (workdir / "refusals.yml").write_text(_inventory(role_vars, refusals))
     write_role_playbook(workdir, "postgresql")
     relay = Relay(APP_HOST, port)
     try:
         yield Target(workdir, port, relay)
     finally:
         relay.close()
-        _drop_cluster(pg_dropcluster)
+        for cluster in (CLUSTER, OFF_CLUSTER):
+            drop_cluster(cluster)
 
 
 @pytest.fixture(scope="module")
 def first_run(target: Target) -> PlaybookRun:
     # -vvv prints every task's arguments and results: the password must not be among them.
-    run = target.deploy("-vvv")
+    run = target.deploy("-vvv", limit="all")
     assert run.returncode == 0, run.output
     return run
 
 
 @pytest.fixture(scope="module")
 def second_run(target: Target, first_run: PlaybookRun) -> PlaybookRun:
-    run = target.deploy()
+    run = target.deploy(limit="all")
     assert run.returncode == 0, run.output
     return run
 
@@ -191,7 +303,8 @@ def test_it_creates_and_starts_the_cluster_then_a_second_run_changes_nothing(
     first_run: PlaybookRun, second_run: PlaybookRun
 ) -> None:
     assert first_run.recap()["changed"] >= 5
-    assert second_run.recap() == {**second_run.recap(), "changed": 0, "failed": 0}
+    for host in ("localhost", "build-box"):
+        assert second_run.recap(host) == {**second_run.recap(host), "changed": 0, "failed": 0}
     for run in (first_run, second_run):
         assert "[WARNING]" not in run.output
         assert "[DEPRECATION WARNING]" not in run.output
@@ -242,7 +355,7 @@ def test_the_superuser_cannot_log_in_over_the_network(target: Target) -> None:
 
 
 @pytest.mark.usefixtures("first_run")
-def test_pg_hba_holds_the_local_superuser_and_one_hostssl_line_per_app_host(
+def test_pg_hba_holds_the_local_superuser_the_app_hosts_and_the_drill_line(
     target: Target,
 ) -> None:
     with target.superuser() as conn:
@@ -250,10 +363,40 @@ def test_pg_hba_holds_the_local_superuser_and_one_hostssl_line_per_app_host(
             "SELECT type, database, user_name, address, netmask, auth_method, error"
             " FROM pg_hba_file_rules ORDER BY line_number"
         ).fetchall()
+    host = (APP_HOST, "255.255.255.255", "scram-sha-256", None)
     assert rules == [
         ("local", ["all"], ["postgres"], None, None, "peer", None),
-        ("hostssl", [DATABASE], [USER], APP_HOST, "255.255.255.255", "scram-sha-256", None),
+        ("hostssl", [DATABASE], [USER], *host),
+        ("hostssl", [DRILL_DATABASE], [USER], *host),
     ]
+
+
+@pytest.mark.usefixtures("first_run")
+def test_the_drill_line_admits_the_app_role_only_to_a_scratch_database_it_cannot_create(
+    target: Target,
+) -> None:
+    # The line matches, but outside a drill there is nothing behind it.
+    with pytest.raises(psycopg.OperationalError, match=f'database "{DRILL_DATABASE}" does not'):
+        target.connect(dbname=DRILL_DATABASE)
+    with (
+        target.connect(autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied to create"),
+    ):
+        conn.execute(f"CREATE DATABASE {DRILL_DATABASE}")
+    # Made by the superuser (as restore-drill.yml does), it lets the app host in over TLS, and
+    # no other address.
+    with target.superuser() as conn:
+        conn.execute(f"CREATE DATABASE {DRILL_DATABASE} OWNER {USER}")
+    try:
+        with target.connect(dbname=DRILL_DATABASE) as conn:
+            assert conn.execute(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+            ).fetchone() == (True,)
+        with pytest.raises(psycopg.OperationalError, match=NO_HBA_ENTRY):
+            target.connect(dbname=DRILL_DATABASE, via_app_host=False)
+    finally:
+        with target.superuser() as conn:
+            conn.execute(f"DROP DATABASE {DRILL_DATABASE}")
 
 
 @pytest.mark.usefixtures("first_run")
@@ -319,137 +462,94 @@ def test_the_private_key_is_readable_by_postgres_only(target: Target) -> None:
     assert key.st_uid == pwd.getpwnam("postgres").pw_uid
 
 
-@pytest.mark.usefixtures("second_run")
-def test_a_bad_setting_stops_the_run_before_the_server_reloads_it(target: Target) -> None:
+def test_runtime_false_writes_and_checks_the_files_but_starts_nothing(
+    first_run: PlaybookRun, second_run: PlaybookRun
+) -> None:
+    config_dir = Path(f"/etc/postgresql/{VERSION}/{OFF_CLUSTER}")
+    hba = (config_dir / "pg_hba.conf").read_text()
+    assert f"hostssl  {DATABASE}  {USER}  {APP_HOST}/32  scram-sha-256" in hba
+    assert "ssl = on" in (config_dir / "conf.d" / "50-appliance.conf").read_text()
+    assert (config_dir / "tls" / "server.key").exists()
+    assert first_run.recap("build-box")["changed"] >= 5
+    assert "postgresql_runtime is false" in first_run.output
+    status = subprocess.run(
+        [require_tool("pg_ctlcluster", "the test reads the cluster's state"), str(VERSION),
+         OFF_CLUSTER, "status"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert status.returncode == 3  # stopped: never started, by either run
+
+
+@dataclass(frozen=True)
+class Refused:
+    run: PlaybookRun
+    messages: dict[str, str]
+    # What the bad setting wrote, read before the live file was put back.
+    bad_settings: str
+
+
+@pytest.fixture(scope="module")
+def refused(target: Target, second_run: PlaybookRun) -> Refused:
+    """One run (-vvv: the secrets must not show even there) of every refusal case, each an
+    inventory host of its own with one bad value, all against the live cluster."""
     settings_file = target.config_dir / "conf.d" / "50-appliance.conf"
     good = settings_file.read_text()
     try:
-        run = target.deploy(postgresql_settings={"work_mem": "plenty"})
-        assert run.returncode != 0
-        assert "work_mem = 'plenty'" in settings_file.read_text()
+        run = target.deploy("-vvv", inventory="refusals.yml", limit="all")
+        bad_settings = settings_file.read_text()
     finally:
-        # As the previous run left it, so the next run's changes are its own.
+        # As the second run left it, so the next run's changes are its own.
         settings_file.write_text(good)
-    assert "Check the server configuration with postgres -C" in run.output
+    return Refused(run, failures(run.output), bad_settings)
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("named-app-host", "must list the web app hosts' IP addresses"),
+        ("short-password", "postgresql_db_password must hold at least 20 characters"),
+        ("foreign-key", "is not the key of postgresql_tls_certificate"),
+        (
+            "drill-outsider",
+            "may list only addresses of postgresql_app_addresses; it holds 127.0.0.3",
+        ),
+    ],
+)
+def test_bad_input_is_refused_before_any_change_naming_it(
+    refused: Refused, host: str, message: str
+) -> None:
+    assert refused.run.returncode != 0
+    assert refused.run.recap(host) == {**refused.run.recap(host), "changed": 0, "failed": 1}
+    assert message in refused.messages[host], refused.messages
+
+
+def test_refusals_show_no_secret(refused: Refused) -> None:
+    assert "notes-app1.hospital.example" in refused.messages["named-app-host"]
+    assert SHORT_PASSWORD not in refused.run.output
+    assert "PRIVATE KEY" not in refused.run.output
+
+
+def test_a_bad_setting_stops_the_run_before_the_server_reloads_it(
+    target: Target, refused: Refused
+) -> None:
+    assert refused.run.recap()["failed"] == 1
+    assert "work_mem = 'plenty'" in refused.bad_settings
+    failure = refused.messages["localhost"]
+    assert "Check the server configuration with postgres -C" in refused.run.output
     # postgres -C's own verdict, in the failed task's stderr.
-    assert re.search(r'invalid value for parameter \\?"work_mem\\?": \\?"plenty', run.output)
-    assert "RUNNING HANDLER" not in run.output
+    assert re.search(
+        r'invalid value for parameter \\?"work_mem\\?": \\?"plenty', refused.run.output
+    )
+    assert "non-zero return code" in failure
+    assert "RUNNING HANDLER" not in refused.run.output
     # The server, never told to reload, still runs and lets the app in.
     with target.connect() as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
-def test_a_host_name_for_an_app_host_is_refused_before_any_change(target: Target) -> None:
-    run = target.deploy(postgresql_app_addresses=["notes-app1.hospital.example"])
-    assert run.returncode != 0
-    assert run.recap()["changed"] == 0
-    assert "notes-app1.hospital.example" in run.failure_messages()
-    assert "must list the web app hosts' IP addresses" in run.failure_messages()
-
-
-def test_runtime_false_writes_and_checks_the_files_but_starts_nothing(target: Target) -> None:
-    cluster = f"{CLUSTER}_off"
-    pg_dropcluster = _postgresql_common("pg_dropcluster")
-    _drop_cluster(pg_dropcluster, cluster)
-    try:
-        run = target.deploy(
-            postgresql_runtime=False, postgresql_cluster=cluster, postgresql_port=free_port()
-        )
-        assert run.returncode == 0, run.output
-        config_dir = Path(f"/etc/postgresql/{VERSION}/{cluster}")
-        hba = (config_dir / "pg_hba.conf").read_text()
-        assert f"hostssl  {DATABASE}  {USER}  {APP_HOST}/32  scram-sha-256" in hba
-        assert "ssl = on" in (config_dir / "conf.d" / "50-appliance.conf").read_text()
-        assert (config_dir / "tls" / "server.key").exists()
-        assert "Check the server configuration with postgres -C" in run.output
-        assert "postgresql_runtime is false" in run.output
-        status = subprocess.run(
-            [_postgresql_common("pg_ctlcluster"), str(VERSION), cluster, "status"],
-            capture_output=True,
-            check=False,
-        )
-        assert status.returncode == 3  # stopped: never started
-    finally:
-        _drop_cluster(pg_dropcluster, cluster)
-
-
-def test_a_short_password_is_refused_before_any_change_and_not_shown(target: Target) -> None:
-    short = "tiny-secret-pw"
-    run = target.deploy("-vvv", postgresql_db_password=short)
-    assert run.returncode != 0
-    assert run.recap()["changed"] == 0
-    assert "postgresql_db_password must hold at least 20 characters" in run.output
-    assert short not in run.output
-
-
-@dataclass(frozen=True)
-class ClinicCA:
-    certificate: Path
-    server_certificate: str
-    server_key: str
-    other_key: str
-
-
-@pytest.fixture(scope="module")
-def clinic_ca(tmp_path_factory: pytest.TempPathFactory) -> ClinicCA:
-    """A CA standing in for the clinic's, a server certificate it issued for 127.0.0.1, and a
-    key that is not that certificate's."""
-    openssl = require_tool("openssl", "the test plays the clinic CA")
-    folder = tmp_path_factory.mktemp("clinic-ca")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc", "-days", "2"]
-    ca_crt, ca_key = folder / "ca.crt", folder / "ca.key"
-    ca = [
-        *["-subj", "/CN=Test Clinic CA", "-addext", "basicConstraints=critical,CA:TRUE"],
-        *["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        *["-keyout", str(ca_key), "-out", str(ca_crt)],
-    ]
-    server = [
-        *["-CA", str(ca_crt), "-CAkey", str(ca_key), "-subj", "/CN=notes-db1"],
-        *["-addext", "subjectAltName=IP:127.0.0.1"],
-        *["-keyout", str(folder / "server.key"), "-out", str(folder / "server.crt")],
-    ]
-    other = [
-        "-algorithm",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        str(folder / "other.key"),
-    ]
-    commands = [
-        [openssl, "req", "-x509", *ec, *ca],
-        [openssl, "req", "-x509", *ec, *server],
-        [openssl, "genpkey", *other],
-    ]
-    for command in commands:
-        subprocess.run(command, capture_output=True, check=True, timeout=30)
-    return ClinicCA(
-        ca_crt,
-        (folder / "server.crt").read_text(),
-        (folder / "server.key").read_text(),
-        (folder / "other.key").read_text(),
-    )
-
-
-def test_a_key_that_is_not_the_certificates_is_refused_before_any_change(
-    target: Target, clinic_ca: ClinicCA
-) -> None:
-    run = target.deploy(
-        "-vvv",
-        postgresql_tls_certificate=clinic_ca.server_certificate,
-        postgresql_tls_private_key=clinic_ca.other_key,
-        postgresql_tls_ca_certificate=clinic_ca.certificate.read_text(),
-    )
-    assert run.returncode != 0
-    assert run.recap()["changed"] == 0
-    # -vvv prints the failure as indented JSON, which failure_messages() does not parse.
-    assert "is not the key of postgresql_tls_certificate" in run.output
-    assert "PRIVATE KEY" not in run.output
-
-
 # Last: from here on the server presents the CA's certificate, which the tests above do not
 # trust (they pin the self-signed one).
-@pytest.mark.usefixtures("second_run")
+@pytest.mark.usefixtures("second_run", "refused")
 def test_a_certificate_from_the_clinic_ca_is_served_and_verifies_against_the_ca(
     target: Target, clinic_ca: ClinicCA
 ) -> None:
