@@ -11,12 +11,12 @@ and from applying sysctl values to the running kernel. The packages it would ins
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.ansible.overlay import Overlay
 from tests.ansible.playbooks import (
     PlaybookRun,
     require_ansible_playbook,
@@ -40,39 +40,6 @@ BASE_VARS = {
     "base_admin_users": [{"name": "alice", "ssh_keys": [f"{KEY} alice"], "password_hash": HASH}],
     "base_log_reader_users": [{"name": "carol", "ssh_keys": [f"{OTHER_KEY} carol"]}],
 }
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """This machine with /etc, /home and /var/log overlaid by folders under `root`."""
-
-    root: Path
-    unshare: str
-
-    def wrapper(self) -> list[str]:
-        mounts = []
-        for lower in OVERLAID:
-            name = lower.strip("/").replace("/", "-")
-            upper, work = self.root / "upper" / name, self.root / "work" / name
-            upper.mkdir(parents=True, exist_ok=True)
-            work.mkdir(parents=True, exist_ok=True)
-            mounts.append(
-                f"mount -t overlay overlay -o lowerdir={lower},upperdir={upper},workdir={work} "
-                f"{lower}"
-            )
-        # sshd -t wants its privilege separation folder, which only a running sshd makes.
-        mounts += ["mount -t tmpfs tmpfs /run", "mkdir /run/sshd"]
-        script = " && ".join(mounts) + ' && exec "$@"'
-        return [self.unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
-
-    def run(self, *command: str) -> str:
-        done = subprocess.run(
-            [*self.wrapper(), *command], capture_output=True, text=True, timeout=60, check=True
-        )
-        return done.stdout
-
-    def read(self, path: str) -> str:
-        return self.run("cat", path)
 
 
 @dataclass(frozen=True)
@@ -104,7 +71,13 @@ def role(tmp_path_factory: pytest.TempPathFactory) -> Role:
     workdir = tmp_path_factory.mktemp("base")
     write_role_playbook(workdir, "base", gather_facts=True)
     write_localhost_inventory(workdir)
-    overlay = Overlay(workdir / "overlay", require_tool("unshare", "the test overlays /etc"))
+    overlay = Overlay(
+        workdir / "overlay",
+        require_tool("unshare", "the test overlays /etc"),
+        OVERLAID,
+        # sshd -t wants its privilege separation folder, which only a running sshd makes.
+        then=("mkdir /run/sshd",),
+    )
     # An installer's swap line, which the role must turn off.
     fstab = overlay.root / "upper" / "etc" / "fstab"
     fstab.parent.mkdir(parents=True)
@@ -120,7 +93,7 @@ def first_run(role: Role) -> PlaybookRun:
 
 
 def _effective_sshd(role: Role) -> dict[str, str]:
-    printed = role.overlay.run("/usr/sbin/sshd", "-T", "-f", "/etc/ssh/sshd_config")
+    printed = role.overlay.run("/usr/sbin/sshd", "-T", "-f", "/etc/ssh/sshd_config").stdout
     return dict(line.split(" ", 1) for line in printed.splitlines() if " " in line)
 
 
@@ -146,15 +119,15 @@ def test_it_admits_keys_of_the_ssh_group_only_and_never_root(role: Role) -> None
 
 @pytest.mark.usefixtures("first_run")
 def test_it_gives_admins_sudo_and_log_readers_logs_only(role: Role) -> None:
-    assert set(role.overlay.run("id", "-nG", "alice").split()) >= {
+    assert set(role.overlay.run("id", "-nG", "alice").stdout.split()) >= {
         "appliance-admins",
         "appliance-ssh",
     }
-    carol = set(role.overlay.run("id", "-nG", "carol").split())
+    carol = set(role.overlay.run("id", "-nG", "carol").stdout.split())
     assert carol >= {"appliance-log-readers", "appliance-ssh", "adm", "systemd-journal"}
     assert "appliance-admins" not in carol
-    assert "(ALL : ALL) ALL" in role.overlay.run("sudo", "--list", "--other-user", "alice")
-    assert "not allowed" in role.overlay.run("sudo", "--list", "--other-user", "carol")
+    assert "(ALL : ALL) ALL" in role.overlay.run("sudo", "--list", "--other-user", "alice").stdout
+    assert "not allowed" in role.overlay.run("sudo", "--list", "--other-user", "carol").stdout
     assert role.overlay.read("/etc/shadow").count(f"alice:{HASH}:") == 1
 
 

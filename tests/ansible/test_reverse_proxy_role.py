@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.ansible.overlay import Overlay
 from tests.ansible.playbooks import (
     PlaybookRun,
     require_ansible_playbook,
@@ -65,44 +66,6 @@ CLIENT = "127.0.0.2"
 IMPOSTOR = "127.0.0.3"
 FORGED = "203.0.113.9"
 MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """This machine with OVERLAID mounted over by folders under `root`, and a fresh /run."""
-
-    root: Path
-    unshare: str
-
-    def wrapper(self) -> list[str]:
-        mounts = []
-        for lower in OVERLAID:
-            name = lower.strip("/").replace("/", "-")
-            upper, work = self.root / "upper" / name, self.root / "work" / name
-            upper.mkdir(parents=True, exist_ok=True)
-            work.mkdir(parents=True, exist_ok=True)
-            mounts.append(
-                f"mount -t overlay overlay -o lowerdir={lower},upperdir={upper},workdir={work} "
-                f"{lower}"
-            )
-        mounts.append("mount -t tmpfs tmpfs /run")
-        script = " && ".join(mounts) + ' && exec "$@"'
-        return [self.unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
-
-    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.wrapper(), *command], capture_output=True, text=True, timeout=60, check=check
-        )
-
-    def read(self, path: str) -> str:
-        return self.run("cat", path).stdout
-
-    def exists(self, path: str) -> bool:
-        return self.run("test", "-e", path, check=False).returncode == 0
-
-    def mode(self, path: str) -> tuple[int, str, str]:
-        owner = self.run("stat", "--format=%a %U %G", path).stdout.split()
-        return int(owner[0], 8), owner[1], owner[2]
 
 
 # --- Certificates: a clinic CA, a certificate it signed, and an impostor's ---------------------
@@ -306,7 +269,9 @@ def make_role(factory: pytest.TempPathFactory, name: str, role_vars: dict[str, o
     workdir = factory.mktemp(name)
     write_role_playbook(workdir, "reverse_proxy")
     write_localhost_inventory(workdir)
-    overlay = Overlay(workdir / "overlay", require_tool("unshare", "the test overlays /etc"))
+    overlay = Overlay(
+        workdir / "overlay", require_tool("unshare", "the test overlays /etc"), OVERLAID
+    )
     base_vars = {"reverse_proxy_runtime": False, "reverse_proxy_packages": [], **role_vars}
     return Role(workdir, overlay, base_vars)
 
