@@ -45,18 +45,48 @@ class PlaybookRun:
                 }
         raise AssertionError(f"no recap for {host}:\n{self.output}")
 
-    def failure_messages(self) -> str:
-        """The `msg` of every failed task or loop item, as one string to search in."""
+    def failure_messages(self, host: str | None = None) -> str:
+        """The `msg` of every failed task or loop item (of `host` alone when given), as one
+        string to search in. Under -vvv a result spans several lines; they are joined until
+        they parse."""
+        prefixes = (
+            ("fatal: ", "failed: ") if host is None else (f"fatal: [{host}]", f"failed: [{host}]")
+        )
         messages = []
-        for line in self.output.splitlines():
-            if not line.startswith(("fatal: ", "failed: ")):
+        lines = self.output.splitlines()
+        for index, line in enumerate(lines):
+            if not line.startswith(prefixes):
                 continue
-            _, _, payload = line.partition(" => ")
-            try:
-                messages.append(str(json.loads(payload).get("msg", payload)))
-            except json.JSONDecodeError:
-                messages.append(payload)
+            first = payload = line.partition(" => ")[2]
+            for more in [None, *lines[index + 1 :]]:
+                if more is not None:
+                    payload += "\n" + more
+                try:
+                    messages.append(str(json.loads(payload).get("msg", payload)))
+                    break
+                except json.JSONDecodeError:
+                    continue
+            else:
+                messages.append(first)
         return "\n".join(messages)
+
+    def host_output(self, host: str) -> str:
+        """What the run printed about `host`: each of its results, after the task it belongs
+        to (for inventories whose hosts are cases of one run)."""
+        kept: list[str] = []
+        task, ours = "", False
+        for line in self.output.splitlines():
+            if line.startswith(("TASK [", "PLAY ", "RUNNING HANDLER [")):
+                task, ours = line, False
+            elif found := re.match(r"^\w+: \[([^\]]+)\]", line):
+                ours = found[1] == host
+                if ours:
+                    kept.append(task)
+            elif not line.strip():
+                ours = False
+            if ours:
+                kept.append(line)
+        return "\n".join(kept)
 
 
 def require_ansible_playbook() -> str:

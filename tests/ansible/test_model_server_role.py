@@ -92,43 +92,6 @@ def _read_environment_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _failures(run: PlaybookRun, host: str) -> str:
-    """The failure messages of `host` alone; under -vvv a result spans several lines."""
-    messages = []
-    lines = run.output.splitlines()
-    for index, line in enumerate(lines):
-        if not line.startswith((f"fatal: [{host}]", f"failed: [{host}]")):
-            continue
-        payload = line.partition(" => ")[2]
-        for more in lines[index + 1 :]:
-            try:
-                messages.append(str(json.loads(payload).get("msg", payload)))
-                break
-            except json.JSONDecodeError:
-                payload += "\n" + more
-        else:
-            messages.append(payload)
-    return "\n".join(messages)
-
-
-def _host_lines(run: PlaybookRun, host: str) -> str:
-    """What the run printed about `host`: each of its results, after the task it belongs to."""
-    kept: list[str] = []
-    task, ours = "", False
-    for line in run.output.splitlines():
-        if line.startswith(("TASK [", "PLAY ", "RUNNING HANDLER [")):
-            task, ours = line, False
-        elif found := re.match(r"^\w+: \[([^\]]+)\]", line):
-            ours = found[1] == host
-            if ours:
-                kept.append(task)
-        elif not line.strip():
-            ours = False
-        if ours:
-            kept.append(line)
-    return "\n".join(kept)
-
-
 @dataclass(frozen=True)
 class Target:
     """This machine as a model host: its folders under the test's workdir, its free ports.
@@ -464,7 +427,7 @@ def test_verify_fails_when_the_services_do_not_take_the_vaulted_key(verified: Ve
     run = verified.run
     assert run.recap("wrong_key")["failed"] == 1, run.output
     assert "did not list a model for a caller with model_server_api_key" in (
-        _failures(run, "wrong_key")
+        run.failure_messages("wrong_key")
     ), run.output
     assert "not-the-key-the-services-run-with" not in run.output
 
@@ -472,7 +435,7 @@ def test_verify_fails_when_the_services_do_not_take_the_vaulted_key(verified: Ve
 def test_verify_fails_when_nothing_answers(verified: Verified) -> None:
     run = verified.run
     assert run.recap("nowhere")["failed"] == 1, run.output
-    failed = _host_lines(run, "nowhere").split("\nfatal: [nowhere]")[0].rsplit("TASK [", 1)[-1]
+    failed = run.host_output("nowhere").split("\nfatal: [nowhere]")[0].rsplit("TASK [", 1)[-1]
     assert failed.startswith("model_server : Wait until the speech service reports itself healthy.")
 
 
@@ -480,7 +443,7 @@ def test_a_changed_weight_file_fails_the_checksum_naming_the_file(
     target: Target, first_run: PlaybookRun
 ) -> None:
     assert first_run.recap("tampered")["failed"] == 1, first_run.output
-    message = _failures(first_run, "tampered")
+    message = first_run.failure_messages("tampered")
     assert "Model tampered" in message, first_run.output
     assert "does not match its SHA256SUMS" in message
     assert "./tokenizer/vocabulary.txt: FAILED" in message
@@ -490,16 +453,16 @@ def test_a_changed_weight_file_fails_the_checksum_naming_the_file(
 
 def test_a_file_missing_from_sha256sums_fails_naming_the_file(first_run: PlaybookRun) -> None:
     assert first_run.recap("extra")["failed"] == 1, first_run.output
-    assert "holds files its SHA256SUMS does not list: extra.bin" in _failures(first_run, "extra"), (
-        first_run.output
-    )
+    assert "holds files its SHA256SUMS does not list: extra.bin" in first_run.failure_messages(
+        "extra"
+    ), first_run.output
 
 
 def test_a_model_folder_without_sha256sums_is_refused_before_any_change(
     target: Target, first_run: PlaybookRun
 ) -> None:
     bare = target.workdir / "bare-model"
-    assert f"{bare} (model bare) has no SHA256SUMS" in _failures(first_run, "bare"), (
+    assert f"{bare} (model bare) has no SHA256SUMS" in first_run.failure_messages("bare"), (
         first_run.output
     )
     recap = first_run.recap("bare")
@@ -512,7 +475,7 @@ def test_a_setting_model_server_refuses_stops_the_play_and_keeps_the_file(
 ) -> None:
     run = second_run.run
     assert run.recap("refused")["failed"] == 1, run.output
-    message = _failures(run, "refused")
+    message = run.failure_messages("refused")
     assert "model-server refuses the settings" in message, run.output
     assert "MODEL_SERVER_BEAM_SIZE" in message
     assert API_KEY not in run.output

@@ -40,35 +40,6 @@ NO_DRIVER = (
 INSTALL_TASK = "Ensure the driver, nvidia-smi and nvidia-persistenced are installed"
 
 
-def _host_lines(run: PlaybookRun, host: str) -> str:
-    """What the run printed about `host`: each of its results, with the task it belongs to."""
-    kept: list[str] = []
-    task = ""
-    ours = False
-    for line in run.output.splitlines():
-        if line.startswith(("TASK [", "PLAY ", "RUNNING HANDLER [")):
-            task, ours = line, False
-        elif re.match(r"^\w+: \[", line):
-            ours = line.split("]", 1)[0].split("[", 1)[1] == host
-            if ours:
-                kept.append(task)
-        elif not line.strip():
-            ours = False
-        if ours:
-            kept.append(line)
-    return "\n".join(kept)
-
-
-def _failures(run: PlaybookRun, host: str) -> str:
-    """The failure messages of `host` alone."""
-    lines = [
-        line
-        for line in run.output.splitlines()
-        if line.startswith((f"fatal: [{host}]", f"failed: [{host}]"))
-    ]
-    return PlaybookRun(run.returncode, "\n".join(lines)).failure_messages()
-
-
 @dataclass(frozen=True)
 class Host:
     workdir: Path
@@ -178,7 +149,7 @@ def cases(host: Host) -> PlaybookRun:
 def test_a_host_without_an_nvidia_gpu_is_skipped_with_its_message(cases: PlaybookRun) -> None:
     assert cases.recap("no_gpu")["failed"] == 0, cases.output
     assert cases.recap("no_gpu")["changed"] == 0
-    ours = _host_lines(cases, "no_gpu")
+    ours = cases.host_output("no_gpu")
     assert "Skipped: no_gpu is not a GPU host (no NVIDIA PCI device, vendor 0x10de" in ours
     assert INSTALL_TASK not in ours
 
@@ -188,14 +159,14 @@ def test_this_machine_under_the_cpu_profile_is_skipped_with_its_message(
 ) -> None:
     assert cases.recap("cpu")["failed"] == 0, cases.output
     assert cases.recap("cpu")["changed"] == 0
-    assert "Skipped: cpu is not a GPU host (profile cpu)" in _host_lines(cases, "cpu")
+    assert "Skipped: cpu is not a GPU host (profile cpu)" in cases.host_output("cpu")
 
 
 def test_a_gpu_host_is_checked_with_nvidia_smi_and_its_gpus_listed(
     host: Host, cases: PlaybookRun
 ) -> None:
     assert cases.recap("gpu")["failed"] == 0, cases.output
-    ours = _host_lines(cases, "gpu")
+    ours = cases.host_output("gpu")
     assert "Skipped:" not in ours
     assert "0 | NVIDIA H100 80GB HBM3 | 550.54.15 | 81559 | Enabled" in ours
     assert "1 | NVIDIA H100 80GB HBM3" in ours
@@ -219,19 +190,20 @@ def test_verify_alone_passes_on_the_gpu_host_and_changes_nothing(cases: Playbook
     recap = cases.recap("verify_alone")
     assert recap["failed"] == 0, cases.output
     assert recap["changed"] == 0
-    assert "0 | NVIDIA H100 80GB HBM3 | 550.54.15" in _host_lines(cases, "verify_alone")
+    assert "0 | NVIDIA H100 80GB HBM3 | 550.54.15" in cases.host_output("verify_alone")
 
 
 def test_a_missing_nvidia_smi_fails_with_a_clear_message(host: Host, cases: PlaybookRun) -> None:
     assert cases.recap("missing_smi")["failed"] == 1, cases.output
-    assert f"nvidia-smi is not at {host.workdir / 'absent'} on missing_smi" in _failures(
-        cases, "missing_smi"
+    assert (
+        f"nvidia-smi is not at {host.workdir / 'absent'} on missing_smi"
+        in cases.failure_messages("missing_smi")
     )
 
 
 def test_a_driver_nvidia_smi_cannot_reach_asks_for_a_reboot_and_unlock(cases: PlaybookRun) -> None:
     assert cases.recap("no_driver")["failed"] == 1, cases.output
-    message = _failures(cases, "no_driver")
+    message = cases.failure_messages("no_driver")
     assert "nvidia-smi failed on no_driver (exit 9)" in message, cases.output
     assert "couldn't communicate with the NVIDIA driver" in message
     assert "reboot the host yourself, run unlock.yml" in message
@@ -239,7 +211,7 @@ def test_a_driver_nvidia_smi_cannot_reach_asks_for_a_reboot_and_unlock(cases: Pl
 
 def test_an_old_driver_and_persistence_off_are_refused(cases: PlaybookRun) -> None:
     assert cases.recap("old_driver")["failed"] == 1, cases.output
-    message = _failures(cases, "old_driver")
+    message = cases.failure_messages("old_driver")
     assert "Driver 470.256.02 is older than 535" in message, cases.output
     assert "Persistence mode is off on GPU 0" in message
 
@@ -250,6 +222,6 @@ def test_debian_driver_without_non_free_sources_is_refused_before_any_change(
     recap = cases.recap("debian_without_non_free")
     assert recap["failed"] == 1, cases.output
     assert recap["changed"] == 0
-    message = _failures(cases, "debian_without_non_free")
+    message = cases.failure_messages("debian_without_non_free")
     assert "the apt sources lack non-free, non-free-firmware" in message, cases.output
     assert not any((host.workdir / "modules-load.d" / "debian_without_non_free").iterdir())
