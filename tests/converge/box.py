@@ -141,15 +141,18 @@ class Box:
         return folder
 
     def converge(
-        self, inventory: Path, playbook: str = "site.yml", args: Sequence[str] = ()
+        self,
+        inventory: Path,
+        playbook: str = "site.yml",
+        args: Sequence[str] = (),
+        overrides: Mapping[str, Any] | None = None,
     ) -> PlaybookRun:
+        variables = self.workdir / f"converge-{inventory.name.removeprefix('inventory-')}.json"
         return run_playbook(
             ANSIBLE_DIR / playbook,
             inventory=inventory,
             workdir=self.workdir,
-            extra_vars=[
-                self.workdir / f"converge-{inventory.name.removeprefix('inventory-')}.json"
-            ],
+            extra_vars=[variables, *([overrides] if overrides else [])],
             args=args,
             timeout=1800,
             wrapper=self.wrapper,

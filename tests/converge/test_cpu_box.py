@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -26,6 +27,14 @@ from tests.converge.box import ADDRESS, REPO, Box
 from tests.tools import require_root, require_tool
 
 APP_BIN = "/opt/appliance/venv/bin/appliance"
+APP_ENV = (
+    "env",
+    "APPLIANCE_DATA_DIR=/var/lib/appliance",
+    "APPLIANCE_KEYS_DIR=/var/lib/appliance/keys",
+)
+# The box is installed from this release first, then upgraded to the checkout: the last commit
+# before migration 0011, so the upgrade has a schema to move.
+PREVIOUS_RELEASE = "7f552d8^"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv9dU2bE3mB1pXxQyWzLq0sT7kR4nA8cF6hG2jY5oPe"
 ADMIN_PASSWORD = "quiet-harbour-lantern-47"
 VAULT: dict[str, Any] = {
@@ -95,16 +104,38 @@ def practice_values(wheelhouse: Path) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("wheelhouse") / "wheelhouse-cpu"
+def _build_wheelhouse(source: Path, folder: Path) -> Path:
     subprocess.run(
-        [str(REPO / "scripts" / "build-wheelhouse.sh"), "--out", str(folder)],
+        [str(source / "scripts" / "build-wheelhouse.sh"), "--out", str(folder)],
         check=True,
         capture_output=True,
         timeout=1800,
     )
     return folder
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_wheelhouse(REPO, tmp_path_factory.mktemp("wheelhouse") / "wheelhouse-cpu")
+
+
+@pytest.fixture(scope="module")
+def previous_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheelhouse of PREVIOUS_RELEASE, its schema behind this checkout's: the box is first
+    installed from it, then upgraded to this checkout, as a clinic's would be."""
+    source = tmp_path_factory.mktemp("previous-release")
+    git = shutil.which("git") or "git"
+    archive = subprocess.run(
+        [git, "-C", str(REPO), "archive", "--format=tar", PREVIOUS_RELEASE],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    tar = shutil.which("tar") or "tar"
+    subprocess.run([tar, "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=120)
+    # That release had no wheelhouse script yet: this checkout's builds it the same way.
+    shutil.copy2(REPO / "scripts" / "build-wheelhouse.sh", source / "scripts")
+    return _build_wheelhouse(source, tmp_path_factory.mktemp("wheelhouse") / "previous-cpu")
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +162,21 @@ def inventory(box: Box, wheelhouse: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first(box: Box, inventory: Path) -> PlaybookRun:
+def installed(box: Box, inventory: Path, previous_wheelhouse: Path) -> PlaybookRun:
+    """The bare tree to the previous release."""
+    previous = str(previous_wheelhouse)
+    overrides = {"appliance_wheelhouse": previous, "model_server_wheelhouse": previous}
+    run = box.converge(inventory, overrides=overrides)
+    (box.workdir / "install-run.log").write_text(run.output)
+    assert run.returncode == 0, run.output[-20000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def first(box: Box, inventory: Path, installed: PlaybookRun) -> PlaybookRun:
+    """The previous release upgraded to this checkout's."""
     run = box.converge(inventory)
-    (box.workdir / "first-run.log").write_text(run.output)
+    (box.workdir / "upgrade-run.log").write_text(run.output)
     assert run.returncode == 0, run.output[-20000:]
     return run
 
@@ -143,6 +186,24 @@ def second(box: Box, inventory: Path, first: PlaybookRun) -> PlaybookRun:
     run = box.converge(inventory)
     (box.workdir / "second-run.log").write_text(run.output)
     return run
+
+
+def test_the_upgrade_snapshots_and_migrates_once_keeping_the_people(
+    box: Box, first: PlaybookRun, previous_wheelhouse: Path, wheelhouse: Path
+) -> None:
+    migrated = re.search(r"database migrated from revision (\w+) to (\w+)", first.output)
+    assert migrated and migrated[1] != migrated[2], first.output[-20000:]
+    marker = json.loads(box.path("/opt/appliance/release.json").read_text())
+    assert marker["complete"] is True
+    old, new = marker["previous"], marker["release"]
+    assert old != new
+    snapshot = box.path(f"/var/lib/appliance/upgrade-snapshots/{old}-to-{new}")
+    assert stat.S_IMODE(snapshot.stat().st_mode) == 0o700
+    assert (snapshot / "appliance.db").is_file(), sorted(p.name for p in snapshot.iterdir())
+    verified = box.run(
+        "runuser", "-u", "appliance", "--", *APP_ENV, APP_BIN, "audit", "verify", check=False
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_a_second_run_changes_nothing(second: PlaybookRun) -> None:
