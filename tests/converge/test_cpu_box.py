@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from appliance.migrate import head_revision
 from tests.ansible.playbooks import ANSIBLE_DIR, PlaybookRun, require_ansible_playbook, run_playbook
 from tests.converge.box import ADDRESS, REPO, Box
 from tests.tools import require_root, require_tool
@@ -188,11 +190,19 @@ def second(box: Box, inventory: Path, first: PlaybookRun) -> PlaybookRun:
     return run
 
 
+def _revision(database: Path) -> str:
+    with sqlite3.connect(database) as connection:
+        return str(connection.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
 def test_the_upgrade_snapshots_and_migrates_once_keeping_the_people(
-    box: Box, first: PlaybookRun, previous_wheelhouse: Path, wheelhouse: Path
+    box: Box, first: PlaybookRun
 ) -> None:
-    migrated = re.search(r"database migrated from revision (\w+) to (\w+)", first.output)
-    assert migrated and migrated[1] != migrated[2], first.output[-20000:]
+    # Changed exactly when the schema moved (the task reads `appliance migrate`'s own words).
+    migrate_task = re.search(
+        r"TASK \[appliance : Migrate the database[^\n]*\n(\w+): \[box\]", first.output
+    )
+    assert migrate_task and migrate_task[1] == "changed", first.output[-20000:]
     marker = json.loads(box.path("/opt/appliance/release.json").read_text())
     assert marker["complete"] is True
     old, new = marker["previous"], marker["release"]
@@ -200,6 +210,11 @@ def test_the_upgrade_snapshots_and_migrates_once_keeping_the_people(
     snapshot = box.path(f"/var/lib/appliance/upgrade-snapshots/{old}-to-{new}")
     assert stat.S_IMODE(snapshot.stat().st_mode) == 0o700
     assert (snapshot / "appliance.db").is_file(), sorted(p.name for p in snapshot.iterdir())
+    # The snapshot holds the schema the previous release left; the live database is at head.
+    assert _revision(snapshot / "appliance.db") != head_revision()
+    assert _revision(box.path("/var/lib/appliance/appliance.db")) == head_revision()
+    users = sqlite3.connect(snapshot / "appliance.db").execute("SELECT count(*) FROM users")
+    assert users.fetchone()[0] >= 1  # the first admin, kept
     verified = box.run(
         "runuser", "-u", "appliance", "--", *APP_ENV, APP_BIN, "audit", "verify", check=False
     )
