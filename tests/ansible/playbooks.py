@@ -111,6 +111,24 @@ def ansible_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def run_appliance(
+    workdir: Path, *args: str, settings: Mapping[str, str], stdin: str | None = None
+) -> str:
+    """The test virtualenv's `appliance` command with `settings` (APPLIANCE_* variables) as its
+    only settings, for a role's data seen from outside the role; its standard output."""
+    env = {k: v for k, v in ansible_env(workdir).items() if not k.startswith("ANSIBLE_")}
+    done = subprocess.run(
+        [str(VENV_BIN / "appliance"), *args],
+        env={**env, **settings},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
 def run_playbook(
     playbook: Path,
     *,

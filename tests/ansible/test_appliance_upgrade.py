@@ -42,8 +42,8 @@ from tests.ansible.playbooks import (
     LOCALHOST,
     VENV_BIN,
     PlaybookRun,
-    ansible_env,
     require_ansible_playbook,
+    run_appliance,
     run_playbook,
 )
 from tests.served_app import free_port
@@ -212,21 +212,8 @@ def _task_lines(run: PlaybookRun, task: str) -> list[tuple[str, str]]:
 
 def _appliance(site: Site, *args: str, stdin: str = "") -> str:
     data = site.host_dir("app1")
-    env = {
-        **{k: v for k, v in ansible_env(site.workdir).items() if not k.startswith("ANSIBLE_")},
-        "APPLIANCE_DATA_DIR": str(data / "data"),
-        "APPLIANCE_KEYS_DIR": str(data / "keys"),
-    }
-    done = subprocess.run(
-        [str(VENV_BIN / "appliance"), *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
+    settings = {"APPLIANCE_DATA_DIR": str(data / "data"), "APPLIANCE_KEYS_DIR": str(data / "keys")}
+    return run_appliance(site.workdir, *args, settings=settings, stdin=stdin)
 
 
 @pytest.fixture(scope="module")

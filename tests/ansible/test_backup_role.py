@@ -36,8 +36,8 @@ from tests.ansible.playbooks import (
     LOCALHOST,
     VENV_BIN,
     PlaybookRun,
-    ansible_env,
     require_ansible_playbook,
+    run_appliance,
     run_playbook,
 )
 from tests.ansible.test_postgresql_role import SOCKET_DIR, VERSION, drop_cluster, make_clinic_ca
@@ -213,21 +213,8 @@ class Deployment:
 
 
 def _appliance(site: Site, *args: str, env: dict[str, str], stdin: str | None = None) -> str:
-    site_env = {
-        **{k: v for k, v in ansible_env(site.workdir).items() if not k.startswith("ANSIBLE_")},
-        **env,
-        "APPLIANCE_DATA_DIR": str(site.data_dir),
-    }
-    done = subprocess.run(
-        [str(VENV_BIN / "appliance"), *args],
-        env=site_env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
+    settings = {**env, "APPLIANCE_DATA_DIR": str(site.data_dir)}
+    return run_appliance(site.workdir, *args, settings=settings, stdin=stdin)
 
 
 def _populate(site: Site, env: dict[str, str] | None = None) -> None:
