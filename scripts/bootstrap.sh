@@ -87,6 +87,12 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   # the real programs (nginx -t, amtool, the blackbox exporter's --config.check), back up with
   # restic and run PostgreSQL 15 (installed for the PostgreSQL test run too). The packages'
   # daemons are never started by the install: apt_install blocks them with policy-rc.d.
+  # The converge tests (make test-converge) copy a Debian tree (cp, tar), archive an earlier
+  # release (git) and give it mounts in a namespace (unshare); a minimal image may lack them.
+  command -v cp >/dev/null 2>&1 || missing+=(coreutils)
+  command -v tar >/dev/null 2>&1 || missing+=(tar)
+  command -v git >/dev/null 2>&1 || missing+=(git)
+  command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
   PATH="$PATH:/usr/sbin:/sbin" command -v nginx >/dev/null 2>&1 || missing+=(nginx)
   command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
   command -v prometheus-blackbox-exporter >/dev/null 2>&1 || missing+=(prometheus-blackbox-exporter)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.ansible.playbooks import ANSIBLE_DIR, PlaybookRun, run_playbook
+from tests.tools import require_tool
 
 REPO = ANSIBLE_DIR.parent
 CACHE = Path("/var/cache/appliance-ci")
@@ -73,13 +74,13 @@ class Box:
     def fresh(cls, workdir: Path) -> Box:
         root = workdir / "root"
         # cp -a keeps owners, modes and device nodes; the cached tree is never touched.
-        cp = shutil.which("cp") or "/bin/cp"
+        cp = require_tool("cp", "the converge copies the cached tree")
         subprocess.run([cp, "-a", str(cached_tree()), str(root)], check=True, timeout=600)
         return cls(root, workdir)
 
     @property
     def wrapper(self) -> list[str]:
-        unshare = shutil.which("unshare") or "unshare"
+        unshare = require_tool("unshare", "the tree gets its mounts in a namespace")
         script = _namespace_script(self.root)
         return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
 

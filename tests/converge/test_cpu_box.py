@@ -126,14 +126,14 @@ def previous_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A wheelhouse of PREVIOUS_RELEASE, its schema behind this checkout's: the box is first
     installed from it, then upgraded to this checkout, as a clinic's would be."""
     source = tmp_path_factory.mktemp("previous-release")
-    git = shutil.which("git") or "git"
+    git = require_tool("git", "the converge installs an earlier release first")
     archive = subprocess.run(
         [git, "-C", str(REPO), "archive", "--format=tar", PREVIOUS_RELEASE],
         check=True,
         capture_output=True,
         timeout=120,
     )
-    tar = shutil.which("tar") or "tar"
+    tar = require_tool("tar", "the earlier release is unpacked from git archive")
     subprocess.run([tar, "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=120)
     # That release had no wheelhouse script yet: this checkout's builds it the same way.
     shutil.copy2(REPO / "scripts" / "build-wheelhouse.sh", source / "scripts")
