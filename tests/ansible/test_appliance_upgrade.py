@@ -59,10 +59,14 @@ SITE_PLAYS = (
 
 # systemctl as the systemd_service module calls it: `show UNIT`, `is-enabled UNIT -l`, and the
 # verbs, which are logged with the number of entries in FAKE_SYSTEMCTL_WATCH at that moment.
+# Both hosts' tasks run at once (forks), so each call holds a lock over the shared state file:
+# without it one host read the other's half-written JSON and failed its task now and then.
 FAKE_SYSTEMCTL = """\
-import json, os, pathlib, sys
+import fcntl, json, os, pathlib, sys
 state = pathlib.Path(os.environ["FAKE_SYSTEMCTL_STATE"])
 watch = pathlib.Path(os.environ["FAKE_SYSTEMCTL_WATCH"])
+lock = open(str(state) + ".lock", "a")
+fcntl.flock(lock, fcntl.LOCK_EX)
 words = [word for word in sys.argv[1:] if not word.startswith("-")]
 verb, unit = words[0], (words[1:] or [""])[0]
 units = json.loads(state.read_text()) if state.exists() else {}
