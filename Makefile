@@ -14,9 +14,17 @@ run:
 	@VENV=$(VENV) EXTRAS=runtime scripts/bootstrap.sh
 	@VENV=$(VENV) scripts/run-dev.sh
 
+# Everything but the Ansible role runs (make test-roles) and the converge (make test-converge),
+# which take minutes of package work; CI (.ci/run) runs all three.
 test:
 	@VENV=$(VENV) EXTRAS=dev WITH_TEST_TOOLS=1 scripts/bootstrap.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not roles"
+
+# Each Ansible role run for real on this machine (as root): accounts, clusters, nginx, Prometheus.
+.PHONY: test-roles
+test-roles:
+	@VENV=$(VENV) EXTRAS=dev WITH_TEST_TOOLS=1 scripts/bootstrap.sh
+	$(BIN)/pytest -q -m roles tests/ansible
 
 # The database-facing tests again, against PostgreSQL (.ci/run starts one for this).
 test-postgres: install
@@ -62,8 +70,10 @@ eval: install
 # site.yml on a bare Debian 12 tree (debootstrap, cached in /var/cache/appliance-ci) for the
 # inventories, checked in the tree with the real tools; needs root. .ci/run runs it after make test.
 .PHONY: test-converge
+# The two trees (small practice, hospital on one host) converge side by side, one per process:
+# much of a converge waits on apt, pip and the disk.
 test-converge: install
-	APPLIANCE_CONVERGE=1 $(BIN)/pytest -q tests/converge
+	APPLIANCE_CONVERGE=1 $(BIN)/pytest -q -n 2 --dist loadfile tests/converge
 
 # ansible-lint over ansible/ (production profile, offline); make test runs it too
 # (tests/ansible/test_lint.py).

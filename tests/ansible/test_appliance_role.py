@@ -36,6 +36,9 @@ from tests.ansible.playbooks import (
 from tests.served_app import free_port
 from tests.tools import require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 # The role installs nothing here: it points at the virtualenv running these tests.
 VENV = VENV_BIN.parent
 ADMIN = "dave"

@@ -32,6 +32,9 @@ from tests.ansible.playbooks import (
 from tests.served_app import free_port
 from tests.tools import require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 VENV = VENV_BIN.parent
 KEY_NAMES = ("audit.key", "credentials.key", "index.key", "kek.key", "web_secret.key")
 

@@ -49,6 +49,9 @@ from tests.ansible.playbooks import (
 from tests.served_app import free_port
 from tests.tools import require_root, require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 VENV = VENV_BIN.parent
 HOSTS = ("app1", "app2")
 OLD, NEW = "1.0.0-aaaaaaaaaaaa", "1.1.0-bbbbbbbbbbbb"

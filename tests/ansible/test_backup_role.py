@@ -40,7 +40,7 @@ from tests.ansible.playbooks import (
     run_appliance,
     run_playbook,
 )
-from tests.ansible.test_postgresql_role import SOCKET_DIR, VERSION, drop_cluster, make_clinic_ca
+from tests.ansible.postgres import SOCKET_DIR, VERSION, drop_cluster, make_clinic_ca
 from tests.served_app import free_port
 from tests.tools import require_root, require_tool
 

@@ -26,6 +26,9 @@ from tests.ansible.playbooks import (
 )
 from tests.tools import require_root, require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 OVERLAID = ("/etc", "/home", "/var/log")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv9dU2bE3mB1pXxQyWzLq0sT7kR4nA8cF6hG2jY5oPe"
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFq3mT8yR2kW6vN1cB4xJ9pL0sD7hG5fA2eZ8uQ1oYiK"

@@ -38,6 +38,9 @@ from tests.ansible.playbooks import (
 from tests.served_app import free_port
 from tests.tools import require_root, require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 VENV = VENV_BIN.parent
 API_KEY = "model-key-4f9c2a7e-harbour"
 MODEL_NAME = "tiny-en"

@@ -53,6 +53,9 @@ from tests.ansible.playbooks import (
 from tests.served_app import free_port
 from tests.tools import require_root, require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 OVERLAID = ("/etc", "/usr/local", "/var/lib/prometheus")
 TOKEN = "metrics-token-3f9c1a"
 MODEL_KEY = "model-key-8e27d4"

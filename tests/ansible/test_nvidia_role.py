@@ -31,6 +31,9 @@ from tests.ansible.playbooks import (
     write_role_playbook,
 )
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 H100 = "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, Enabled"
 SECOND = "1, NVIDIA H100 80GB HBM3, 550.54.15, 81559, Enabled"
 NO_DRIVER = (

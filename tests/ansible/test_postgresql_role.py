@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import pwd
 import re
-import shutil
 import socket
 import stat
 import subprocess
@@ -38,10 +37,13 @@ from tests.ansible.playbooks import (
     run_playbook,
     write_role_playbook,
 )
+from tests.ansible.postgres import SOCKET_DIR, VERSION, ClinicCA, drop_cluster, make_clinic_ca
 from tests.served_app import free_port
 from tests.tools import require_root, require_tool
 
-VERSION = 15
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 CLUSTER = "ansible_role_test"
 # The build machine's cluster, written and checked by the same runs but never started.
 OFF_CLUSTER = f"{CLUSTER}_off"
@@ -52,7 +54,6 @@ USER = "appliance"
 APP_HOST = "127.0.0.2"
 # The restore drill's scratch database (postgresql_drill_db_name's default).
 DRILL_DATABASE = f"{DATABASE}_drill"
-SOCKET_DIR = "/var/run/postgresql"
 # The server's refusal when no pg_hba.conf line matches (not a wrong password, not a TLS error).
 NO_HBA_ENTRY = re.escape("no pg_hba.conf entry for host")
 
@@ -162,59 +163,6 @@ class Target:
         return psycopg.connect(
             host=SOCKET_DIR, port=self.port, dbname=dbname, user="postgres", autocommit=True
         )
-
-
-def drop_cluster(cluster: str) -> None:
-    """Stops and removes one of the tests' clusters, whatever state it is in."""
-    pg_dropcluster = require_tool("pg_dropcluster", "the test makes and drops a cluster of its own")
-    subprocess.run(
-        [pg_dropcluster, "--stop", str(VERSION), cluster], capture_output=True, check=False
-    )
-    # pg_dropcluster leaves the files it did not create (the role's conf.d file, tls/).
-    shutil.rmtree(f"/etc/postgresql/{VERSION}/{cluster}", ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class ClinicCA:
-    certificate: Path
-    server_certificate: str
-    server_key: str
-    other_key: str
-
-
-def make_clinic_ca(folder: Path) -> ClinicCA:
-    """A CA standing in for the clinic's, a server certificate it issued for 127.0.0.1, and a
-    key that is not that certificate's."""
-    openssl = require_tool("openssl", "the test plays the clinic CA")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc", "-days", "2"]
-    ca_crt, ca_key = folder / "ca.crt", folder / "ca.key"
-    ca = [
-        *["-subj", "/CN=Test Clinic CA", "-addext", "basicConstraints=critical,CA:TRUE"],
-        *["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        *["-keyout", str(ca_key), "-out", str(ca_crt)],
-    ]
-    server = [
-        *["-CA", str(ca_crt), "-CAkey", str(ca_key), "-subj", "/CN=notes-db1"],
-        *["-addext", "subjectAltName=IP:127.0.0.1"],
-        *["-keyout", str(folder / "server.key"), "-out", str(folder / "server.crt")],
-    ]
-    other = [
-        *["-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        *["-out", str(folder / "other.key")],
-    ]
-    commands = [
-        [openssl, "req", "-x509", *ec, *ca],
-        [openssl, "req", "-x509", *ec, *server],
-        [openssl, "genpkey", *other],
-    ]
-    for command in commands:
-        subprocess.run(command, capture_output=True, check=True, timeout=30)
-    return ClinicCA(
-        ca_crt,
-        (folder / "server.crt").read_text(),
-        (folder / "server.key").read_text(),
-        (folder / "other.key").read_text(),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,9 @@ from tests.ansible.playbooks import (
 from tests.served_app import Served, free_port, serve_appliance
 from tests.tools import require_root, require_tool
 
+# Each runs the role for real on this machine: `make test-roles`, never `make test`.
+pytestmark = pytest.mark.roles
+
 OVERLAID = ("/etc", "/var/log", "/var/lib/nginx")
 SITE = "/etc/nginx/conf.d/appliance.conf"
 TLS_DIR = "/etc/nginx/tls"

@@ -43,7 +43,7 @@ def cached_tree() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def _namespace_script(root: Path) -> str:
+def _namespace_script(root: Path, debs: Path) -> str:
     """Mounts for the chroot, made in the namespace before the command runs."""
     binds = " && ".join(
         f"mkdir -p {root}{path} && mount --bind {root}{path} {root}{path}" for path in DATA_MOUNTS
@@ -57,7 +57,7 @@ def _namespace_script(root: Path) -> str:
         f"mount --rbind /dev {root}/dev; "
         f"mount -t sysfs -o ro sysfs {root}/sys; "
         # The .debs a converge downloads stay for the next one.
-        f"mkdir -p {CACHE}/debs; mount --bind {CACHE}/debs {root}/var/cache/apt/archives; "
+        f"mkdir -p {debs}; mount --bind {debs} {root}/var/cache/apt/archives; "
         f"{binds}; "
         'exec "$@"'
     )
@@ -69,19 +69,24 @@ class Box:
 
     root: Path
     workdir: Path
+    # Which converge it is: each keeps its own .debs, since apt locks the folder it downloads
+    # into and the converges run side by side.
+    name: str
+    # Its inventory address; the roles build firewall rules, certificates and allow lists on it.
+    address: str = ADDRESS
 
     @classmethod
-    def fresh(cls, workdir: Path) -> Box:
+    def fresh(cls, workdir: Path, name: str, address: str = ADDRESS) -> Box:
         root = workdir / "root"
         # cp -a keeps owners, modes and device nodes; the cached tree is never touched.
         cp = require_tool("cp", "the converge copies the cached tree")
         subprocess.run([cp, "-a", str(cached_tree()), str(root)], check=True, timeout=600)
-        return cls(root, workdir)
+        return cls(root, workdir, name, address)
 
     @property
     def wrapper(self) -> list[str]:
         unshare = require_tool("unshare", "the tree gets its mounts in a namespace")
-        script = _namespace_script(self.root)
+        script = _namespace_script(self.root, CACHE / f"debs-{self.name}")
         return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
 
     def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -118,12 +123,12 @@ class Box:
         # lists, certificates), and the chroot connection reads the tree's path from it too. So
         # the address is also a relative path: ansible-playbook runs in the workdir, where a link
         # of that name leads to the tree.
-        link = self.workdir / ADDRESS
+        link = self.workdir / self.address
         if not link.is_symlink():
             link.symlink_to(self.root)
         host = {
             "ansible_connection": "community.general.chroot",
-            "ansible_host": ADDRESS,
+            "ansible_host": self.address,
             "ansible_python_interpreter": "/usr/bin/python3",
         }
         inventory = {

@@ -26,62 +26,28 @@ import pytest
 from appliance.migrate import head_revision
 from tests.ansible.playbooks import ANSIBLE_DIR, PlaybookRun, require_ansible_playbook, run_playbook
 from tests.converge.box import ADDRESS, REPO, Box
+from tests.converge.clinic import (
+    ADMIN_PASSWORD,
+    APP_BIN,
+    APP_ENV,
+    VAULT,
+    build_wheelhouse,
+    tree_values,
+)
 from tests.tools import require_root, require_tool
 
-APP_BIN = "/opt/appliance/venv/bin/appliance"
-APP_ENV = (
-    "env",
-    "APPLIANCE_DATA_DIR=/var/lib/appliance",
-    "APPLIANCE_KEYS_DIR=/var/lib/appliance/keys",
-)
 # The box is installed from this release first, then upgraded to the checkout: the last commit
 # before migration 0011, so the upgrade has a schema to move.
 PREVIOUS_RELEASE = "7f552d8^"
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv9dU2bE3mB1pXxQyWzLq0sT7kR4nA8cF6hG2jY5oPe"
-ADMIN_PASSWORD = "quiet-harbour-lantern-47"
-VAULT: dict[str, Any] = {
-    "vault_appliance_admin_password": ADMIN_PASSWORD,
-    "vault_appliance_metrics_token": "4f1c9a7e2b6d8053e1a9c4b7f0d2e6a8",
-    "vault_model_api_key": "9b3e7d1f5a2c8e4b6d0f3a7c1e5b9d2f",
-    "vault_backup_data_password": "a long password for the data backups",
-    "vault_backup_keys_password": "another long password, for the keys",
-    "vault_encrypted_storage_passphrase": "a long passphrase kept in the vault",
-    "vault_base_admin_password_hashes": {
-        # yescrypt of ADMIN_PASSWORD; nobody signs in to the tree.
-        "alice": "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$IuWfuqkYVRxdIWkbolTKXf/BlDK7272MvWRZHFImip.",
-    },
-}
 
 
 def practice_values(wheelhouse: Path) -> dict[str, Any]:
     """The cpu-box inventory's placeholders replaced, and every role told it is in a tree."""
     return {
-        "base_apt_mirror": os.environ.get(
-            "APPLIANCE_DEBIAN_MIRROR", "http://deb.debian.org/debian"
-        ),
-        "base_apt_security_mirror": "http://deb.debian.org/debian-security",
-        "base_ntp_servers": ["10.20.0.123"],
-        "base_admin_users": [
-            {
-                "name": "alice",
-                "ssh_keys": [f"{KEY} alice@laptop"],
-                "password_hash": "{{ vault_base_admin_password_hashes.alice }}",
-            }
-        ],
+        **tree_values(wheelhouse),
         "firewall_clinic_networks": ["10.20.0.0/24"],
-        "firewall_admin_networks": ["10.20.0.48/29"],
-        "firewall_controller_address": "10.20.0.50",
-        "firewall_dns_servers": ["10.20.0.53"],
-        "firewall_mirror_hosts": ["10.20.0.80"],
-        "firewall_backup_targets": ["10.30.0.20"],
-        "firewall_smtp_relays": ["10.20.0.25"],
-        "monitoring_smtp_relay": "10.20.0.25:587",
         "monitoring_smtp_from": "notes-alerts@practice.lan",
         "monitoring_alert_email": "it-oncall@practice.lan",
-        # No device-mapper on the build machines: LUKS is tested on loop devices
-        # (tests/ansible/test_encrypted_storage_role.py); here the data folder is a bind mount.
-        "encrypted_storage_volumes": [],
-        "appliance_wheelhouse": str(wheelhouse),
         "appliance_settings": {
             "host": "127.0.0.1",
             "port": 8000,
@@ -90,35 +56,7 @@ def practice_values(wheelhouse: Path) -> dict[str, Any]:
             "metrics_token": "{{ vault_appliance_metrics_token }}",
             "model_api_key": "{{ vault_model_api_key }}",
         },
-        # Inside a tree: files, packages, accounts and enabled units, but no daemon started,
-        # no firewall loaded, no volume opened, no sysctl applied.
-        "base_runtime": False,
-        "firewall_runtime": False,
-        "encrypted_storage_runtime": False,
-        "appliance_runtime": False,
-        "monitoring_runtime": False,
-        "reverse_proxy_runtime": False,
-        "model_server_runtime": False,
-        "model_server_wheelhouse": str(wheelhouse),
-        "backup_runtime": False,
-        "backup_data_repository": "/srv/backup/appliance-data",
-        "backup_keys_repository": "/srv/backup/appliance-keys",
     }
-
-
-def _build_wheelhouse(source: Path, folder: Path) -> Path:
-    subprocess.run(
-        [str(source / "scripts" / "build-wheelhouse.sh"), "--out", str(folder)],
-        check=True,
-        capture_output=True,
-        timeout=1800,
-    )
-    return folder
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build_wheelhouse(REPO, tmp_path_factory.mktemp("wheelhouse") / "wheelhouse-cpu")
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +75,7 @@ def previous_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([tar, "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=120)
     # That release had no wheelhouse script yet: this checkout's builds it the same way.
     shutil.copy2(REPO / "scripts" / "build-wheelhouse.sh", source / "scripts")
-    return _build_wheelhouse(source, tmp_path_factory.mktemp("wheelhouse") / "previous-cpu")
+    return build_wheelhouse(source, tmp_path_factory.mktemp("wheelhouse") / "previous-cpu")
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +84,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     require_ansible_playbook()
     require_tool("unshare", "the tree gets its /proc and /dev in a mount namespace")
     workdir = tmp_path_factory.mktemp("converge-cpu-box")
-    box = Box.fresh(workdir)
+    box = Box.fresh(workdir, "cpu-box")
     try:
         yield box
     finally:
@@ -341,7 +279,8 @@ class Network:
             subprocess.run([self.ip, "netns", "delete", name], check=False, capture_output=True)
 
 
-@pytest.fixture(scope="module")
+# Function-scoped: the services are down again before rollback.yml puts the database back.
+@pytest.fixture
 def running_box(box: Box, second: PlaybookRun) -> Iterator[Network]:
     """The converged tree's firewall, web app and nginx running in the box's namespace, started
     by hand as their units would start them (there is no systemd here)."""
@@ -420,3 +359,51 @@ def test_smoke_yml_passes_against_the_converged_box(
     assert run.returncode == 0, run.output[-12000:]
     assert run.recap("box")["failed"] == 0
     assert ADMIN_PASSWORD not in run.output
+
+
+MIGRATION_0011 = "appliance/migrations/versions/0011_dictation_submission_keys.py"
+# rollback.yml's run, and the release marker the upgrade left before it.
+RolledBack = tuple[PlaybookRun, dict[str, Any]]
+
+
+def _installed(box: Box, relative: str) -> bool:
+    return any(box.path("/opt/appliance/venv/lib").glob(f"python3*/site-packages/{relative}"))
+
+
+@pytest.fixture(scope="module")
+def rolled_back(box: Box, inventory: Path, second: PlaybookRun) -> RolledBack:
+    """rollback.yml after the upgrade (and the smoke test, whose services are down by now)."""
+    upgraded = json.loads(box.path("/opt/appliance/release.json").read_text())
+    assert _installed(box, MIGRATION_0011)  # the checkout's release, before the rollback
+    run = box.converge(inventory, playbook="rollback.yml")
+    (box.workdir / "rollback-run.log").write_text(run.output)
+    assert run.returncode == 0, run.output[-20000:]
+    return run, upgraded
+
+
+def test_rollback_yml_puts_the_previous_release_and_its_database_back(
+    box: Box, rolled_back: RolledBack
+) -> None:
+    _, upgraded = rolled_back
+    marker = json.loads(box.path("/opt/appliance/release.json").read_text())
+    assert marker["release"] == upgraded["previous"], marker
+    # The previous release's code, which had no migration 0011, on the schema it left.
+    assert not _installed(box, MIGRATION_0011)
+    assert _revision(box.path("/var/lib/appliance/appliance.db")) != head_revision()
+    snapshots = box.path("/var/lib/appliance/upgrade-snapshots")
+    assert not (snapshots / f"{upgraded['previous']}-to-{upgraded['release']}").exists()
+    listed = box.run("runuser", "-u", "appliance", "--", *APP_ENV, APP_BIN, "user", "list")
+    assert "practice-admin" in listed.stdout
+    verified = box.run(
+        "runuser", "-u", "appliance", "--", *APP_ENV, APP_BIN, "audit", "verify", check=False
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_second_rollback_refuses_and_changes_nothing(
+    box: Box, inventory: Path, rolled_back: RolledBack
+) -> None:
+    again = box.converge(inventory, playbook="rollback.yml")
+    assert again.returncode != 0, again.output[-8000:]
+    assert again.recap("box")["changed"] == 0
+    assert "has no previous release to roll back to" in again.failure_messages()
