@@ -10,6 +10,7 @@ files, accounts, packages and enabled units a real host would get, checked with 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,8 @@ from tests.ansible.playbooks import ANSIBLE_DIR, PlaybookRun, run_playbook
 from tests.tools import require_tool
 
 REPO = ANSIBLE_DIR.parent
-CACHE = Path("/var/cache/appliance-ci")
+# The tree and the .debs, where scripts/converge-tree.sh keeps them.
+CACHE = Path(os.environ.get("APPLIANCE_CI_CACHE", "/var/cache/appliance-ci"))
 # Mounted on top of the tree in the namespace: the data volume and the backup disk must be mount
 # points, as on a real host (the appliance and backup roles refuse to write into bare folders).
 DATA_MOUNTS = ("/var/lib/appliance", "/srv/backup")
@@ -33,6 +35,8 @@ ADDRESS = "10.20.0.10"
 def cached_tree() -> Path:
     done = subprocess.run(
         [str(REPO / "scripts" / "converge-tree.sh")],
+        # The same cache as the .debs, whatever the test's environment says by then.
+        env={**os.environ, "APPLIANCE_CI_CACHE": str(CACHE)},
         capture_output=True,
         text=True,
         check=False,
