@@ -48,6 +48,13 @@ flavour=cpu
 [ "$extras" = postgres ] || flavour=gpu
 out=${out:-dist/wheelhouse-$flavour}
 
+# One build at a time from this checkout: pip builds the project's own wheel in the source
+# tree (setuptools' build/ and *.egg-info), where two builds at once (the cpu and gpu
+# wheelhouses, or the two converge tests) would trip over each other's files.
+mkdir -p build
+exec 9>build/wheelhouse.lock
+flock 9
+
 # A clean folder: a wheel left from an earlier build would be installed beside the new ones.
 rm -rf "$out"
 mkdir -p "$out"
