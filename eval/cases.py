@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from appliance.drafting.modalities import DONE
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "eval"
 CASES_FILE = CASES_DIR / "cases.json"
@@ -14,6 +18,32 @@ CASES_FILE = CASES_DIR / "cases.json"
 class ExpectedSentence:
     sentence: str
     section: str
+
+
+@dataclass(frozen=True)
+class ExpectedValue:
+    """One hand-labelled value of a modality field, as a correct draft holds it.
+
+    value: what the script says ("7", "I am powerless", "thought record", "done"); status:
+    DONE, or NOT_DONE where the script negates the field; previous: an earlier value said with
+    it ("47, down from 52" is 47 with previous 52).
+    """
+
+    value: str
+    status: str = DONE
+    previous: str | None = None
+
+
+def expected_value(raw: str | Mapping[str, Any]) -> ExpectedValue:
+    """A label as cases.json writes it: a string, or {"value", "status", "previous"}."""
+    if isinstance(raw, str):
+        return ExpectedValue(raw)
+    previous = raw.get("previous")
+    return ExpectedValue(
+        value=str(raw.get("value", "")),
+        status=str(raw.get("status", DONE)),
+        previous=None if previous is None else str(previous),
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +58,8 @@ class Case:
     facts: tuple[str, ...]
     must_not_appear: tuple[str, ...]
     expected: tuple[ExpectedSentence, ...]
+    # Every field of the modality: its labelled values, () where the script does not mention it.
+    expected_fields: dict[str, tuple[ExpectedValue, ...]] = field(default_factory=dict)
 
     @property
     def script(self) -> str:
@@ -50,6 +82,10 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
             expected=tuple(
                 ExpectedSentence(e["sentence"], e["section"]) for e in item["expected_sections"]
             ),
+            expected_fields={
+                str(name): tuple(expected_value(v) for v in values)
+                for name, values in item.get("expected_fields", {}).items()
+            },
         )
         for item in data["cases"]
     ]

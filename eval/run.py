@@ -6,7 +6,8 @@ For every case of tests/fixtures/eval/cases.json:
       (llama.cpp, started here as `model-server run --profile cpu`, or EVAL_LLM_URL) where the
       cues do not decide;
   (c) the draft is scored (eval.score): fact recall, statements without provenance, invented
-      content (flagged or not), risk handling, and section placement against the hand labels.
+      content (flagged or not), risk handling, section placement against the hand labels, and
+      the modality fields (values, not sentences) against the labelled expected_fields.
 (b) and (c) run twice, on the transcript and on the script itself, so that what Whisper loses
 and what the drafting loses can be told apart. Placement is also given with the cues alone (no
 model), to show what the model adds.
@@ -55,12 +56,13 @@ from eval.llm import (
     served_model,
 )
 from eval.report import table, verdict
-from eval.score import DraftScore, score_draft
+from eval.score import DraftScore, score_draft, shown
 from eval.text import contains, words
 from model_server.settings import load_model_server_settings
 from model_server.wer import word_error_rate
 
 FACT_RECALL_TARGET = 0.95
+FIELDS_TARGET = 0.90  # issue 14: modality fields that hold the right value
 SOURCES = ("script", "asr")
 SOURCE_TITLES = {
     "script": "Draft from the script (perfect transcription)",
@@ -183,10 +185,16 @@ class Totals:
     sentences_placed: int
     sentences: int
     polarity_flags: int
+    fields_correct: int = 0
+    fields_total: int = 0
 
     @property
     def fact_recall(self) -> float:
         return _ratio(self.facts_found, self.facts_total)
+
+    @property
+    def field_accuracy(self) -> float:
+        return _ratio(self.fields_correct, self.fields_total)
 
 
 def totals(results: Sequence[Result]) -> Totals:
@@ -207,6 +215,8 @@ def totals(results: Sequence[Result]) -> Totals:
         sentences_placed=sum(r.score.sentences_placed_correctly for r in results),
         sentences=sum(len(r.score.sentence_sections) for r in results),
         polarity_flags=sum(r.score.flags.get("risk_polarity_unclear", 0) for r in results),
+        fields_correct=sum(r.score.fields_correct for r in results),
+        fields_total=sum(len(r.score.fields) for r in results),
     )
 
 
@@ -286,6 +296,10 @@ def targets_table(by_source: dict[str, list[Result]]) -> tuple[str, list[str]]:
             lambda t: (str(t.without_provenance), t.without_provenance == 0),
         ),
         (
+            f"modality fields correct >= {FIELDS_TARGET:.2f} (issue 14)",
+            lambda t: (f"{t.field_accuracy:.3f}", t.field_accuracy >= FIELDS_TARGET),
+        ),
+        (
             "(also checked) no unflagged vocabulary-hint term the dictation did not say",
             lambda t: (str(t.leaked_unflagged), t.leaked_unflagged == 0),
         ),
@@ -306,6 +320,39 @@ def targets_table(by_source: dict[str, list[Result]]) -> tuple[str, list[str]]:
         rows.append(row)
     headers = ["target", "script (perfect transcription)", "Whisper transcript (end to end)"]
     return table(headers, rows), failures
+
+
+def fields_table(by_source: dict[str, list[Result]]) -> str:
+    """Per modality and overall: labelled fields whose draft values are exactly the labels."""
+    modalities = sorted({r.case.modality for results in by_source.values() for r in results})
+    rows: list[list[object]] = []
+    for modality in [*modalities, None]:
+        row: list[object] = [modality or "**overall**"]
+        for source in SOURCES:
+            chosen = [r for r in by_source.get(source, []) if modality in (None, r.case.modality)]
+            t = totals(chosen)
+            row += [f"{t.fields_correct}/{t.fields_total}", f"{t.field_accuracy:.3f}"]
+        rows.append(row)
+    headers = ["modality", "script", "script accuracy", "ASR", "ASR accuracy"]
+    return table(headers, rows)
+
+
+def wrong_fields_table(results: Sequence[Result]) -> str:
+    rows: list[list[object]] = [
+        [
+            r.case.id,
+            r.source,
+            f.name,
+            "; ".join(shown(k) for k in f.expected) or "(empty)",
+            _short("; ".join(shown(k) for k in f.got) or "(empty)"),
+        ]
+        for r in results
+        for f in r.score.fields
+        if not f.correct
+    ]
+    if not rows:
+        return "none"
+    return table(["case", "from", "field", "expected", "draft"], rows, numeric_from=99)
 
 
 def lost_facts_table(results: Sequence[Result]) -> str:
@@ -565,7 +612,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "polarity: a risk statement's negation changed); no answer: nothing usable came back. "
             "Fact recall and invention above are measured on the rewritten drafts.\n"
         )
-    say("## Targets (issue #5)\n")
+    say("## Modality fields (issue 14)\n")
+    say(fields_table(by_source) + "\n")
+    say(
+        "A field is correct when the draft holds exactly its labelled values (expected_fields "
+        "in cases.json; numbers and words after normalisation, in any order), or nothing where "
+        "the script does not mention it; a negated field must be marked not done.\n"
+    )
+    say("## Targets (issue #5, issue 14)\n")
     targets_md, failures = targets_table(by_source)
     say(targets_md + "\n")
     polarity = {source: totals(results).polarity_flags for source, results in by_source.items()}
@@ -579,6 +633,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(lost_facts_table(results) + "\n")
     say("### Invented content (must_not_appear items and undictated vocabulary terms)\n")
     say(invented_table(results) + "\n")
+    say("### Modality fields wrong\n")
+    say(wrong_fields_table(results) + "\n")
     say("### Risk handling failures\n")
     say(risk_table(results) + "\n")
     say("### Section placement by format\n")

@@ -1,4 +1,4 @@
-"""Scoring one draft against its case: facts, provenance, invention, risk and placement.
+"""Scoring one draft against its case: facts, provenance, invention, risk, placement and fields.
 
 Everything is measured on the DRAFT (all statement texts joined, plus the placeholders), never on
 the transcript, so a fact the drafting drops counts as lost even when Whisper heard it.
@@ -6,14 +6,15 @@ the transcript, so a fact the drafting drops counts as lost even when Whisper he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from appliance.drafting.draft import RISK, Draft, Flag, Statement
 from appliance.drafting.grounding import specifics
+from appliance.drafting.modalities import NOT_DONE, FieldValue
 from appliance.drafting.risk import NOT_ADDRESSED, RISK_PATTERN
 from eval.align import align
-from eval.cases import Case
+from eval.cases import Case, ExpectedValue
 from eval.text import contains, words
 
 
@@ -28,6 +29,62 @@ class Placement:
     @property
     def correct(self) -> bool:
         return self.section == self.expected
+
+
+# A field value as compared: its words after speech_io.normalise ("seven" and "7", "60%" and
+# "60 percent" are the same), its status, and the earlier value said with it.
+ValueKey = tuple[str, str, str | None]
+
+
+def _normalised(text: str | None) -> str | None:
+    return None if text is None else " ".join(words(text))
+
+
+def value_key(value: str, status: str, previous: str | None) -> ValueKey:
+    return (_normalised(value) or "", status, _normalised(previous))
+
+
+def shown(key: ValueKey) -> str:
+    value, status, previous = key
+    text = value or "(no value)"
+    if status == NOT_DONE:
+        text += " (not done)"
+    return text if previous is None else f"{text} (previous {previous})"
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    """One modality field of one draft against its label: correct when the draft holds exactly
+    the labelled values (in any order), and nothing where the label is empty."""
+
+    name: str
+    expected: tuple[ValueKey, ...]
+    got: tuple[ValueKey, ...]
+
+    @property
+    def correct(self) -> bool:
+        return self.expected == self.got
+
+
+def score_fields(
+    expected: Mapping[str, Sequence[ExpectedValue]], fields: Mapping[str, Sequence[FieldValue]]
+) -> list[FieldResult]:
+    """Each labelled field against the draft's values; a field the draft lacks is empty.
+
+    A value is right only when its normalised words are the label's, so a whole sentence where a
+    number or a phrase is labelled counts as wrong, and so does a value where the script says
+    nothing (the label is then empty) or a "done" where it says not done.
+    """
+    return [
+        FieldResult(
+            name=name,
+            expected=tuple(sorted(value_key(e.value, e.status, e.previous) for e in labels)),
+            got=tuple(
+                sorted(value_key(v.value, v.status, v.previous) for v in fields.get(name, ()))
+            ),
+        )
+        for name, labels in expected.items()
+    ]
 
 
 @dataclass
@@ -48,6 +105,12 @@ class DraftScore:
     leaked_flagged: list[str] = field(default_factory=list)
     leaked_unflagged: list[str] = field(default_factory=list)
     flags: dict[str, int] = field(default_factory=dict)
+    # The modality's fields against the case's labels (eval.cases.Case.expected_fields).
+    fields: list[FieldResult] = field(default_factory=list)
+
+    @property
+    def fields_correct(self) -> int:
+        return sum(f.correct for f in self.fields)
 
     @property
     def fact_recall(self) -> float:
@@ -182,4 +245,5 @@ def score_draft(case: Case, draft: Draft, vocabulary: Sequence[str] = ()) -> Dra
         leaked_flagged=[term for term in leaked if is_flagged(term, draft)],
         leaked_unflagged=[term for term in leaked if not is_flagged(term, draft)],
         flags=flags,
+        fields=score_fields(case.expected_fields, draft.fields),
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.drafting.draft import RISK
 from appliance.drafting.formats import FORMATS
+from appliance.drafting.modalities import DONE, EVENT_DONE, FIELDS, NOT_DONE, PRESENT
 from appliance.drafting.segment import split_sentences
 from appliance.records.dictations import MODALITIES, NOTE_FORMATS
 from eval.text import contains, words
@@ -24,6 +25,7 @@ REQUIRED = {
     "facts": list,
     "must_not_appear": list,
     "expected_sections": list,
+    "expected_fields": dict,
 }
 FACTS = (8, 15)
 MUST_NOT_APPEAR = (5, 10)
@@ -90,8 +92,58 @@ def case_problems(case: Mapping[str, Any], folder: Path) -> list[str]:
             f"risk_addressed is {case['risk_addressed']} but "
             f"{'a' if labelled_risk else 'no'} sentence is labelled risk"
         )
+    if case["modality"] in FIELDS:
+        problems += field_label_problems(case["modality"], case["expected_fields"], script_words)
     if not (folder / case["audio"]).is_file():
         problems.append(f"audio {case['audio']} does not exist")
+    return problems
+
+
+# Values that say a field was done rather than repeat the script's words.
+_STATE_WORDS = {EVENT_DONE, PRESENT}
+_LABEL_KEYS = {"value", "status", "previous"}
+
+
+def field_label_problems(
+    modality: str, labels: Mapping[str, Any], script_words: Sequence[str]
+) -> list[str]:
+    """Every field of the modality labelled, and nothing else; each value one the script says.
+
+    A value must occur in the script (after normalisation), so a label cannot hold what the
+    dictation never said; "done" and "present" are the exceptions, as the values of events.
+    """
+    problems = []
+    names = set(FIELDS[modality])
+    for name in sorted(names - set(labels)):
+        problems.append(f"expected_fields lacks {name} (label [] when the script is silent)")
+    for name in sorted(set(labels) - names):
+        problems.append(f"expected_fields has {name}, which is not a {modality} field")
+    for name, values in labels.items():
+        if not isinstance(values, list):
+            problems.append(f"expected_fields {name}: not a list")
+            continue
+        for raw in values:
+            problems += _label_value_problems(name, raw, script_words)
+    return problems
+
+
+def _label_value_problems(name: str, raw: Any, script_words: Sequence[str]) -> list[str]:
+    if isinstance(raw, str):
+        raw = {"value": raw}
+    if not isinstance(raw, dict) or not set(raw) <= _LABEL_KEYS:
+        return [f"expected_fields {name}: {raw!r} is neither a string nor {sorted(_LABEL_KEYS)}"]
+    status = raw.get("status", DONE)
+    if status not in (DONE, NOT_DONE):
+        return [f"expected_fields {name}: status {status!r} is not {DONE} or {NOT_DONE}"]
+    problems = []
+    for key in ("value", "previous"):
+        said = raw.get(key)
+        if said is None or said == "" or (key == "value" and said in _STATE_WORDS):
+            continue
+        if not isinstance(said, str) or not words(said) or not contains(script_words, said):
+            problems.append(f"expected_fields {name}: {key} {said!r} is not in the script")
+    if status == DONE and not raw.get("value"):
+        problems.append(f"expected_fields {name}: a done value needs its value")
     return problems
 
 

@@ -147,7 +147,7 @@ class Draft:
             for key, statements in document["sections"].items()
         }
         fields = {
-            str(name): [FieldValue(str(v["value"]), int(v["sentence"])) for v in values]
+            str(name): [FieldValue.from_json(v) for v in values]
             for name, values in document.get("fields", {}).items()
         }
         return cls(

@@ -1,89 +1,643 @@
 """Modality fields: the structured facts each modality records, found only where they are said.
 
-Each field is filled from the dictation by explicit patterns, with the sentence it came from;
-a field the dictation does not mention stays empty. Nothing is guessed.
+Each field is filled from the dictation by explicit patterns, with the sentence it came from and
+the characters its value was read from; a field the dictation does not mention stays empty.
+Nothing is guessed.
+
+Fields hold values, not sentences, so that a clinician signs them with light edits: scales and
+phases the number ("sud_start: 7", "phase: 4"), cognitions and targets the phrase ("I am
+powerless", "the car accident"), term lists the terms named, events ("unburdening") whether
+they were done. Free-text fields (homework, chain analysis, themes, ...) keep the words after
+the field's own label ("Homework is ..."), or the sentence when those words are too few. A
+mention the dictation negates ("no unburdening yet", "we did not get to the target") is
+recorded with status NOT_DONE, never as done. A phase, target or event said only in a plan
+("we agreed to begin phase 3") is not this session's, and is left out.
+
+Values are read clause by clause (a comma before a label, "and the positive cognition", ends a
+phrase), so the comma-joined run-ons Whisper writes for a natural voice read as well as
+punctuated sentences. Every search is bounded to a stretch around one mention, or made once per
+sentence, so extraction stays linear in the text
+(tests/appliance/drafting/test_adversarial_input.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from appliance.drafting.measures import (
+    END,
+    MEASURES,
+    Reading,
+    clause_floor,
+    number_after,
+    number_before,
+    parse_number,
+    read_after,
+    read_measure,
+    role_before,
+)
 from appliance.drafting.segment import Sentence
+
+# A field value's status: said and done, or said as not done ("no unburdening yet").
+DONE = "done"
+NOT_DONE = "not_done"
+# What an event field (unblending, unburdening) and Self-energy hold when they were done.
+EVENT_DONE = "done"
+PRESENT = "present"
 
 
 @dataclass(frozen=True)
 class FieldValue:
+    """One value of a modality field, with its provenance.
+
+    value: the value itself ("7", "I am powerless", "thought record", "done"); "" for a negated
+    mention that names no value. sentence: the index of the sentence it was read from. start,
+    end: the transcript characters of the value's own words ("seven", or "no unburdening" for a
+    negated one), None in drafts stored before values had them. previous: an earlier value said
+    with it ("47, down from 52" keeps 52). out_of: the scale said with it ("3 out of 7").
+    """
+
     value: str
     sentence: int  # provenance: index of the sentence it was read from
+    start: int | None = None
+    end: int | None = None
+    status: str = DONE
+    previous: str | None = None
+    out_of: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The value as a note shows it: "8 out of 10", "47 (down from 52)", "not done"."""
+        if self.status == NOT_DONE:
+            return f"{self.value} (not done)" if self.value else "not done"
+        shown = f"{self.value} out of {self.out_of}" if self.out_of else self.value
+        if self.previous is None:
+            return shown
+        return f"{shown} ({_direction(self.value, self.previous)} {self.previous})"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FieldValue:
+        """The value as `dataclasses.asdict` stored it, whatever version wrote it."""
+
+        def optional(key: str) -> str | None:
+            value = data.get(key)
+            return None if value is None else str(value)
+
+        start, end = data.get("start"), data.get("end")
+        return cls(
+            value=str(data["value"]),
+            sentence=int(data["sentence"]),
+            start=None if start is None else int(start),
+            end=None if end is None else int(end),
+            status=str(data.get("status", DONE)),
+            previous=optional("previous"),
+            out_of=optional("out_of"),
+        )
+
+
+def _direction(value: str, previous: str) -> str:
+    now, before = parse_number(value.rstrip("%")), parse_number(previous.rstrip("%"))
+    if now is None or before is None or now == before:
+        return "from"
+    return "down from" if now < before else "up from"
 
 
 Extractor = Callable[[list[Sentence]], list[FieldValue]]
 
 
-def _terms(*terms: str) -> Extractor:
-    """Every listed term the dictation mentions, once, with the first sentence naming it."""
-    patterns = [(t, re.compile(rf"\b{re.escape(t)}\b", re.IGNORECASE)) for t in terms]
+def _value(
+    sentence: Sentence,
+    value: str,
+    start: int,
+    end: int,
+    *,
+    status: str = DONE,
+    previous: str | None = None,
+    out_of: str | None = None,
+) -> FieldValue:
+    """A value read from sentence.text[start:end], with its span in the transcript."""
+    return FieldValue(
+        value,
+        sentence.index,
+        sentence.start + start,
+        sentence.start + end,
+        status,
+        previous,
+        out_of,
+    )
+
+
+def _not_done(sentence: Sentence, value: str, start: int, end: int) -> FieldValue:
+    """A negated mention: its span runs from the negator to the mention ("no unburdening")."""
+    span = _trimmed(sentence.text, start, end) or (start, end)
+    return _value(sentence, value, *span, status=NOT_DONE)
+
+
+# Negation: a negator a few words before the mention, in its clause. "no unburdening yet", "we
+# did not get to the target", "the client was unable to unblend"; not "I am not good enough and
+# the positive cognition" (the "and" starts another clause).
+_NEGATOR = re.compile(
+    r"\b(?:no|not|never|without|cannot|unable\s++to|yet\s++to|[a-z]+n't)\b", re.IGNORECASE
+)
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:and|but|so|then|while|although)\b", re.IGNORECASE)
+_NEGATION_REACH = 60  # characters looked at before a mention
+_NEGATION_WORDS = 4  # at most this many words between the negator and the mention
+# A term is a noun ("exposure", "the exile"): a negator negates it only through a light verb
+# and a determiner ("did not do exposure", "didn't use the TIPP skill", "no exposure"), not
+# through a verb of its own ("did not unburden the exile" says nothing against the exile).
+_TERM_NEGATED_GAP = re.compile(
+    r"\s*+(?:(?:able|time|get|got)\s++to\s++)?"
+    r"(?:(?:do|use|practice|try|complete|review|assign|introduce|start|begin|get\s++to)\s++)?"
+    r"(?:(?:any|a|an|the|some)\s++)?",
+    re.IGNORECASE,
+)
+
+
+def _negation(text: str, at: int) -> int | None:
+    """Where the negator of the mention at `at` starts, or None when it is not negated (a
+    clause break or too many words between them)."""
+    floor = max(0, at - _NEGATION_REACH)
+    for found in _CLAUSE_BREAK.finditer(text, floor, at):
+        floor = found.end()
+    negators = list(_NEGATOR.finditer(text, floor, at))  # a few: the window is short
+    negator = negators[-1] if negators else None
+    if negator is None or len(text[negator.end() : at].split()) > _NEGATION_WORDS:
+        return None
+    return negator.start()
+
+
+# A plan, not what was done: "we agreed to begin phase 3", "next session we will unburden".
+_FUTURE = re.compile(
+    r"\b(?:will|shall|next\s++(?:session|time|week|visit|appointment)|plan(?:s|ned)?\s++to|"
+    r"agreed\s++to|going\s++to|intend(?:s|ed)?\s++to|hope\s++to|to\s++(?:begin|start|continue))\b",
+    re.IGNORECASE,
+)
+
+
+def _planned(text: str, at: int) -> bool:
+    return _FUTURE.search(text, clause_floor(text, at, 100), at) is not None
+
+
+def _first(extract: Callable[[Sentence], Iterable[FieldValue]]) -> Extractor:
+    """A field with one value: the first the sentences give."""
+
+    def first(sentences: list[Sentence]) -> list[FieldValue]:
+        for sentence in sentences:
+            for value in extract(sentence):
+                return [value]
+        return []
+
+    return first
+
+
+def _each(extract: Callable[[Sentence], Iterable[FieldValue]]) -> Extractor:
+    """A field with a value per mention, in dictation order."""
+
+    def each(sentences: list[Sentence]) -> list[FieldValue]:
+        return [value for sentence in sentences for value in extract(sentence)]
+
+    return each
+
+
+def _term_pattern(term: str, case_sensitive: bool) -> re.Pattern[str]:
+    # "all-or-nothing" or "all or nothing"; a plural ("thought records", "exiles") is the term.
+    words = r"[- ]".join(re.escape(w) for w in re.split(r"[- ]", term))
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.compile(rf"\b{words}(?:e?s)?\b", flags)
+
+
+def _terms(
+    *terms: str, case_sensitive: Iterable[str] = (), excluded: Mapping[str, str] | None = None
+) -> Extractor:
+    """Every listed term the dictation mentions, once, with the first sentence naming it.
+
+    case_sensitive: acronyms that are also plain words ("GIVE", "STOP" in DBT) count only in
+    capitals. excluded: words after a term that make it something else ("acceptance and
+    commitment therapy" is the therapy's name, not the process of acceptance).
+    """
+    exact = set(case_sensitive)
+    skip = excluded or {}
+    patterns = [
+        (
+            t,
+            _term_pattern(t, t in exact),
+            None if t not in skip else re.compile(skip[t], re.IGNORECASE),
+        )
+        for t in terms
+    ]
 
     def extract(sentences: list[Sentence]) -> list[FieldValue]:
         found: list[FieldValue] = []
-        for term, pattern in patterns:
-            for sentence in sentences:
-                if pattern.search(sentence.text):
-                    found.append(FieldValue(term, sentence.index))
-                    break
+        for term, pattern, unless in patterns:
+            value = _term_in(sentences, term, pattern, unless)
+            if value is not None:
+                found.append(value)
         return found
 
     return extract
 
 
-def _sentences_with(pattern: str) -> Extractor:
-    compiled = re.compile(pattern, re.IGNORECASE)
+def _term_in(
+    sentences: list[Sentence], term: str, pattern: re.Pattern[str], unless: re.Pattern[str] | None
+) -> FieldValue | None:
+    for sentence in sentences:
+        text = sentence.text
+        for match in pattern.finditer(text):
+            if unless is not None and unless.match(text, match.end()):
+                continue
+            negator = _negation(text, match.start())
+            said = None if negator is None else _NEGATOR.match(text, negator)
+            if said is not None and _TERM_NEGATED_GAP.fullmatch(text, said.end(), match.start()):
+                return _not_done(sentence, term, said.start(), match.end())
+            return _value(sentence, term, match.start(), match.end())
+    return None
 
-    def extract(sentences: list[Sentence]) -> list[FieldValue]:
-        return [FieldValue(s.text, s.index) for s in sentences if compiled.search(s.text)]
+
+# Where a phrase ends: a clause mark, a closing quote, or a conjunction that starts the next
+# labelled item ("I am powerless and the positive cognition was ..."). A comma ends a
+# cognition or a target: in a run-on the labels are what stands between the commas.
+_PHRASE_END = re.compile(
+    r"""[,;.!?"\u201d]|\s(?:and|but|with|so|while|then|after)\s++(?:the\s++|a\s++|his\s++|"""
+    r"""her\s++|their\s++)?(?:positive|negative|suds?|voc|validity|target|phase|we|client|"""
+    r"""bilateral|eye|tapping|\d)""",
+    re.IGNORECASE,
+)
+_PHRASE_CHARS = 200  # a cognition or a target is short: a longer stretch was misread
+_PHRASE_WORDS = 20
+# Where a free-text value ends: a semicolon, or a comma before another clause's subject.
+_DESCRIPTION_END = re.compile(
+    r";|,\s*+(?:and\s++|but\s++|so\s++)?(?:the client|client|we|the therapist|"
+    r"next session|the next session|the plan|plan is|homework)\b",
+    re.IGNORECASE,
+)
+_TRIM = " \t\n,.;:!?\"'\u201c\u201d"
+
+
+def _phrase_at(text: str, at: int) -> tuple[int, int] | None:
+    """(start, end) of the phrase starting at `at`, or None when it runs on too long."""
+    stop = min(len(text), at + _PHRASE_CHARS)
+    end = _PHRASE_END.search(text, at, stop)
+    if end is None and stop < len(text):
+        return None
+    return _trimmed(text, at, stop if end is None else end.start())
+
+
+def _description_at(text: str, at: int) -> tuple[int, int] | None:
+    """(start, end) of a free-text value from `at` to its sentence's (or clause's) end."""
+    end = _DESCRIPTION_END.search(text, at)
+    return _trimmed(text, at, len(text) if end is None else end.start())
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start] in _TRIM:
+        start += 1
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    return (start, end) if start < end else None
+
+
+# What a cognition opens with: the client's own words about themselves or the world ("I am
+# powerless", "my fault", "nobody cares"), not the clinician's ("identified", "installed").
+_COGNITION_OPENERS = frozenset(
+    {
+        "i",
+        "i'm",
+        "i've",
+        "i'll",
+        "i'd",
+        "im",
+        "my",
+        "me",
+        "it",
+        "it's",
+        "nothing",
+        "nobody",
+        "no",
+        "everyone",
+        "everything",
+        "people",
+        "you",
+        "he",
+        "she",
+        "they",
+        "we",
+        "there",
+        "the",
+    }
+)
+# What a target's description opens with: a determiner or possessive ("the car accident", "her
+# father's funeral"), a gerund ("being bitten by a dog"), or "when ..." ("when she was left
+# alone"). Anything else after the word "target" is the clinician's talk, not the memory:
+# "the first target memory on April 2", "desensitization continued with 18 sets".
+_TARGET_OPENERS = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "her",
+        "his",
+        "their",
+        "my",
+        "our",
+        "your",
+        "this",
+        "these",
+        "those",
+        "when",
+        "where",
+        "how",
+        "what",
+    }
+)
+
+
+def _opens_a_target(word: str) -> bool:
+    word = word.lower().strip("\"'\u201c")
+    return word in _TARGET_OPENERS or (word.endswith(("ing", "'s")) and len(word) > 4)
+
+
+def _cognition(kind: str) -> Extractor:
+    label = re.compile(
+        rf"\b{kind}\s++(?:cognition|belief)s?\b"
+        r"(?:\s*+(?:(?:was|is|were|of|being|that)\b|[:,\"'\u201c-]))*+\s*+",
+        re.IGNORECASE,
+    )
+
+    def extract(sentence: Sentence) -> Iterable[FieldValue]:
+        text = sentence.text
+        for match in label.finditer(text):
+            negated = _negation(text, match.start())
+            if negated is not None:
+                yield _not_done(sentence, "", negated, match.end())
+                return
+            span = _phrase_at(text, match.end())
+            if span is None:
+                continue
+            words = text[span[0] : span[1]].split()
+            if words[0].lower().strip("\"'") in _COGNITION_OPENERS and len(words) <= _PHRASE_WORDS:
+                yield _value(sentence, text[span[0] : span[1]], *span)
+                return
+
+    return _first(extract)
+
+
+_TARGET = re.compile(
+    r"\b(?:target(?:ed|ing|s)?|desensiti[sz](?:ed|ing|ation)|reprocess(?:ed|ing)?"
+    # "we continued phase four on the memory of the house fire": the memory worked on.
+    r"|on(?=\s++(?:the|a)\s++memory\s++of\b))\b"
+    r"(?:\s++(?:memory|image|incident|event|was|is|of|on)\b|\s*+[:,])*+\s*+",
+    re.IGNORECASE,
+)
+# "a memory of being bitten": the field holds the memory's description.
+_MEMORY_OF = re.compile(r"(?:an?|the)\s++memory\s++(?:of|that|when|where)\s++", re.IGNORECASE)
+
+
+def _target(sentence: Sentence) -> Iterable[FieldValue]:
+    text = sentence.text
+    for match in _TARGET.finditer(text):
+        negated = _negation(text, match.start())
+        if negated is not None:
+            yield _not_done(sentence, "", negated, match.end())
+            return
+        if _planned(text, match.start()):
+            continue
+        at = match.end()
+        memory = _MEMORY_OF.match(text, at)
+        span = _phrase_at(text, memory.end() if memory else at)
+        if span is None:
+            continue
+        words = text[span[0] : span[1]].split()
+        if _opens_a_target(words[0]) and len(words) <= _PHRASE_WORDS:
+            yield _value(sentence, text[span[0] : span[1]], *span)
+            return
+
+
+_PHASE = re.compile(r"\bphase\b", re.IGNORECASE)
+
+
+def _phase(sentence: Sentence) -> Iterable[FieldValue]:
+    text = sentence.text
+    for match in _PHASE.finditer(text):
+        number = number_after(text, match.end())
+        if number is None or not 1 <= int(float(number.value)) <= 8:
+            continue  # EMDR has eight phases
+        negated = _negation(text, match.start())
+        if negated is not None:
+            yield _not_done(sentence, number.value, negated, number.end)
+            return
+        if not _planned(text, match.start()):
+            yield _value(sentence, number.value, number.start, number.end)
+            return
+
+
+def _described(
+    label: str, *, fallback: bool = False, min_words: int = 1
+) -> Callable[[Sentence], Iterable[FieldValue]]:
+    """A free-text field: the words after its label and link, to the end of the sentence.
+
+    The pattern `label` includes the link ("Homework is", "For committed action,", "diary card
+    showed"), so the value starts where the content does. With `fallback`, a mention followed
+    by too few words ("We reviewed the homework.") keeps the whole sentence, as before values
+    were trimmed, rather than lose it.
+    """
+    pattern = re.compile(label, re.IGNORECASE)
+
+    def extract(sentence: Sentence) -> Iterable[FieldValue]:
+        text = sentence.text
+        match = pattern.search(text)  # once per sentence: a value runs to the sentence's end
+        if match is None:
+            return
+        negated = _negation(text, match.start())
+        if negated is not None:
+            yield _not_done(sentence, "", negated, match.end())
+            return
+        span = _description_at(text, match.end())
+        if span is not None and len(text[span[0] : span[1]].split()) >= min_words:
+            yield _value(sentence, text[span[0] : span[1]], *span)
+        elif fallback:
+            yield _value(sentence, text, 0, len(text))
 
     return extract
 
 
-# A number standing alone ("7", not "7th" or "x7"), and the number after a "to".
-_NUMBER = re.compile(r"\b(\d+)\b")
-_TO_NUMBER = re.compile(r"\bto\s++(\d+)\b", re.IGNORECASE)
+def _any_of(*extractors: Callable[[Sentence], Iterable[FieldValue]]) -> Extractor:
+    """A free-text field said in several ways: per sentence, the first way that gives a value."""
+
+    def extract(sentence: Sentence) -> Iterable[FieldValue]:
+        for one in extractors:
+            values = list(one(sentence))
+            if values:
+                yield from values
+                return
+
+    return _each(extract)
+
+
+# ACT values named in a list: "the client named independence and friendship as top values".
+_NAMED_VALUES = re.compile(
+    r"\bnamed\s++(?P<values>(?:[\w'-]++\s++){0,7}?[\w'-]++)\s++as\s++"
+    r"(?:(?:their|her|his|top|core|key|important|main|personal|most|the)\s++)*values?\b",
+    re.IGNORECASE,
+)
+
+
+def _named_values(sentence: Sentence) -> Iterable[FieldValue]:
+    match = _NAMED_VALUES.search(sentence.text)
+    if match is not None:
+        yield _value(sentence, match.group("values"), match.start("values"), match.end("values"))
+
+
+def _event(mention: str) -> Extractor:
+    """Whether something was done in the session: "unblended", "it was unburdened"."""
+    pattern = re.compile(mention, re.IGNORECASE)
+
+    def extract(sentence: Sentence) -> Iterable[FieldValue]:
+        text = sentence.text
+        for match in pattern.finditer(text):
+            negated = _negation(text, match.start())
+            if negated is not None:
+                yield _not_done(sentence, "", negated, match.end())
+                return
+            if not _planned(text, match.start()):
+                yield _value(sentence, EVENT_DONE, match.start(), match.end())
+                return
+
+    return _first(extract)
+
+
+# "Self-energy" in any case; "Self" alone only with its capital, and not "Self-harm" or a
+# sentence's first word (where any "self" is capitalised).
+_SELF = re.compile(
+    r"(?i:\bself[- ]energy\b)"
+    r"|\bSelf\b(?![- ](?i:esteem|care|harm|injur|talk|worth|doubt|image|help))"
+)
+
+
+def _self_energy(sentence: Sentence) -> Iterable[FieldValue]:
+    text = sentence.text
+    for match in _SELF.finditer(text):
+        if match.start() == 0 and not match.group().lower().endswith("energy"):
+            continue
+        negated = _negation(text, match.start())
+        if negated is not None:
+            yield _not_done(sentence, "", negated, match.end())
+            return
+        if _planned(text, match.start()):
+            continue
+        before = number_before(text, match.start())
+        if before is not None:
+            yield _value(sentence, before.value, before.start, before.end)
+            return
+        reading = read_after(text, match.end())
+        if reading is not None and (reading.out_of or reading.value.value.endswith("%")):
+            number = reading.value
+            yield _value(sentence, number.value, number.start, number.end, out_of=reading.out_of)
+            return
+        yield _value(sentence, PRESENT, match.start(), match.end())
+        return
+
+
+def _start_and_end(reading: Reading, role: str | None) -> dict[str, tuple[str, int, int]]:
+    """Which of an EMDR scale's start and end one reading gives, as (value, start, end)."""
+    value = reading.value
+    if reading.to is not None:  # "from 7 to 2", "8, then dropped to 3"
+        to = reading.to
+        return {"start": (value.value, value.start, value.end), "end": (to.value, to.start, to.end)}
+    if reading.previous is not None:  # "3, down from 8"
+        before = reading.previous
+        return {
+            "start": (before.value, before.start, before.end),
+            "end": (value.value, value.start, value.end),
+        }
+    which = "end" if role == END else "start"
+    return {which: (value.value, value.start, value.end)}
 
 
 def _scale(name: str, which: str) -> Extractor:
-    """SUD/VOC start or end: "SUD went from 7 to 2", "SUD of 7 ... dropped to 2": the first
-    number after the first mention that has one before the next full stop, and the number of
-    the first "to N" after it, again before that full stop."""
-    mention = re.compile(rf"\b{name}\b", re.IGNORECASE)
+    """SUD/VOC start or end: "SUD went from 7 to 2", "starting SUD was 8", "at the end the SUD
+    was 3", "the SUD dropped to two": the first value the words give that role to. A value with
+    no marker at all is the start; a second one is not taken for the end (that would be a guess).
+    """
+    mention = MEASURES[name]
 
-    def values(text: str) -> tuple[str, str | None] | None:
-        # This was one pattern, "\bSUD\b[^.]*?\b(\d+)\b(?:[^.]*?\bto\s+(\d+)\b)?", which
-        # rescanned the rest of the stretch without a full stop from every mention: "SUD "
-        # 12,500 times (50,000 characters) took 16 s. The same values, each character read
-        # about once: when a stretch has no number after one mention, it has none after any
-        # later mention in it either, so the search goes on after its full stop.
-        at = 0
-        while (found := mention.search(text, at)) is not None:
-            stop = text.find(".", found.end())
-            stop = len(text) if stop == -1 else stop
-            first = _NUMBER.search(text, found.end(), stop)
-            if first is not None:
-                to = _TO_NUMBER.search(text, first.end(), stop)
-                return first.group(1), None if to is None else to.group(1)
-            at = stop + 1
-        return None
-
-    def extract(sentences: list[Sentence]) -> list[FieldValue]:
-        for sentence in sentences:
-            found = values(sentence.text)
+    def extract(sentence: Sentence) -> Iterable[FieldValue]:
+        text = sentence.text
+        for match in mention.finditer(text):
+            reading = read_after(text, match.end())
+            if reading is None:
+                continue
+            role = reading.role or role_before(text, match.start())
+            found = _start_and_end(reading, role).get(which)
             if found is not None:
-                value = found[0] if which == "start" else found[1]
-                return [FieldValue(value, sentence.index)] if value else []
-        return []
+                out_of = reading.out_of if name == "voc" else None
+                yield _value(sentence, found[0], found[1], found[2], out_of=out_of)
+                return
 
-    return extract
+    return _first(extract)
+
+
+def _measure(name: str) -> Extractor:
+    """Every value said for a measure common to all modalities (PHQ-9, GAD-7, PCL-5, SUD, VOC,
+    mood and anxiety ratings): "PHQ-9 was 11, down from 15" is 11 with previous 15, "SUD went
+    from 80 to 40" is 40 with previous 80."""
+    mention = MEASURES[name]
+
+    def extract(sentence: Sentence) -> Iterable[FieldValue]:
+        text = sentence.text
+        for match in mention.finditer(text):
+            reading = read_measure(name, text, match)
+            if reading is None:
+                continue
+            now, before = reading.value, reading.previous
+            if reading.to is not None:
+                now, before = reading.to, reading.value
+            yield _value(
+                sentence,
+                now.value,
+                now.start,
+                now.end,
+                previous=None if before is None else before.value,
+                out_of=reading.out_of,
+            )
+
+    return _each(extract)
+
+
+def _common(*, without: Iterable[str] = ()) -> dict[str, Extractor]:
+    left_out = set(without)
+    return {name: _measure(name) for name in MEASURES if name not in left_out}
+
+
+def _transference(label: str) -> Callable[[Sentence], Iterable[FieldValue]]:
+    """ "I noted a transference pattern, since the client expected me to take sides": what
+    follows the label and its link; the sentence when little follows."""
+    return _described(
+        label + r"\b(?:\s++(?:pattern|reaction|feeling|dynamic|theme)s?\b)?(?:\s*+[:,])?\s*+"
+        r"(?:(?:since|in which|where|as|that|was|is|of|with|towards?|emerged|appeared)\b\s*+)?",
+        fallback=True,
+    )
+
+
+# How a field is shown where its key would read badly ("Phq 9").
+FIELD_LABELS = {
+    "phq_9": "PHQ-9",
+    "gad_7": "GAD-7",
+    "pcl_5": "PCL-5",
+    "sud": "SUD",
+    "voc": "VOC",
+    "sud_start": "SUD start",
+    "sud_end": "SUD end",
+    "voc_start": "VOC start",
+    "voc_end": "VOC end",
+    "self_energy": "Self-energy",
+}
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 FIELDS: dict[str, dict[str, Extractor]] = {
@@ -112,10 +666,25 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "psychoeducation",
             "activity scheduling",
         ),
-        "homework": _sentences_with(r"\bhomework\b|\bassigned\b|\bbetween sessions\b"),
+        "homework": _any_of(
+            _described(
+                r"\bhomework\b(?:\s++(?:is|was|will\s++be)\b)?(?:\s++to\b)?[\s,:]*+",
+                fallback=True,
+                min_words=2,  # "Homework was reviewed." keeps its sentence
+            ),
+            _described(r"\bassigned\b\s*+", fallback=True, min_words=2),
+            _described(r"\bbetween sessions\b[\s,:]*+", fallback=True, min_words=2),
+        ),
+        **_common(),
     },
     "dbt": {
-        "diary_card_targets": _sentences_with(r"diary card"),
+        "diary_card_targets": _any_of(
+            _described(
+                r"\bdiary cards?\s++(?:showed|shows|show|noted|recorded|tracked|indicated|"
+                r"listed|included|reflected|had)\b\s*+"
+            ),
+            _described(r"\bdiary card targets?\s++(?:were|was|are|is|included|includes?)\b\s*+"),
+        ),
         "skills_used": _terms(
             "DEAR MAN",
             "GIVE",
@@ -132,8 +701,15 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "mindfulness",
             "distress tolerance",
             "emotion regulation",
+            case_sensitive=("GIVE", "FAST", "ACCEPTS", "STOP"),
         ),
-        "chain_analysis": _sentences_with(r"chain analysis"),
+        "chain_analysis": _any_of(
+            _described(
+                r"\bchain analys[ie]s\b(?:\s++(?:of|on|for|about|regarding)\b)?[\s,:]*+",
+                fallback=True,
+            )
+        ),
+        **_common(),
     },
     "act": {
         "hexaflex_processes": _terms(
@@ -143,29 +719,46 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "self-as-context",
             "values",
             "committed action",
+            excluded={"acceptance": r"\s++and\s++commitment\b"},
         ),
-        "values": _sentences_with(r"\bvalue[sd]?\b"),
-        "committed_action": _sentences_with(r"committed action|commit(?:ted)? to"),
+        "values": _any_of(
+            _named_values,
+            _described(r"\bvalues?\s++(?:are|were|is|was|include[sd]?|including|of)\b[\s:]*+"),
+        ),
+        "committed_action": _any_of(
+            _described(
+                r"\bcommitted actions?\b(?:\s*+(?:(?:is|was|will\s++be)\b|[:,]))*+\s*+(?:to\s++)?"
+            ),
+            _described(r"\bcommit(?:s|ted)?\s++to\s++"),
+        ),
+        **_common(),
     },
     "emdr": {
-        # "\s++" (possessive): no phase number starts with a blank, so none is given back.
-        "phase": _sentences_with(r"\bphase\s++(?:[1-8]|one|two|three|four|five|six|seven|eight)\b"),
-        "target": _sentences_with(r"\btarget(?:ed)?\b"),
-        "negative_cognition": _sentences_with(r"negative cognition"),
-        "positive_cognition": _sentences_with(r"positive cognition"),
-        "sud_start": _scale("SUD", "start"),
-        "sud_end": _scale("SUD", "end"),
-        "voc_start": _scale("VOC", "start"),
-        "voc_end": _scale("VOC", "end"),
+        "phase": _first(_phase),
+        "target": _first(_target),
+        "negative_cognition": _cognition("negative"),
+        "positive_cognition": _cognition("positive"),
+        "sud_start": _scale("sud", "start"),
+        "sud_end": _scale("sud", "end"),
+        "voc_start": _scale("voc", "start"),
+        "voc_end": _scale("voc", "end"),
+        # The SUD and VOC of EMDR are its start and end fields above.
+        **_common(without=("sud", "voc")),
     },
     "ifs": {
         "parts": _terms("protector", "manager", "firefighter", "exile"),
-        "self_energy": _sentences_with(r"self[- ]energy|\bSelf\b"),
-        "unblending": _sentences_with(r"unblend"),
-        "unburdening": _sentences_with(r"unburden"),
+        "self_energy": _first(_self_energy),
+        "unblending": _event(r"\bunblend\w*"),
+        "unburdening": _event(r"\bunburden\w*"),
+        **_common(),
     },
     "psychodynamic": {
-        "themes": _sentences_with(r"\btheme\b|\bpattern\b"),
+        "themes": _any_of(
+            _described(
+                r"(?<!transference\s)\b(?:theme|pattern)s?\s++(?:of|was|is|were|are|included|"
+                r"include|including|around|about)\b\s*+|\b(?:theme|pattern)s?\s*+:\s*+"
+            )
+        ),
         "defenses": _terms(
             "denial",
             "projection",
@@ -178,10 +771,11 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "sublimation",
             "humor",
         ),
-        "transference": _sentences_with(r"\btransference\b"),
-        "countertransference": _sentences_with(r"countertransference"),
+        "transference": _any_of(_transference(r"\btransference")),
+        "countertransference": _any_of(_transference(r"\bcountertransference")),
+        **_common(),
     },
-    "integrative": {},
+    "integrative": _common(),
 }
 
 

@@ -195,7 +195,9 @@ def body_from_draft(draft: Draft) -> NoteBody:
         sections[RISK] = ()
     titles = {key: draft.title_of(key) for key in sections}
     fields = {
-        name: tuple(NoteFieldValue(v.value, v.sentence) for v in values)
+        # The value as the note shows it ("8 out of 10", "not done"): the working copy holds
+        # text the clinician edits, and a value negated in the dictation must read as such.
+        name: tuple(NoteFieldValue(v.text, v.sentence) for v in values)
         for name, values in draft.fields.items()
     }
     flags = tuple(NoteFlag(f.id, f.code, f.message, f.section, f.statement) for f in draft.flags)

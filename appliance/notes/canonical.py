@@ -29,6 +29,7 @@ from datetime import date, datetime
 from typing import Any
 
 from appliance.drafting.draft import RISK
+from appliance.drafting.modalities import field_label
 from appliance.notes.body import NoteBody
 from appliance.notes.checks import risk_placeholder
 
@@ -103,10 +104,6 @@ class SessionFacts:
             "format": self.note_format,
             "format_title": self.format_title,
         }
-
-
-def field_label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
 
 
 def note_document(

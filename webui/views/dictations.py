@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
 from appliance.drafting.draft import RISK, Draft
+from appliance.drafting.modalities import field_label
 from appliance.faults import database_unreachable, report_storage_full, storage_full
 from appliance.notes.queues import note_states_by_dictation
 from appliance.practice.note_templates import TemplateView, list_templates
@@ -215,6 +216,7 @@ def dictation_detail(request: Request) -> Response:
             "dictation": view,
             "client": client,
             "modalities": MODALITIES,
+            "field_label": field_label,
             "service_label": service_label,
             "section_titles": _section_titles(view.draft),
             "transcript_pieces": (

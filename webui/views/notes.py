@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from appliance import clock
 from appliance.drafting.draft import RISK
+from appliance.drafting.modalities import field_label
 from appliance.identity.accounts import get_user
 from appliance.identity.authentication import check_own_password
 from appliance.notes.body import ADDED, NoteBody, NoteStatement
@@ -69,6 +70,7 @@ def note_page(
             "body": body,
             "client": view.client,
             "modalities": MODALITIES,
+            "field_label": field_label,
             "service_label": service_label,
             "section_titles": _section_titles(body),
             "risk_placeholder": risk_placeholder(body) if body else None,

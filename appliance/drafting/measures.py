@@ -1,0 +1,447 @@
+"""Numbers said about a measure: "the SUD dropped to two", "PHQ-9 was 11, down from 15".
+
+A clinician dictates scores in words as often as in digits, and Whisper writes either, so a
+value is read from the words that follow the measure's name, with its place in the text (the
+provenance a reviewer checks). A number counts only when it is attached to the measure: between
+the name and the number there may be only linking words ("was", "of", "score", "started at",
+"dropped to"), never another content word, so "after 8 sets of eye movements the SUD dropped to
+2" gives 2, and "PHQ-9 in four weeks" gives nothing. Nothing is guessed.
+
+Every reading looks at a bounded stretch of text after one mention (a few tokens, read lazily, at
+most WINDOW characters) and, for start/end markers, a bounded stretch before it, so reading all
+the mentions of a hostile text takes time linear in its length (see the adversarial tests:
+"SUD " repeated to the typed-note limit).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# Roles of a reading within a session: the value at the start (SUD 8 before processing) or at
+# the end (SUD 3 after). None: the words say neither.
+START = "start"
+END = "end"
+
+_UNITS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
+_TEENS = {
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+# No scale read here goes past 100 (PCL-5 tops out at 80, a percentage at 100); a longer run of
+# digits is not a score, and Python refuses int() of very long ones.
+_MAX_DIGITS = 3
+
+# One token: a word (with an in-word apostrophe), a number (with a decimal part: "SUD 2.5"), or
+# one other visible character (",", "-", "/", "%"). Read lazily with finditer, so a reading
+# touches only the tokens it needs.
+_TOKEN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+(?:\.\d+)?|\S")
+# How far after a mention a reading may look, in characters and tokens: "SUD score at the
+# start of the session was about 8 out of 10, down from 9" fits; a number farther away is not
+# attached to the name.
+WINDOW = 160
+_MAX_LINK_TOKENS = 10
+# How far before a mention its start/end marker may be ("At the end of the session the SUD
+# was 3"), in characters; never past the clause's comma or semicolon.
+LOOK_BACK = 80
+
+# Words that may stand between a measure's name and its number ("the SUD score at the start
+# was about 8"), besides the role words below. Any other word ends the reading: the number
+# after it belongs to something else.
+_LINKS = frozenset(
+    {
+        "a",
+        "about",
+        "approximately",
+        "around",
+        "at",
+        "been",
+        "had",
+        "has",
+        "is",
+        "level",
+        "now",
+        "of",
+        "only",
+        "rated",
+        "rating",
+        "roughly",
+        "score",
+        "scored",
+        "scores",
+        "session",
+        "still",
+        "the",
+        "this",
+        "today",
+        "total",
+        "was",
+        "were",
+        "are",
+        "measured",
+        "remained",
+        "stayed",
+        "stood",
+        "went",
+        "came",
+        "come",
+        "comes",
+        ":",
+        "=",
+        "-",
+    }
+)
+# Verbs and words that say the number that follows is where the measure began or ended.
+_START_LINKS = frozenset(
+    {"started", "starting", "began", "start", "beginning", "baseline", "initially"}
+)
+_END_LINKS = frozenset(
+    {
+        "ended",
+        "ending",
+        "end",
+        "finally",
+        "dropped",
+        "fell",
+        "decreased",
+        "reduced",
+        "lowered",
+        "down",
+        "rose",
+        "increased",
+        "climbed",
+        "reached",
+        "up",
+        "improved",
+        "close",
+    }
+)
+# Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
+_TO_LINKS = frozenset({",", "and", "then", "it", "went", "came", "had", "has"} | _END_LINKS)
+_DIRECTION = frozenset(
+    {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell"}
+)
+# After the value: "rated the SUD at 1 afterward", "VOC of 6 at the end".
+_AFTER_END = re.compile(r"\s*+(?:afterwards?|after|at the end|by the end|post)\b", re.IGNORECASE)
+_AFTER_START = re.compile(
+    r"\s*+(?:at the (?:start|beginning)|at baseline|initially|at first|before)\b", re.IGNORECASE
+)
+# Before the mention, within its clause: "At the end the SUD was 3", "The starting SUD was 8",
+# "after 8 sets of eye movements the SUD dropped to 2". The nearest marker wins.
+_MARKER_BEFORE = re.compile(
+    r"\b(?:(?P<start>start(?:ing|ed)?|initial(?:ly)?|baseline|beginning|began|before|at first)"
+    r"|(?P<end>end(?:ed|ing)?|final(?:ly)?|afterwards?|after|post|closing))\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\s*+,?\s*+(?:and|then)\s++(?:then\s++)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number as said: its value in digits and where its words are (offsets in the text)."""
+
+    value: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one mention of a measure says.
+
+    value: the first number attached; to: a second one it went to ("from 7 to 2", "8, then
+    dropped to 3"); previous: an earlier value given after it ("11, down from 15 at intake");
+    out_of: the scale said with it ("3 out of 7"); role: START or END when the words say so.
+    """
+
+    value: Number
+    to: Number | None = None
+    previous: Number | None = None
+    out_of: str | None = None
+    role: str | None = None
+
+
+@dataclass
+class _Token:
+    text: str  # lower-cased
+    start: int
+    end: int
+
+
+def _tokens(text: str, at: int, stop: int) -> Iterator[_Token]:
+    for match in _TOKEN.finditer(text, at, stop):
+        yield _Token(match.group().lower(), match.start(), match.end())
+
+
+def _number_at(tokens: list[_Token], i: int) -> tuple[Number, int] | None:
+    """The number starting at tokens[i], in digits or words, and the index after it."""
+    if i >= len(tokens):
+        return None
+    first = tokens[i]
+    if first.text[0].isdigit():
+        whole = first.text.split(".")[0]
+        if len(whole) > _MAX_DIGITS:
+            return None
+        return Number(first.text, first.start, first.end), i + 1
+    if first.text in _TENS:
+        value, end, j = _TENS[first.text], first.end, i + 1
+        # "forty seven", "forty-seven"
+        k = j + 1 if j < len(tokens) and tokens[j].text == "-" else j
+        if k < len(tokens) and tokens[k].text in _UNITS and tokens[k].text != "zero":
+            value, end, j = value + _UNITS[tokens[k].text], tokens[k].end, k + 1
+        return Number(str(value), first.start, end), j
+    if first.text in _TEENS:
+        return Number(str(_TEENS[first.text]), first.start, first.end), i + 1
+    if first.text in ("a", "one") and i + 1 < len(tokens) and tokens[i + 1].text == "hundred":
+        return Number("100", first.start, tokens[i + 1].end), i + 2
+    if first.text in _UNITS:
+        # "one of the hardest memories" is no score; "one out of ten" is.
+        following = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        if first.text == "one" and following == "of":
+            return None
+        return Number(str(_UNITS[first.text]), first.start, first.end), i + 1
+    return None
+
+
+def parse_number(text: str) -> int | None:
+    """The whole of `text` as one number ("7", "seven", "forty-seven"), else None."""
+    tokens = list(_tokens(text, 0, len(text)))
+    found = _number_at(tokens, 0)
+    if found is None or found[1] != len(tokens):
+        return None
+    return int(float(found[0].value))
+
+
+# A sentence's end or a semicolon; a point inside a number ("2.5") is neither.
+_CLAUSE_STOP = re.compile(r"[;?!]|\.(?!\d)")
+
+
+def _clause_stop(text: str, at: int, limit: int) -> int:
+    """Where the reading after `at` must stop: a sentence end or a semicolon, within `limit`.
+
+    A comma does not stop it: "11, down from 15" and "8, then dropped to 3" continue past one,
+    but only through the joining words the reading allows.
+    """
+    stop = min(len(text), at + limit)
+    found = _CLAUSE_STOP.search(text, at, stop)
+    return stop if found is None else found.start()
+
+
+def read_after(text: str, at: int) -> Reading | None:
+    """The reading of the mention that ends at `at`, or None when no number is attached to it."""
+    stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
+    tokens: list[_Token] = []
+
+    def fill(upto: int) -> None:
+        while len(tokens) < upto:
+            token = next(stream, None)
+            if token is None:
+                return
+            tokens.append(token)
+
+    role: str | None = None
+    came_from = False
+    i = 0
+    while True:
+        fill(i + 3)  # a number in words is at most three tokens
+        if i >= len(tokens) or i > _MAX_LINK_TOKENS:
+            return None
+        word = tokens[i].text
+        found = _number_at(tokens, i)
+        if found is not None:
+            break
+        if word == "from":
+            came_from = True
+        elif word == "to":
+            role = END  # "dropped to 2", "went to 2": where it ended
+        elif word in _START_LINKS:
+            role = START
+        elif word in _END_LINKS:
+            role = END
+        elif word == "in" and i > 0 and tokens[i - 1].text in ("came", "come", "comes"):
+            pass  # "the GAD-7 came in at eleven"; "in" alone is no link ("PHQ-9 in four weeks")
+        elif word not in _LINKS:
+            return None
+        i += 1
+    value, i = found
+    out_of: str | None = None
+    fill(i + 4)
+    if i < len(tokens) and tokens[i].text in (":", "am", "pm"):
+        return None  # a time ("PHQ-9 at 10:30"), not a score
+    if i + 2 < len(tokens) and tokens[i].text == "out" and tokens[i + 1].text == "of":
+        scale = _number_at(tokens, i + 2)
+        if scale is not None:
+            out_of, i = scale[0].value, scale[1]
+    elif i + 1 < len(tokens) and tokens[i].text == "/":
+        scale = _number_at(tokens, i + 1)
+        if scale is not None:
+            out_of, i = scale[0].value, scale[1]
+    elif i < len(tokens) and tokens[i].text in ("percent", "%"):
+        value = Number(value.value + "%", value.start, tokens[i].end)
+        i += 1
+    to: Number | None = None
+    previous: Number | None = None
+    # A second value: "from 7 to 2", "8, then dropped to 3", "7 and ended at 2", or
+    # "11, down from 15".
+    j = i
+    fill(j + 8)
+    while j < len(tokens) and j - i < 5 and tokens[j].text in _TO_LINKS:
+        j += 1
+    joined_by = {t.text for t in tokens[i:j]}
+    following = tokens[j].text if j < len(tokens) else ""
+    ended = following == "at" and bool(joined_by & _END_LINKS)  # "7 and ended at 2"
+    if (following == "to" and (came_from or j > i)) or ended:
+        after = _number_at(tokens, j + 1)
+        if after is not None:
+            to, i = after[0], after[1]
+            fill(i + 3)
+            if i + 2 < len(tokens) and tokens[i].text == "out" and tokens[i + 1].text == "of":
+                scale = _number_at(tokens, i + 2)
+                if scale is not None:
+                    out_of, i = scale[0].value, scale[1]
+    elif following == "from" and not came_from:
+        # "11, down from 15": only after a direction word or directly after the value.
+        between = joined_by - {","}
+        if between <= _DIRECTION and len(between) <= 1:
+            before = _number_at(tokens, j + 1)
+            if before is not None:
+                previous, i = before[0], before[1]
+    if came_from and to is None:
+        # "SUD went from 7" with no "to": the number is where it started.
+        role = START
+    end_of_reading = tokens[i - 1].end if i > 0 else value.end
+    if role is None and to is None:
+        stop = _clause_stop(text, end_of_reading, 40)
+        if _AFTER_END.match(text, end_of_reading, stop):
+            role = END
+        elif (marked := _AFTER_START.match(text, end_of_reading, stop)) is not None:
+            role = START
+            # "8 at the start and 3 at the end": the second value, with its own marker.
+            joined = _AND.match(text, marked.end(), _clause_stop(text, marked.end(), 20))
+            second = None if joined is None else number_after(text, joined.end())
+            if second is not None and _AFTER_END.match(
+                text, second.end, _clause_stop(text, second.end, 40)
+            ):
+                to = second
+    return Reading(value=value, to=to, previous=previous, out_of=out_of, role=role)
+
+
+def clause_floor(text: str, at: int, limit: int = LOOK_BACK) -> int:
+    """Where the clause holding position `at` starts, at most `limit` characters back."""
+    floor = max(0, at - limit)
+    mark = max(text.rfind(",", floor, at), text.rfind(";", floor, at))
+    return floor if mark == -1 else mark + 1
+
+
+def role_before(text: str, at: int) -> str | None:
+    """START or END when the words before position `at`, in its clause, mark one."""
+    role: str | None = None
+    for match in _MARKER_BEFORE.finditer(text, clause_floor(text, at), at):
+        role = START if match.group("start") else END
+    return role
+
+
+# The measures every modality records. Each name is how the field is keyed; the pattern finds
+# the measure's mention ("PHQ-9", "PHQ 9", "phq nine"; "SUDs"; "validity of cognition").
+MEASURES: dict[str, re.Pattern[str]] = {
+    "phq_9": re.compile(r"\bphq[- ]?(?:9|nine)\b", re.IGNORECASE),
+    "gad_7": re.compile(r"\bgad[- ]?(?:7|seven)\b", re.IGNORECASE),
+    "pcl_5": re.compile(r"\bpcl[- ]?(?:5|five)\b", re.IGNORECASE),
+    "sud": re.compile(
+        r"\bsuds?\b|\bsubjective units? of (?:distress|disturbance)\b", re.IGNORECASE
+    ),
+    "voc": re.compile(
+        r"\bvoc\b|\bvalidity of (?:the )?(?:positive )?(?:cognition|belief)\b", re.IGNORECASE
+    ),
+    "mood_rating": re.compile(r"\bmood\b", re.IGNORECASE),
+    "anxiety_rating": re.compile(r"\banxiety\b", re.IGNORECASE),
+}
+# Mood and anxiety are words of every sentence, not names of an instrument: a number counts
+# for them only as a rating on a scale ("anxiety at 5 out of 10", "mood 6/10").
+RATINGS = frozenset({"mood_rating", "anxiety_rating"})
+# "The client rated anxiety before the last meeting at 8 out of 10": after "rated ... <name>",
+# a few words may come before "at <n> out of <m>".
+_RATED_BEFORE = re.compile(r"\brat(?:ed|es|ing)\b", re.IGNORECASE)
+_RATED_GAP_TOKENS = 8
+
+
+def _rated_later(text: str, at: int) -> Reading | None:
+    """'rated <name> <a few words> at|as <n> out of <m>': the rating after a short gap."""
+    stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
+    for _, token in zip(range(_RATED_GAP_TOKENS), stream, strict=False):
+        if token.text in (",", "and", "but") or token.text[0].isdigit():
+            return None  # another clause, or a number that is not the rating
+        if token.text in ("at", "as"):
+            reading = read_after(text, token.end)
+            return reading if reading is not None and reading.out_of is not None else None
+    return None
+
+
+def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None:
+    """The reading of one mention of measure `name`, or None when it gives no attached value."""
+    reading = read_after(text, mention.end())
+    if name not in RATINGS:
+        return reading
+    rated = _RATED_BEFORE.search(text, clause_floor(text, mention.start()), mention.start())
+    if reading is not None and (reading.out_of is not None or rated is not None):
+        return reading
+    return _rated_later(text, mention.end()) if rated is not None else None
+
+
+def number_after(text: str, at: int) -> Number | None:
+    """The number that starts right after position `at` ("phase 4", "phase four"), if any."""
+    stream = _tokens(text, at, _clause_stop(text, at, 40))
+    tokens = [token for _, token in zip(range(3), stream, strict=False)]
+    found = _number_at(tokens, 0)
+    return None if found is None else found[0]
+
+
+# "60 percent Self-energy", "sixty percent of the Self": the percentage that ends just before a
+# mention (the search stops at the mention, where "$" matches).
+_PERCENT_BEFORE = re.compile(r"(?:\bpercent\b|%)\s*+(?:of\s++)?(?:the\s++)?$", re.IGNORECASE)
+
+
+def number_before(text: str, at: int) -> Number | None:
+    """A percentage said just before position `at`: "about 60 percent Self-energy"."""
+    floor = max(0, at - 40)
+    match = _PERCENT_BEFORE.search(text, floor, at)
+    if match is None:
+        return None
+    tokens = list(_tokens(text, floor, match.start()))
+    # The number is the last one to three tokens before "percent" ("60", "sixty", "forty-five").
+    for size in (3, 2, 1):
+        found = _number_at(tokens, len(tokens) - size) if len(tokens) >= size else None
+        if found is not None and found[1] == len(tokens):
+            percent_end = match.start() + (1 if text[match.start()] == "%" else len("percent"))
+            return Number(f"{found[0].value}%", found[0].start, percent_end)
+    return None

@@ -1,0 +1,515 @@
+"""Modality fields hold values (issue 14): the number, the phrase, the term, or whether it was
+done, each with the sentence and the characters it was read from, and nothing where nothing
+was said."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+
+import pytest
+
+from appliance.drafting.draft import Draft, build_draft
+from appliance.drafting.modalities import (
+    DONE,
+    FIELDS,
+    NOT_DONE,
+    FieldValue,
+    extract_fields,
+    field_label,
+)
+from appliance.drafting.segment import Sentence, split_sentences
+from appliance.records.dictations import MAX_TYPED
+
+# Whisper's comma-joined run-on for a natural voice (issue 14's example).
+RUN_ON = (
+    "Starting disturbance was a SUD of 7, negative cognition, I am not safe, positive cognition, "
+    "I survived and I am safe now, validity of cognition started at 3 out of 7, after 8 sets of "
+    "bilateral eye movements the SUD dropped to 2."
+)
+
+
+def _fields(modality: str, text: str) -> dict[str, list[FieldValue]]:
+    return extract_fields(modality, split_sentences(text))
+
+
+def _values(modality: str, text: str) -> dict[str, list[str]]:
+    """Each field's values as the note shows them; only the filled fields."""
+    return {k: [v.text for v in vs] for k, vs in _fields(modality, text).items() if vs}
+
+
+def _said(text: str, value: FieldValue) -> str:
+    assert value.start is not None and value.end is not None
+    return text[value.start : value.end]
+
+
+# Scales and phases: the value, not the sentence.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "SUD went from 7 to 2 and VOC rose from 3 to 6.",
+            {"sud_start": "7", "sud_end": "2", "voc_start": "3", "voc_end": "6"},
+        ),
+        ("The starting SUD was 8 and the VOC was 2.", {"sud_start": "8", "voc_start": "2"}),
+        ("At the end the SUD was 3 and the VOC was 5.", {"sud_end": "3", "voc_end": "5"}),
+        ("The SUD started at seven and ended at two.", {"sud_start": "7", "sud_end": "2"}),
+        ("SUD of 8, then dropped to three.", {"sud_start": "8", "sud_end": "3"}),
+        ("The client rated the SUD at 1 afterward.", {"sud_end": "1"}),
+        (
+            "The SUD was 8 at the start and 3 at the end.",
+            {"sud_start": "8", "sud_end": "3"},
+        ),
+        (
+            "Subjective units of disturbance were at nine initially.",
+            {"sud_start": "9"},
+        ),
+    ],
+)
+def test_emdr_scales_hold_their_start_and_end_values(text: str, expected: dict[str, str]) -> None:
+    got = _values("emdr", text)
+    scales = {k: v[0] for k, v in got.items() if k.startswith(("sud", "voc"))}
+    # VOC values keep the scale they were said with; compare the number.
+    assert {k: v.split(" out of ")[0] for k, v in scales.items()} == expected
+
+
+def test_a_second_unmarked_scale_value_is_not_taken_for_the_end() -> None:
+    got = _values("emdr", "The SUD was 7. Later the SUD was 2.")
+    assert got.get("sud_start") == ["7"] and "sud_end" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "phase"),
+    [
+        ("EMDR session 6, phase 4, desensitization.", "4"),
+        ("We stayed in phase four today.", "4"),
+        ("Phase 2 preparation continued. We agreed to begin phase 3 on April 2.", "2"),
+    ],
+)
+def test_the_phase_is_the_number_of_the_phase_worked_in(text: str, phase: str) -> None:
+    assert _values("emdr", text)["phase"] == [phase]
+
+
+def test_a_phase_only_planned_or_out_of_range_is_left_empty() -> None:
+    assert "phase" not in _values("emdr", "We will begin phase 3 next session.")
+    assert "phase" not in _values("emdr", "The next phase of treatment starts soon.")
+    assert "phase" not in _values("emdr", "We reviewed phase 12 of the workbook.")
+
+
+# Cognitions and targets: the phrase, in the client's own words.
+
+
+@pytest.mark.parametrize(
+    ("text", "negative", "positive"),
+    [
+        (
+            "The negative cognition was, I am powerless, and the positive cognition was, "
+            "I can protect myself.",
+            "I am powerless",
+            "I can protect myself",
+        ),
+        (
+            "The negative cognition was I am not good enough and the positive cognition was "
+            "I am enough.",
+            "I am not good enough",
+            "I am enough",
+        ),
+        ('Negative belief: "it was my fault". Positive belief: "I did my best".', None, None),
+    ],
+)
+def test_cognitions_hold_the_cognition_itself(
+    text: str, negative: str | None, positive: str | None
+) -> None:
+    got = _values("emdr", text)
+    if negative is None:  # quoted, after a colon
+        assert got["negative_cognition"] == ["it was my fault"]
+        assert got["positive_cognition"] == ["I did my best"]
+    else:
+        assert got["negative_cognition"] == [negative]
+        assert got["positive_cognition"] == [positive]
+
+
+def test_a_cognition_label_followed_by_the_clinicians_words_is_not_a_cognition() -> None:
+    got = _values("emdr", "The negative cognition was identified and rated.")
+    assert "negative_cognition" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("We were in phase 4 and targeted the car accident.", "the car accident"),
+        (
+            "Phase 4, desensitization of a memory of being bitten by a dog at age 9.",
+            "being bitten by a dog at age 9",
+        ),
+        (
+            "The target memory was the fire at the old house, with a SUD of 9.",
+            "the fire at the old house",
+        ),
+        (
+            "We continued phase four on the memory of the flood when the client was twelve.",
+            "the flood when the client was twelve",
+        ),
+    ],
+)
+def test_the_target_holds_the_memorys_description(text: str, target: str) -> None:
+    assert _values("emdr", text)["target"] == [target]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We agreed to begin phase 3 with the first target memory on April 2.",
+        "We will pick the first target memory on Monday.",
+        "Desensitization continued with 18 sets.",
+        "The target was discussed.",
+    ],
+)
+def test_a_target_named_for_later_or_only_talked_about_is_not_a_target(text: str) -> None:
+    assert "target" not in _values("emdr", text)
+
+
+# Numbers in words and digits.
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("The PHQ-9 was fourteen.", "phq_9", "14"),
+        ("The PCL-5 was forty-seven.", "pcl_5", "47"),
+        ("The PCL-5 was forty seven today.", "pcl_5", "47"),
+        ("GAD 7 score of 9.", "gad_7", "9"),
+        ("Her phq nine total was 21.", "phq_9", "21"),
+        ("The GAD-7 came in at eleven.", "gad_7", "11"),
+    ],
+)
+def test_numbers_in_words_and_digits_are_the_same_value(text: str, field: str, value: str) -> None:
+    (found,) = _fields("integrative", text)[field]
+    assert found.value == value
+
+
+def test_a_scale_said_in_words_is_kept_with_the_value() -> None:
+    (voc,) = _fields("emdr", "The VOC started at three out of seven.")["voc_start"]
+    assert (voc.value, voc.out_of, voc.text) == ("3", "7", "3 out of 7")
+
+
+# Measures every modality records.
+
+
+@pytest.mark.parametrize("modality", sorted(FIELDS))
+def test_every_modality_records_the_common_measures(modality: str) -> None:
+    text = "The PHQ-9 was 11, down from 15 at intake, and the GAD-7 was 13."
+    got = _fields(modality, text)
+    (phq,) = got["phq_9"]
+    assert (phq.value, phq.previous, phq.text) == ("11", "15", "11 (down from 15)")
+    assert [v.value for v in got["gad_7"]] == ["13"]
+
+
+def test_a_change_from_one_value_to_another_keeps_both() -> None:
+    got = _fields("cbt", "PHQ-9 went from 15 to 11. The PCL-5 today was 47, up from 40.")
+    assert [(v.value, v.previous) for v in got["phq_9"]] == [("11", "15")]
+    assert [(v.value, v.previous) for v in got["pcl_5"]] == [("47", "40")]
+    assert got["pcl_5"][0].text == "47 (up from 40)"
+
+
+def test_mood_and_anxiety_count_only_as_ratings_on_a_scale() -> None:
+    text = (
+        "Mood was 4 out of 10 and anxiety 6/10. "
+        "The client rated anxiety before the last meeting at 8 out of 10. "
+        "The anxiety came down within 3 minutes. Mood was better after 2 days."
+    )
+    got = _values("cbt", text)
+    assert got["mood_rating"] == ["4 out of 10"]
+    assert got["anxiety_rating"] == ["6 out of 10", "8 out of 10"]
+
+
+def test_emdr_keeps_sud_and_voc_as_its_start_and_end_fields() -> None:
+    assert "sud" not in FIELDS["emdr"] and "voc" not in FIELDS["emdr"]
+    assert [v.value for v in _fields("cbt", "SUDS went from 80 to 40.")["sud"]] == ["40"]
+
+
+# A number is taken only when the words attach it to the measure.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We plan a follow-up PHQ-9 in four weeks.",
+        "The SUD was one of the hardest parts to rate.",
+        "After 8 sets the SUD was hard to read.",
+        "The PHQ-9 form was given; 3 items were skipped.",
+        "The SUD of the memory felt high, maybe 7.",
+        "PHQ-9 at 10:30 on Monday.",
+    ],
+)
+def test_a_number_not_attached_to_the_measure_is_not_taken(text: str) -> None:
+    got = _values("emdr", text) | _values("cbt", text)
+    assert not {k for k in got if k.startswith(("sud", "voc", "phq", "gad", "pcl"))}, got
+
+
+# Run-ons: the labels mark the boundaries between the commas.
+
+
+def test_a_comma_joined_run_on_gives_each_value() -> None:
+    got = _values("emdr", RUN_ON)
+    assert got == {
+        "negative_cognition": ["I am not safe"],
+        "positive_cognition": ["I survived and I am safe now"],
+        "sud_start": ["7"],
+        "sud_end": ["2"],
+        "voc_start": ["3 out of 7"],
+    }
+
+
+def test_a_run_on_inside_a_longer_transcript_still_gives_each_value() -> None:
+    text = (
+        "EMDR session 3, phase four, we targeted the flood at the farm, "
+        + RUN_ON[0].lower()
+        + RUN_ON[1:-1]
+        + ", we closed with the container exercise, the client left grounded."
+    )
+    got = _values("emdr", text)
+    assert got["phase"] == ["4"] and got["target"] == ["the flood at the farm"]
+    assert (got["sud_start"], got["sud_end"]) == (["7"], ["2"])
+    assert got["negative_cognition"] == ["I am not safe"]
+    assert got["positive_cognition"] == ["I survived and I am safe now"]
+
+
+# Negation: recorded as not done, never as done.
+
+
+@pytest.mark.parametrize(
+    ("modality", "text", "field"),
+    [
+        ("ifs", "There was no unburdening yet.", "unburdening"),
+        ("ifs", "The client was unable to unblend today.", "unblending"),
+        ("emdr", "We did not get to the target today.", "target"),
+        ("emdr", "We did not identify a negative cognition.", "negative_cognition"),
+        ("cbt", "No homework was assigned this week.", "homework"),
+        ("dbt", "We didn't do a chain analysis.", "chain_analysis"),
+    ],
+)
+def test_a_negated_field_is_recorded_as_not_done(modality: str, text: str, field: str) -> None:
+    (value,) = _fields(modality, text)[field]
+    assert value.status == NOT_DONE and value.text == "not done"
+    assert _said(text, value).split()[0].lower() in {"no", "not", "unable", "didn't"}
+
+
+def test_a_negated_term_is_listed_as_not_done() -> None:
+    (value,) = _fields("cbt", "We did not do exposure this week.")["interventions"]
+    assert (value.value, value.status, value.text) == ("exposure", NOT_DONE, "exposure (not done)")
+    skills = _fields(
+        "dbt", "We used wise mind; the client didn't use the radical acceptance skill."
+    )
+    assert [(v.value, v.status) for v in skills["skills_used"]] == [
+        ("radical acceptance", NOT_DONE),
+        ("wise mind", DONE),
+    ]
+
+
+def test_a_term_after_a_negated_verb_of_its_own_is_not_negated() -> None:
+    got = _fields("ifs", "We did not unburden the exile today; the exile is still waiting.")
+    assert [(v.value, v.status) for v in got["parts"]] == [("exile", DONE)]
+    assert [v.status for v in got["unburdening"]] == [NOT_DONE]
+
+
+def test_a_negation_belongs_to_its_own_clause() -> None:
+    ifs = _fields("ifs", "The client could not unblend from the manager.")
+    assert [(v.value, v.status) for v in ifs["parts"]] == [("manager", DONE)]
+    assert [v.status for v in ifs["unblending"]] == [NOT_DONE]
+    emdr = _fields("emdr", RUN_ON)  # "I am not safe" negates nothing after it
+    assert all(v.status == DONE for values in emdr.values() for v in values)
+
+
+def test_events_that_were_done_say_so_and_planned_ones_are_left_out() -> None:
+    got = _values("ifs", "The client unblended from the firefighter, and it was unburdened.")
+    assert got["unblending"] == ["done"] and got["unburdening"] == ["done"]
+    assert "unburdening" not in _values("ifs", "Next session we will try to unburden the exile.")
+
+
+def test_self_energy_holds_its_percentage_or_that_it_was_present() -> None:
+    text = "The client was able to unblend with about sixty percent Self-energy."
+    (value,) = _fields("ifs", text)["self_energy"]
+    assert value.value == "60%" and _said(text, value) == "sixty percent"
+    assert _values("ifs", "More Self was present.")["self_energy"] == ["present"]
+    assert "self_energy" not in _values("ifs", "Self-harm urges were low.")
+
+
+# Term lists and free text.
+
+
+def test_terms_match_plurals_and_either_spelling_once_each() -> None:
+    text = "We reviewed two thought records and named all or nothing thinking. A thought record."
+    got = _values("cbt", text)
+    assert got["interventions"] == ["thought record"]
+    assert got["cognitive_distortions"] == ["all-or-nothing"]
+
+
+def test_skill_acronyms_that_are_plain_words_count_only_in_capitals() -> None:
+    text = "We practiced STOP. The client wanted to give up and stop fast food."
+    assert _values("dbt", text)["skills_used"] == ["STOP"]
+
+
+def test_the_name_of_the_therapy_is_not_the_process_of_acceptance() -> None:
+    text = "Acceptance and commitment therapy, session 5. We worked on defusion."
+    assert _values("act", text)["hexaflex_processes"] == ["defusion"]
+
+
+@pytest.mark.parametrize(
+    ("modality", "text", "field", "value"),
+    [
+        (
+            "cbt",
+            "Homework is two thought records and one behavioral experiment.",
+            "homework",
+            "two thought records and one behavioral experiment",
+        ),
+        (
+            "cbt",
+            "For homework, the client agreed to ask one question in the meeting.",
+            "homework",
+            "the client agreed to ask one question in the meeting",
+        ),
+        ("cbt", "We reviewed the homework.", "homework", "We reviewed the homework."),
+        (
+            "dbt",
+            "The diary card showed anger rated 5 out of 5 on Saturday.",
+            "diary_card_targets",
+            "anger rated 5 out of 5 on Saturday",
+        ),
+        (
+            "act",
+            "In values work the client named independence and friendship as top values.",
+            "values",
+            "independence and friendship",
+        ),
+        (
+            "act",
+            "For committed action, the client will garden for 20 minutes.",
+            "committed_action",
+            "the client will garden for 20 minutes",
+        ),
+        (
+            "psychodynamic",
+            "The goal is to understand the pattern of choosing distant partners.",
+            "themes",
+            "choosing distant partners",
+        ),
+        (
+            "psychodynamic",
+            "I noted a transference pattern, since the client expected me to take sides.",
+            "transference",
+            "the client expected me to take sides",
+        ),
+    ],
+)
+def test_free_text_fields_keep_the_words_after_their_label(
+    modality: str, text: str, field: str, value: str
+) -> None:
+    assert _values(modality, text)[field] == [value]
+
+
+def test_a_field_word_without_its_link_fills_nothing() -> None:
+    got = _values("dbt", "Homework is to fill in the diary card and use TIPP.")
+    assert "diary_card_targets" not in got and got["skills_used"] == ["TIPP"]
+    assert "themes" not in _values("psychodynamic", "I noted a transference pattern, since then.")
+
+
+# Absent fields stay empty; provenance points at the sentence and the words.
+
+
+@pytest.mark.parametrize("modality", sorted(FIELDS))
+def test_fields_the_dictation_does_not_mention_stay_empty(modality: str) -> None:
+    text = "Client reported a calm week. We talked about work and sleep. Next session Monday."
+    assert all(values == [] for values in _fields(modality, text).values())
+
+
+def test_each_value_cites_its_sentence_and_the_words_it_was_read_from() -> None:
+    text = (
+        "EMDR session 6, phase four. The client arrived early. "
+        "The negative cognition was, I am powerless. The SUD started at seven and dropped to two."
+    )
+    sentences = split_sentences(text)
+    got = extract_fields("emdr", sentences)
+    expected = {
+        "phase": (0, "four", "4"),
+        "negative_cognition": (2, "I am powerless", "I am powerless"),
+        "sud_start": (3, "seven", "7"),
+        "sud_end": (3, "two", "2"),
+    }
+    for field, (index, words, value) in expected.items():
+        (found,) = got[field]
+        assert (found.sentence, _said(text, found), found.value) == (index, words, value)
+        sentence = sentences[index]
+        assert sentence.start <= found.start <= found.end <= sentence.end  # type: ignore[operator]
+
+
+def test_a_run_on_value_cites_its_own_words_within_the_long_sentence() -> None:
+    got = _fields("emdr", RUN_ON)
+    assert _said(RUN_ON, got["sud_end"][0]) == "2"
+    assert RUN_ON[: got["sud_end"][0].end].endswith("the SUD dropped to 2")
+    assert _said(RUN_ON, got["voc_start"][0]) == "3"
+    assert RUN_ON[: got["voc_start"][0].end].endswith("validity of cognition started at 3")
+
+
+# Stored drafts and labels.
+
+
+def test_a_draft_with_values_survives_its_json_and_old_values_still_read() -> None:
+    draft = build_draft(RUN_ON, "emdr", "soap")
+    assert Draft.from_json(json.loads(json.dumps(draft.as_json()))).fields == draft.fields
+    old = FieldValue.from_json({"value": "Phase 4 desensitization.", "sentence": 0})
+    assert (old.start, old.status, old.text) == (None, DONE, "Phase 4 desensitization.")
+    assert FieldValue.from_json(asdict(draft.fields["sud_end"][0])) == draft.fields["sud_end"][0]
+
+
+def test_fields_have_labels_a_clinician_reads() -> None:
+    assert [field_label(n) for n in ("phq_9", "sud_start", "negative_cognition")] == [
+        "PHQ-9",
+        "SUD start",
+        "Negative cognition",
+    ]
+
+
+# Hostile input: each field trigger repeated to the typed-note limit stays fast (the regex of
+# the old _scale took 16 s on "SUD " repeated; see also test_adversarial_input.py).
+
+TRIGGERS = (
+    "SUD 7 ",
+    "SUD of 8, then dropped to ",
+    "negative cognition was, I ",
+    "and the positive cognition ",
+    "targeted the ",
+    "a memory of ",
+    "phase 4 ",
+    "named x ",
+    "Homework is ",
+    "diary card showed ",
+    "theme of ",
+    "transference pattern, since ",
+    "no unburdening ",
+    "60 percent Self ",
+    "rated anxiety ",
+    "at 5 out of ",
+    "forty-",
+    "on the memory of ",
+    "did not use the ",
+    "came in at ",
+    "at the start and ",
+    "will ",
+)
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_field_extraction_stays_fast_on_a_repeated_trigger(trigger: str) -> None:
+    text = (trigger * (MAX_TYPED // len(trigger) + 1))[:MAX_TYPED]
+    # As the segmenter splits it, and as one typed line: one sentence of 50,000 characters.
+    for sentences in (split_sentences(text), [Sentence(0, 0, len(text), text)]):
+        for modality in FIELDS:
+            started = time.perf_counter()
+            extract_fields(modality, sentences)
+            took = time.perf_counter() - started
+            assert took < 1.0, f"{modality} on {trigger!r}: {took:.2f} s"
