@@ -19,45 +19,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from speech_io.number_words import TEENS as _TEENS
+from speech_io.number_words import TENS as _TENS
+from speech_io.number_words import UNITS as _UNITS
+
 # Roles of a reading within a session: the value at the start (SUD 8 before processing) or at
 # the end (SUD 3 after). None: the words say neither.
 START = "start"
 END = "end"
 
-_UNITS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
-_TEENS = {
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-}
-_TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
 # No scale read here goes past 100 (PCL-5 tops out at 80, a percentage at 100); a longer run of
 # digits is not a score, and Python refuses int() of very long ones.
 _MAX_DIGITS = 3
