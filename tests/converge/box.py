@@ -167,3 +167,26 @@ class Box:
             timeout=1800,
             wrapper=self.wrapper,
         )
+
+    def converge_logged(
+        self,
+        inventory: Path,
+        log: str,
+        *,
+        playbook: str = "site.yml",
+        overrides: Mapping[str, Any] | None = None,
+        expect_success: bool = True,
+    ) -> PlaybookRun:
+        """converge(), its output kept in the workdir as `log` (what a failure is read from)."""
+        run = self.converge(inventory, playbook=playbook, overrides=overrides)
+        (self.workdir / log).write_text(run.output)
+        if expect_success:
+            assert run.returncode == 0, run.output[-20000:]
+        return run
+
+
+def assert_changed_nothing(run: PlaybookRun, host: str = "box") -> None:
+    """A run that succeeded and changed nothing, naming the tasks that did change if any."""
+    assert run.returncode == 0, run.output[-20000:]
+    changed = [line for line in run.output.splitlines() if line.startswith("changed: ")]
+    assert run.recap(host)["changed"] == 0, "\n".join(changed) + run.output[-8000:]

@@ -25,7 +25,7 @@ import pytest
 
 from appliance.migrate import head_revision
 from tests.ansible.playbooks import ANSIBLE_DIR, PlaybookRun, require_ansible_playbook, run_playbook
-from tests.converge.box import ADDRESS, REPO, Box
+from tests.converge.box import ADDRESS, REPO, Box, assert_changed_nothing
 from tests.converge.clinic import (
     ADMIN_PASSWORD,
     APP_BIN,
@@ -106,26 +106,18 @@ def installed(box: Box, inventory: Path, previous_wheelhouse: Path) -> PlaybookR
     """The bare tree to the previous release."""
     previous = str(previous_wheelhouse)
     overrides = {"appliance_wheelhouse": previous, "model_server_wheelhouse": previous}
-    run = box.converge(inventory, overrides=overrides)
-    (box.workdir / "install-run.log").write_text(run.output)
-    assert run.returncode == 0, run.output[-20000:]
-    return run
+    return box.converge_logged(inventory, "install-run.log", overrides=overrides)
 
 
 @pytest.fixture(scope="module")
 def first(box: Box, inventory: Path, installed: PlaybookRun) -> PlaybookRun:
     """The previous release upgraded to this checkout's."""
-    run = box.converge(inventory)
-    (box.workdir / "upgrade-run.log").write_text(run.output)
-    assert run.returncode == 0, run.output[-20000:]
-    return run
+    return box.converge_logged(inventory, "upgrade-run.log")
 
 
 @pytest.fixture(scope="module")
 def second(box: Box, inventory: Path, first: PlaybookRun) -> PlaybookRun:
-    run = box.converge(inventory)
-    (box.workdir / "second-run.log").write_text(run.output)
-    return run
+    return box.converge_logged(inventory, "second-run.log", expect_success=False)
 
 
 def _revision(database: Path) -> str:
@@ -160,9 +152,7 @@ def test_the_upgrade_snapshots_and_migrates_once_keeping_the_people(
 
 
 def test_a_second_run_changes_nothing(second: PlaybookRun) -> None:
-    assert second.returncode == 0, second.output[-20000:]
-    changed = [line for line in second.output.splitlines() if line.startswith("changed: ")]
-    assert second.recap("box")["changed"] == 0, "\n".join(changed) + second.output[-8000:]
+    assert_changed_nothing(second)
 
 
 @pytest.mark.usefixtures("first")
@@ -375,10 +365,7 @@ def rolled_back(box: Box, inventory: Path, second: PlaybookRun) -> RolledBack:
     """rollback.yml after the upgrade (and the smoke test, whose services are down by now)."""
     upgraded = json.loads(box.path("/opt/appliance/release.json").read_text())
     assert _installed(box, MIGRATION_0011)  # the checkout's release, before the rollback
-    run = box.converge(inventory, playbook="rollback.yml")
-    (box.workdir / "rollback-run.log").write_text(run.output)
-    assert run.returncode == 0, run.output[-20000:]
-    return run, upgraded
+    return box.converge_logged(inventory, "rollback-run.log", playbook="rollback.yml"), upgraded
 
 
 def test_rollback_yml_puts_the_previous_release_and_its_database_back(

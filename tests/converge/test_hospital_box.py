@@ -31,7 +31,7 @@ import pytest
 
 from tests.ansible.playbooks import PlaybookRun, require_ansible_playbook
 from tests.ansible.postgres import ClinicCA, make_clinic_ca
-from tests.converge.box import ADDRESS, Box
+from tests.converge.box import ADDRESS, Box, assert_changed_nothing
 from tests.converge.clinic import ADMIN_HASH, APP_BIN, APP_ENV, KEY, VAULT, admin, tree_values
 from tests.tools import require_root, require_tool
 
@@ -134,23 +134,16 @@ def inventory(box: Box, wheelhouse: Path, clinic_ca: ClinicCA) -> Path:
 
 @pytest.fixture(scope="module")
 def first(box: Box, inventory: Path) -> PlaybookRun:
-    run = box.converge(inventory)
-    (box.workdir / "first-run.log").write_text(run.output)
-    assert run.returncode == 0, run.output[-20000:]
-    return run
+    return box.converge_logged(inventory, "first-run.log")
 
 
 @pytest.fixture(scope="module")
 def second(box: Box, inventory: Path, first: PlaybookRun) -> PlaybookRun:
-    run = box.converge(inventory)
-    (box.workdir / "second-run.log").write_text(run.output)
-    return run
+    return box.converge_logged(inventory, "second-run.log", expect_success=False)
 
 
 def test_a_second_run_changes_nothing(second: PlaybookRun) -> None:
-    assert second.returncode == 0, second.output[-20000:]
-    changed = [line for line in second.output.splitlines() if line.startswith("changed: ")]
-    assert second.recap("box")["changed"] == 0, "\n".join(changed) + second.output[-8000:]
+    assert_changed_nothing(second)
 
 
 def _connect(ca: ClinicCA, **params: Any) -> psycopg.Connection[Any]:
