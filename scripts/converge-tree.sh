@@ -15,17 +15,19 @@ mirror=${APPLIANCE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=python3,python3-apt,sudo,ca-certificates,systemd,udev,iproute2,procps,kmod
 tree="$cache/bookworm-$(printf '%s %s' "$packages" "$mirror" | sha256sum | cut -c1-12)"
 
-mkdir -p "$cache"
-# One build at a time: the converges run side by side, and two debootstraps into one
-# $tree.partial fail on each other's files. The second waits, then finds the tree complete.
-exec 9>"$cache/tree.lock"
-flock 9
-
 if [ ! -f "$tree/.complete" ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "error: debootstrap needs root to build $tree" >&2
     exit 2
   fi
+  mkdir -p "$cache"
+  # One build at a time: the converges run side by side, and two debootstraps into one
+  # $tree.partial fail on each other's files. The second waits, then finds the tree complete.
+  exec 9>"$cache/tree.lock"
+  flock 9
+fi
+
+if [ ! -f "$tree/.complete" ]; then
   command -v debootstrap >/dev/null 2>&1 || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
