@@ -3,8 +3,10 @@ virtualenv, nothing from the developer's ~/.ansible or ANSIBLE_* settings, and t
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import re
 import subprocess
 import sys
@@ -156,6 +158,18 @@ def run_playbook(
         check=False,
     )
     return PlaybookRun(done.returncode, done.stdout + done.stderr)
+
+
+def this_machine_as_app_host() -> dict[str, Any]:
+    """The appliance role's variables for this machine as an app host: the test's own account
+    and virtualenv, no account made and nothing installed (each test adds its own)."""
+    return {
+        "appliance_create_user": False,
+        "appliance_user": pwd.getpwuid(os.getuid()).pw_name,
+        "appliance_group": grp.getgrgid(os.getgid()).gr_name,
+        "appliance_install": False,
+        "appliance_venv": str(VENV_BIN.parent),
+    }
 
 
 def write_role_playbook(workdir: Path, role: str, *, gather_facts: bool = False) -> Path:

@@ -11,10 +11,7 @@ verify.yml against a server that really listens on loopback.
 
 from __future__ import annotations
 
-import grp
 import json
-import os
-import pwd
 import re
 import stat
 import subprocess
@@ -31,6 +28,7 @@ from tests.ansible.playbooks import (
     PlaybookRun,
     ansible_env,
     run_playbook,
+    this_machine_as_app_host,
     write_role_playbook,
 )
 from tests.served_app import free_port
@@ -92,11 +90,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
     # JSON is YAML, and it spares the test a YAML writer.
     (workdir / "inventory.yml").write_text(json.dumps(inventory))
     role_vars = {
-        "appliance_create_user": False,
-        "appliance_user": pwd.getpwuid(os.getuid()).pw_name,
-        "appliance_group": grp.getgrgid(os.getgid()).gr_name,
-        "appliance_install": False,
-        "appliance_venv": str(VENV),
+        **this_machine_as_app_host(),
         "appliance_manage_service": False,
         "appliance_data_dir": str(data_dir),
         "appliance_keys_dir": str(keys_dir),

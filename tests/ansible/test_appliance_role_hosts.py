@@ -9,11 +9,9 @@ folders, which is enough to watch the key files travel from the key host to the 
 from __future__ import annotations
 
 import base64
-import grp
 import hashlib
 import json
 import os
-import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +21,10 @@ import pytest
 
 from tests.ansible.playbooks import (
     LOCALHOST,
-    VENV_BIN,
     PlaybookRun,
     require_ansible_playbook,
     run_playbook,
+    this_machine_as_app_host,
     write_role_playbook,
 )
 from tests.served_app import free_port
@@ -35,18 +33,13 @@ from tests.tools import require_tool
 # Each runs the role for real on this machine: `make test-roles`, never `make test`.
 pytestmark = pytest.mark.roles
 
-VENV = VENV_BIN.parent
 KEY_NAMES = ("audit.key", "credentials.key", "index.key", "kek.key", "web_secret.key")
 
 
 def _role_vars(workdir: Path, port: int) -> dict[str, Any]:
     """This machine as an app host: the test's virtualenv, the test's own account."""
     return {
-        "appliance_create_user": False,
-        "appliance_user": pwd.getpwuid(os.getuid()).pw_name,
-        "appliance_group": grp.getgrgid(os.getgid()).gr_name,
-        "appliance_install": False,
-        "appliance_venv": str(VENV),
+        **this_machine_as_app_host(),
         "appliance_manage_service": False,
         "appliance_settings": {"host": "127.0.0.1", "port": port},
         "appliance_install_dir": str(workdir / "opt"),

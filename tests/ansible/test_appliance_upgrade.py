@@ -40,11 +40,11 @@ import yaml
 from tests.ansible.playbooks import (
     ANSIBLE_DIR,
     LOCALHOST,
-    VENV_BIN,
     PlaybookRun,
     require_ansible_playbook,
     run_appliance,
     run_playbook,
+    this_machine_as_app_host,
 )
 from tests.served_app import free_port
 from tests.tools import require_root, require_tool
@@ -52,7 +52,6 @@ from tests.tools import require_root, require_tool
 # Each runs the role for real on this machine: `make test-roles`, never `make test`.
 pytestmark = pytest.mark.roles
 
-VENV = VENV_BIN.parent
 HOSTS = ("app1", "app2")
 OLD, NEW = "1.0.0-aaaaaaaaaaaa", "1.1.0-bbbbbbbbbbbb"
 SITE_PLAYS = (
@@ -153,11 +152,7 @@ class Site:
         )
         return {
             **admin,
-            "appliance_create_user": False,
-            "appliance_user": pwd.getpwuid(os.getuid()).pw_name,
-            "appliance_group": grp.getgrgid(os.getgid()).gr_name,
-            "appliance_install": False,
-            "appliance_venv": str(VENV),
+            **this_machine_as_app_host(),
             "appliance_release": release,
             "appliance_runtime": True,
             "appliance_manage_service": True,
