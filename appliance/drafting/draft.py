@@ -19,10 +19,16 @@ from itertools import count
 from typing import Any, Protocol
 
 from appliance.drafting.deadline import Deadline
-from appliance.drafting.formats import FORMATS, NoteFormat
+from appliance.drafting.formats import FORMATS, CueText, NoteFormat
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.modalities import FieldValue, extract_fields
-from appliance.drafting.risk import NOT_ADDRESSED, is_risk_sentence, polarity_unclear
+from appliance.drafting.risk import (
+    NOT_ADDRESSED,
+    RISK_REPORTED,
+    is_risk_sentence,
+    polarity_unclear,
+    reported_risk_message,
+)
 from appliance.drafting.segment import Sentence, split_sentences
 
 RISK = "risk"
@@ -69,7 +75,8 @@ class Statement:
 @dataclass(frozen=True)
 class Flag:
     id: str  # "f1", "f2", ... in the order raised
-    # risk_not_addressed | risk_polarity_unclear | ungrounded | unplaced | implausible_score
+    # risk_not_addressed | risk_polarity_unclear | risk_reported | ungrounded | unplaced |
+    # implausible_score
     code: str
     message: str
     section: str | None = None
@@ -175,8 +182,8 @@ class SectionClassifier(Protocol):
 
 
 def _cue_scores(note_format: NoteFormat, sentence: Sentence) -> dict[str, int]:
-    lowered = sentence.text.lower()
-    return {s.key: sum(cue in lowered for cue in s.cues) for s in note_format.sections}
+    text = CueText.of(sentence.text)
+    return {s.key: text.count(s.cues) for s in note_format.sections}
 
 
 def _route(
@@ -259,6 +266,9 @@ def build_draft(
                 RISK,
                 statement,
             )
+        reported = reported_risk_message(statement.text)
+        if reported is not None:
+            flag(RISK_REPORTED, reported, RISK, statement)
     for key, statements in sections.items():
         for statement in statements:
             check()

@@ -5,6 +5,7 @@ Every format also gets a Risk section (appliance.drafting.risk), whatever its ow
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -14,6 +15,9 @@ class Section:
     title: str
     guidance: str
     # Words that, found in a sentence, point it to this section (deterministic routing cues).
+    # A cue is found inside words ("improv" in "improved") unless written between blanks
+    # (" hx "): then it must be a word of its own (CueText says how), as typed
+    # shorthand must be, being short enough to hide inside other words.
     cues: tuple[str, ...]
 
 
@@ -42,6 +46,10 @@ _REPORT = (
     "mood",
     "week",
     "since last session",
+    # Typed shorthand: "pt c/o poor sleep", "hx of panic attacks", "h/o MDD".
+    " c/o ",
+    " hx ",
+    " h/o ",
 )
 _OBSERVE = (
     "appeared",
@@ -73,6 +81,12 @@ _ASSESS = (
     "insight",
     "distortion",
     "pattern",
+    # "dx: MDD, recurrent", "r/o GAD". A label ("Dx:", "HW:") counts twice: it names its
+    # section outright, over a cue of another section in its text ("HW: thought record").
+    " dx ",
+    "dx:",
+    " ddx ",
+    " r/o ",
 )
 _INTERVENE = (
     "we practiced",
@@ -120,6 +134,15 @@ _PLAN = (
     "assigned",
     "continue",
     "next week",
+    # "f/u in 2 wks", "RTC 1 wk", "HW: thought record daily", "cont weekly CBT", "next appt".
+    " f/u ",
+    " rtc ",
+    " hw ",
+    "hw:",
+    "homework:",
+    " cont ",
+    " next wk ",
+    " next appt ",
 )
 _GOAL = ("goal", "treatment plan", "objective", "working toward", "aim")
 
@@ -177,6 +200,29 @@ GIRP = NoteFormat(
     ),
 )
 FORMATS = {f.key: f for f in (SOAP, DAP, BIRP, GIRP)}
+
+# Every character but a word's, "/" ("f/u"), "+" and "-" ("follow-up") is a blank to the
+# whole-word cues: "HW:" is " hw ", "(f/u)" " f/u ". One character for one, so that no
+# punctuation joins two words a cue names apart.
+_NOT_CUE_TEXT = re.compile(r"[^\w/+-]")
+
+
+@dataclass(frozen=True)
+class CueText:
+    """A sentence as cues look at it, made once for all the sections that score it."""
+
+    lowered: str
+    spaced: str  # for the whole-word cues
+
+    @classmethod
+    def of(cls, text: str) -> CueText:
+        lowered = text.lower()
+        return cls(lowered, f" {_NOT_CUE_TEXT.sub(' ', lowered)} ")
+
+    def count(self, cues: tuple[str, ...]) -> int:
+        """How many of `cues` the sentence has (each counts once)."""
+        return sum(cue in (self.spaced if cue[:1] == " " else self.lowered) for cue in cues)
+
 
 # The core cues of each built-in section's concept, for custom templates whose section titles
 # name one. Built-in formats widen some of these (SOAP's Plan also takes interventions because

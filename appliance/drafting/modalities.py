@@ -169,10 +169,12 @@ def _negation(text: str, at: int) -> int | None:
     return negator.start()
 
 
-# A plan, not what was done: "we agreed to begin phase 3", "next session we will unburden".
+# A plan, not what was done: "we agreed to begin phase 3", "next session we will unburden",
+# typed "f/u next wk w/ phase 3", "RTC to begin phase 3".
 _FUTURE = re.compile(
-    r"\b(?:will|shall|next\s++(?:session|time|week|visit|appointment)|plan(?:s|ned)?\s++to|"
-    r"agreed\s++to|going\s++to|intend(?:s|ed)?\s++to|hope\s++to|to\s++(?:begin|start|continue))\b",
+    r"\b(?:will|shall|next\s++(?:session|time|week|wk|visit|appointment|appt)|"
+    r"plan(?:s|ned)?\s++to|agreed\s++to|going\s++to|intend(?:s|ed)?\s++to|hope\s++to|"
+    r"to\s++(?:begin|start|continue)|f/u|rtc)\b",
     re.IGNORECASE,
 )
 
@@ -668,7 +670,9 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         ),
         "homework": _any_of(
             _described(
-                r"\bhomework\b(?:\s++(?:is|was|will\s++be)\b)?(?:\s++to\b)?[\s,:]*+",
+                # "HW" is the typed shorthand ("HW: thought record daily", "HW - TR daily").
+                r"\b(?:homework|hw)\b(?:\s++(?:is|was|will\s++be)\b)?(?:\s++to\b)?[\s,:]*+"
+                r"(?:-\s++)?",
                 fallback=True,
                 min_words=2,  # "Homework was reviewed." keeps its sentence
             ),

@@ -2,66 +2,77 @@
 
 Never inferred: when the dictation says nothing about risk, the draft says so and raises a
 flag; it never writes "denies SI" on its own. "ideation" alone counts: Whisper mishears
-"denies suicidal ideation" ("dies to his idle ideation") but keeps that word (make eval).
+"denies suicidal ideation" ("dies to his idle ideation") but keeps that word (make eval). So does
+a risk screen (the C-SSRS, "CSSRS" typed). Which way each mention goes, in words or in
+clinicians' shorthand ("SI/HI denied", "-SI", "+SI", "hx of SI"), is read by
+appliance.drafting.risk_polarity.
 """
 
 from __future__ import annotations
 
 import re
 
+from appliance.drafting.risk_polarity import Polarity, read_mentions
 from appliance.drafting.segment import Sentence
 
 RISK_PATTERN = re.compile(
     r"\b(suicid\w*|self[- ]harm\w*|cutting|kill (?:him|her|my|them)sel\w*|homicid\w*|"
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm (?:to )?others|hurt (?:him|her|them)sel\w*|"
-    r"crisis line|988|lethal means|plan or intent|ideation)",
+    r"crisis line|988|lethal means|plan or intent|ideation|c-?ssrs)",
     re.IGNORECASE,
 )
 NOT_ADDRESSED = "Not addressed in dictation."
+# The flag on a statement that reports current risk ("+SI", "endorses HI"): not an error to fix,
+# so it does not block signing, but the clinician is shown it before signing.
+RISK_REPORTED = "risk_reported"
 
 
 def is_risk_sentence(sentence: Sentence) -> bool:
     return RISK_PATTERN.search(sentence.text) is not None
 
 
-# Words that say which way a risk statement goes: a denial ("denies SI", "no plan") or a report
-# ("reports passive SI", "endorsed thoughts of suicide"). Whisper turns the spoken "denies" into
-# "dies" or "the high" in most of the eval's dictations (5 of 6 with base), which leaves a risk
-# statement that says neither; that is worth a flag of its own. ("Feels safe" says nothing about
-# which way the ideation goes, so "safe" is not one of them.)
-_POLARITY = re.compile(
-    r"^(denie[sd]|deny(?:ing)?|no|not|none|never|without|negative|absent|"
-    r"reports?|reported|reporting|endorse[sd]?|endorsing|admit(?:s|ted)?|acknowledge[sd]?|"
-    r"describe[sd]?|express(?:es|ed)?|disclose[sd]?|states?|stated|said|has|had|having|have|"
-    r"thoughts?|urges?|wish(?:es)?|attempt(?:s|ed)?|contracted|.*n't)$",
-    re.IGNORECASE,
-)
-_IDEATION = re.compile(r"^(suicid\w*|homicid\w*|SI|HI|ideation|self[- ]harm\w*)$", re.IGNORECASE)
-# How near a polarity word must be to count for a mention, and where a clause starts over: "the
-# client reports hopeless thoughts, but the eye suicidal ideation" reports the thoughts, not the
-# ideation ("denies" misheard), so the search does not reach back across "but" or ", and".
-_BEFORE, _AFTER = 4, 3
-_CLAUSE_STARTS = frozenset({"but", "however", "although", "though", "yet"})
-
-
 def polarity_unclear(text: str) -> bool:
     """A risk statement with a mention of ideation or self-harm that has no denial or report
-    in its own clause."""
-    raw = text.split()
-    words = [w.strip(".,;:!?()\"'").lower() for w in raw]
-    return any(
-        _IDEATION.match(words[i]) and not _has_polarity(raw, words, i) for i in range(len(words))
+    in its own clause. Whisper turns the spoken "denies" into "dies" or "the high" in most of
+    the eval's dictations (5 of 6 with base), which leaves a statement that says neither; that
+    is worth a flag of its own. ("Feels safe" says nothing about which way the ideation goes,
+    so "safe" is no polarity word.)
+
+    A statement that speaks only of a history ("hx of SI") says neither about now, and is
+    flagged as it always was; with a current denial or report ("hx of SI, denies current SI")
+    it is clear. A risk screen named without a result ("C-SSRS completed") is not unclear: it
+    mentions no ideation."""
+    ideation = [m for m in read_mentions(text) if not m.screen]
+    if any(m.polarity is None for m in ideation):
+        return True
+    history = any(m.polarity is Polarity.HISTORY for m in ideation)
+    return history and all(m.polarity is Polarity.HISTORY for m in ideation)
+
+
+def reported_risk(text: str) -> list[str]:
+    """The mentions a risk statement reports as current, as written ("+SI", "endorses HI",
+    "passive SI", "C-SSRS positive" give "SI", "HI", "SI", "C-SSRS"; words next to each other
+    are one: "suicidal ideation"), each once. A denial ("SI/HI denied"), a history ("hx of SI")
+    or an unclear mention is not one."""
+    spans: list[tuple[int, int]] = []
+    for mention in read_mentions(text):
+        if mention.polarity is not Polarity.REPORTED:
+            continue
+        if spans and not text[spans[-1][1] : mention.start].strip():
+            spans[-1] = (spans[-1][0], mention.end)
+        else:
+            spans.append((mention.start, mention.end))
+    return list(dict.fromkeys(text[start:end] for start, end in spans))
+
+
+def reported_risk_message(text: str) -> str | None:
+    """The message of the risk_reported flag for a risk statement, or None when it reports no
+    current risk. The same words wherever it is raised (drafting, and again after an edit), so
+    that an acknowledged flag stays acknowledged."""
+    reported = reported_risk(text)
+    if not reported:
+        return None
+    return (
+        f"Reported risk ({', '.join(reported)}): review the risk assessment and safety plan "
+        "before signing."
     )
-
-
-def _has_polarity(raw: list[str], words: list[str], i: int) -> bool:
-    start = max(0, i - _BEFORE)
-    for j in range(i - 1, start - 1, -1):
-        joined = raw[j].endswith(",") and j + 1 < i and words[j + 1] in {"and", "but"}
-        if words[j] in _CLAUSE_STARTS or joined:
-            start = j + 1
-            break
-    end = i + 1
-    while end < min(len(words), i + _AFTER + 1) and not raw[end - 1].endswith((",", ".", ";")):
-        end += 1
-    return any(_POLARITY.match(w) for w in words[start:i] + words[i + 1 : end])

@@ -8,8 +8,20 @@ from dataclasses import dataclass
 
 # Abbreviations a clinician says that end in a period but do not end a sentence.
 _ABBREVIATIONS = ("dr.", "mr.", "mrs.", "ms.", "e.g.", "i.e.", "vs.", "approx.", "a.m.", "p.m.")
-_LONGEST_ABBREVIATION = max(len(a) for a in _ABBREVIATIONS)
+# Typed shorthand with a period, which may end a sentence or not ("Saw pt." / "pt. reports"). A
+# label that begins a sentence never ends it there: "Pt. reports poor sleep", "Dx. MDD",
+# "F/u. in 2 wks" ("Dx." alone says nothing). "pt." and "appt." inside a sentence end it unless a
+# lower-case word follows on the same line ("met w/ pt. today" / "Saw pt. Pt reports ...").
+# Either way a line break still ends the sentence: a typed line is a statement. Units ("2
+# wks.", "1 hr.") end more sentences than they continue, so their period ends one as any does.
+_LABELS = ("pt.", "pts.", "hx.", "dx.", "ddx.", "tx.", "rx.", "sx.", "f/u.", "h/o.", "appt.")
+_MID_SENTENCE = ("pt.", "pts.", "appt.")
+_LONGEST_ABBREVIATION = max(len(a) for a in _ABBREVIATIONS + _LABELS)
 _BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")
+# What follows a label's period on its line: blanks, then a lower-case letter or something else.
+# Possessive: the blanks are read once (the next boundary is after them).
+_NEXT_ON_LINE = re.compile(r"[ \t]*+(?P<next>[^\s])?")
+_BLANKS = re.compile(r"\s*+")
 # Whisper often runs a dictation's sentences together with commas ("..., the client denies
 # suicidal ideation, the client reports starting ..."). In a sentence that long, a comma
 # followed by a new clause's subject ends a statement, so that each fact can be placed (and a
@@ -43,21 +55,56 @@ def split_sentences(transcript: str) -> list[Sentence]:
     # "Dr." and blank lines repeated to the typed-note limit quadratic.
     abbreviated = False
     previous_end = 0
+    # Where the sentence's first word starts, found once per sentence and only when a label
+    # asks: finding it at every boundary rescanned a run of blank lines from each of them.
+    first_word: int | None = None
     for match in _BOUNDARY.finditer(transcript):
         end = match.end()
         if match.group() == "\n":
             # A line break keeps an abbreviation open only across blanks ("Dr.\n\nLee").
             abbreviated = abbreviated and not transcript[previous_end : match.start()].strip()
         else:  # the boundary ends with its full stop, so only the last few characters count
-            tail = transcript[max(start, end - _LONGEST_ABBREVIATION) : end]
-            abbreviated = tail.lower().endswith(_ABBREVIATIONS)
+            found = _abbreviation(transcript, start, end)
+            if found is not None and found not in _ABBREVIATIONS and first_word is None:
+                first_word = _first_word(transcript, start)
+            abbreviated = found is not None and _continues(transcript, found, end, first_word)
         previous_end = end
         if abbreviated:
             continue
         _add(sentences, transcript, start, end)
         start = end
+        first_word = None
     _add(sentences, transcript, start, len(transcript))
     return sentences
+
+
+def _first_word(text: str, start: int) -> int:
+    blanks = _BLANKS.match(text, start)  # always matches: "\s*+" may be empty
+    return blanks.end() if blanks is not None else start
+
+
+def _abbreviation(text: str, start: int, end: int) -> str | None:
+    """The abbreviation whose full stop ends at `end`, if it is a word of its own: "Dr." and
+    "ms.", never the end of "symptoms." or "concept."."""
+    tail = text[max(start, end - _LONGEST_ABBREVIATION) : end].lower()
+    for abbreviation in _ABBREVIATIONS + _LABELS:
+        before = end - len(abbreviation) - 1
+        if tail.endswith(abbreviation) and (before < 0 or not text[before].isalpha()):
+            return abbreviation
+    return None
+
+
+def _continues(text: str, abbreviation: str, end: int, first_word: int | None) -> bool:
+    """Whether the sentence goes on after the abbreviation ending at `end`."""
+    if abbreviation in _ABBREVIATIONS:
+        return True
+    on_line = _NEXT_ON_LINE.match(text, end)  # always matches: every part is optional
+    following = on_line.group("next") if on_line is not None else None
+    if following is None:  # a line break or the end of the text
+        return False
+    if end - len(abbreviation) == first_word:
+        return True
+    return abbreviation in _MID_SENTENCE and following.islower()
 
 
 def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:

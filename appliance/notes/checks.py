@@ -1,9 +1,10 @@
 """The draft's checks, run again on what the clinician changed, and which flags block signing.
 
 The same checks as drafting (appliance.drafting): numbers, medications and diagnoses not in
-the cited dictation, scores outside their scale, risk neither denied nor reported, and risk
-not addressed at all. A flag the clinician acknowledged stays acknowledged as long as the same
-problem (same code, same message) is found again on the same statement.
+the cited dictation, scores outside their scale, risk neither denied nor reported, risk
+reported (shown for review, never blocking), and risk not addressed at all. A flag the
+clinician acknowledged stays acknowledged as long as the same problem (same code, same message)
+is found again on the same statement.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import replace
 
 from appliance.drafting.draft import RISK
 from appliance.drafting.grounding import implausible_scores, ungrounded
-from appliance.drafting.risk import polarity_unclear
+from appliance.drafting.risk import RISK_REPORTED, polarity_unclear, reported_risk_message
 from appliance.notes.body import NoteBody, NoteFlag, NoteStatement
 
 RISK_NOT_ADDRESSED = "risk_not_addressed"
@@ -21,9 +22,10 @@ RISK_NOT_ADDRESSED = "risk_not_addressed"
 BLOCKING = frozenset(
     {RISK_NOT_ADDRESSED, "risk_polarity_unclear", "ungrounded", "implausible_score"}
 )
-# Found on one statement; recomputed whenever that statement changes.
+# Found on one statement; recomputed whenever that statement changes. (risk_reported is shown,
+# never blocking: reported risk is a finding to review, not a mistake to fix.)
 STATEMENT_CODES = frozenset(
-    {"risk_polarity_unclear", "ungrounded", "implausible_score", "unplaced"}
+    {"risk_polarity_unclear", RISK_REPORTED, "ungrounded", "implausible_score", "unplaced"}
 )
 RISK_NOT_ASSESSED = "Risk not assessed (acknowledged)."
 RISK_MESSAGE = (
@@ -56,6 +58,9 @@ def _found(section: str, statement: NoteStatement) -> list[tuple[str, str]]:
                 "misheard. Check what was said.",
             )
         )
+    reported = reported_risk_message(statement.text) if section == RISK else None
+    if reported is not None:
+        found.append((RISK_REPORTED, reported))
     return found
 
 

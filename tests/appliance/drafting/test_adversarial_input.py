@@ -21,7 +21,7 @@ from appliance.drafting.faithful import rejection
 from appliance.drafting.formats import FORMATS
 from appliance.drafting.grounding import implausible_scores, specifics, ungrounded
 from appliance.drafting.modalities import FIELDS, extract_fields
-from appliance.drafting.risk import is_risk_sentence, polarity_unclear
+from appliance.drafting.risk import is_risk_sentence, polarity_unclear, reported_risk
 from appliance.drafting.segment import Sentence, split_sentences
 from appliance.records.dictations import MAX_TYPED
 
@@ -111,6 +111,21 @@ PIECES = (
     "#",
     "**",
     "Plan:",
+    # Typed shorthand (issue 14): signs and slashes on risk words, abbreviations with periods.
+    "pt. ",
+    "Pt. ",
+    "SI/HI ",
+    "+SI ",
+    "-SI/",
+    "SI: ",
+    "neg ",
+    "w/o plan ",
+    "hx of ",
+    "(+)",
+    "C-SSRS ",
+    "HW: ",
+    "f/u ",
+    "passive ",
 )
 piece = st.sampled_from(PIECES)
 phrase = st.lists(piece, min_size=1, max_size=4).map("".join)
@@ -144,6 +159,7 @@ def _every_stage_is_fast(text: str, modality: str) -> None:
     whole = Sentence(0, 0, len(text), text)
     _timed("is_risk_sentence", lambda: [is_risk_sentence(s) for s in [whole, *sentences]])
     _timed("polarity_unclear", lambda: polarity_unclear(text))
+    _timed("reported_risk", lambda: reported_risk(text))
     _timed("specifics", lambda: specifics(text))
     _timed("ungrounded", lambda: ungrounded(text, text))
     _timed("implausible_scores", lambda: implausible_scores(text))
@@ -184,6 +200,13 @@ PATHOLOGICAL = {
     "sud_repeated_to_the_limit": "SUD " * (MAX_TYPED // 4),
     "doctor_abbreviations_to_the_limit": "Dr. " * (MAX_TYPED // 4),
     "abbreviation_then_blank_lines_to_the_limit": "Dr." + "\n" * (MAX_TYPED - 3),
+    # Issue 14's shorthand: a label's period read at every one, a list of mentions as long as
+    # the note, and a sign with nothing after it.
+    "pt_abbreviations_to_the_limit": "Pt. pt. " * (MAX_TYPED // 8),
+    "blanks_then_labels_to_the_limit": " " * (MAX_TYPED // 2) + "pt. " * (MAX_TYPED // 8),
+    "si_list_to_the_limit": "SI/" * (MAX_TYPED // 3),
+    "signed_mentions_to_the_limit": "-SI +HI " * (MAX_TYPED // 8),
+    "colons_after_a_mention_to_the_limit": "SI" + ":" * (MAX_TYPED - 2),
 }
 
 

@@ -76,3 +76,8 @@ def test_an_unfaithful_rewrite_is_rejected_with_its_reason(
     source: str, rewrite: str, risk: bool, why: Rejection
 ) -> None:
     assert rejection(source, rewrite, risk=risk) == why
+
+
+def test_a_rewrite_that_drops_the_risk_screen_is_rejected() -> None:
+    # "C-SSRS" is a risk term now (issue 14), so it is no content word: the scale name keeps it.
+    assert rejection("C-SSRS neg.", "The screen was negative.", risk=True) is not None

@@ -418,6 +418,49 @@ def test_a_field_word_without_its_link_fills_nothing() -> None:
     assert "themes" not in _values("psychodynamic", "I noted a transference pattern, since then.")
 
 
+# Typed shorthand (issue 14): understood, never rewritten.
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("HW: thought record daily", "thought record daily"),
+        ("HW - TR daily.", "TR daily"),
+        (
+            "Pt agreed to HW: behavioral activation, walk 3x this wk.",
+            "behavioral activation, walk 3x this wk",
+        ),
+    ],
+)
+def test_typed_hw_fills_cbt_homework_with_the_clinicians_own_words(text: str, value: str) -> None:
+    (homework,) = _fields("cbt", text)["homework"]
+    assert homework.value == value and _said(text, homework) == value
+
+
+def test_typed_no_hw_is_recorded_as_not_done() -> None:
+    (homework,) = _fields("cbt", "No HW assigned this wk.")["homework"]
+    assert homework.status == NOT_DONE
+
+
+SHORTHAND_NOTE = (
+    "Pt c/o poor sleep x2 wks.\nHx of panic attacks.\nDx: MDD, recurrent.\n"
+    "Pt reports feeling better, pt. agreeable to plan.\nSI/HI denied.\nF/u in 2 wks.\nRTC 1 wk."
+)
+
+
+@pytest.mark.parametrize("modality", sorted(FIELDS))
+def test_shorthand_that_names_no_field_fills_none(modality: str) -> None:
+    # "pt" is not a part, "Pt" at a line's start not Self, "HW" absent means no homework.
+    assert _values(modality, SHORTHAND_NOTE) == {}
+
+
+@pytest.mark.parametrize(
+    "text", ["F/u in 2 wks for phase 4.", "RTC in 1 wk for phase 5.", "Next wk phase 4."]
+)
+def test_a_phase_typed_for_follow_up_is_a_plan_not_this_sessions_phase(text: str) -> None:
+    assert "phase" not in _values("emdr", text)
+
+
 # Absent fields stay empty; provenance points at the sentence and the words.
 
 
@@ -487,6 +530,7 @@ TRIGGERS = (
     "phase 4 ",
     "named x ",
     "Homework is ",
+    "HW: ",
     "diary card showed ",
     "theme of ",
     "transference pattern, since ",

@@ -54,3 +54,54 @@ def test_each_typed_line_is_its_own_statement() -> None:
         "Practiced TIPP skills",
         "Homework: DEAR MAN script",
     ]
+
+
+def test_a_sentence_that_ends_in_a_word_ending_like_an_abbreviation_still_ends() -> None:
+    # "symptoms." and "forms." end in "ms.", which is only "Ms." as a word of its own.
+    text = "She reported fewer symptoms. We practiced breathing. Ms. Lee signed the forms. Done."
+    assert [s.text for s in split_sentences(text)] == [
+        "She reported fewer symptoms.",
+        "We practiced breathing.",
+        "Ms. Lee signed the forms.",
+        "Done.",
+    ]
+
+
+def test_typed_shorthand_with_a_period_does_not_end_a_sentence_it_begins() -> None:
+    text = "Pt. reports poor sleep. Dx. MDD, recurrent. Hx. of panic attacks. F/u in 2 wks."
+    assert [s.text for s in split_sentences(text)] == [
+        "Pt. reports poor sleep.",
+        "Dx. MDD, recurrent.",
+        "Hx. of panic attacks.",
+        "F/u in 2 wks.",
+    ]
+
+
+def test_pt_inside_a_sentence_continues_it_before_a_lower_case_word_only() -> None:
+    text = "Met w/ pt. today for approx. 50 min. Saw pt. Pt denies SI/HI."
+    assert [s.text for s in split_sentences(text)] == [
+        "Met w/ pt. today for approx. 50 min.",
+        "Saw pt.",
+        "Pt denies SI/HI.",
+    ]
+
+
+def test_a_unit_with_a_period_ends_its_sentence() -> None:
+    # "wks." ends more typed sentences than it continues: "f/u in 2 wks." must not swallow the
+    # risk line after it.
+    assert [s.text for s in split_sentences("F/u in 2 wks. Pt denies SI.")] == [
+        "F/u in 2 wks.",
+        "Pt denies SI.",
+    ]
+
+
+def test_a_line_break_ends_a_typed_line_even_after_shorthand() -> None:
+    text = "Saw pt.\npt c/o anxiety\nSI/HI denied; +AVH\nHW: thought record daily"
+    # A semicolon is no boundary (as in dictation): the risk line stays one statement.
+    assert [s.text for s in split_sentences(text)] == [
+        "Saw pt.",
+        "pt c/o anxiety",
+        "SI/HI denied; +AVH",
+        "HW: thought record daily",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in split_sentences(text))

@@ -285,8 +285,8 @@ SLEEP = "Client reported sleeping six hours most nights."
 TYPED = f"{SLEEP} Her sister visited on Sunday. She denies SI."
 
 
-def _draft_typed(appliance: Appliance, people: People) -> Draft:
-    dictation_id = submit_dictation(appliance, people, typed_text=TYPED)
+def _draft_typed(appliance: Appliance, people: People, text: str = TYPED) -> Draft:
+    dictation_id = submit_dictation(appliance, people, typed_text=text)
     assert claim_next(appliance) == dictation_id
     process(appliance, dictation_id)
     with appliance.unit_of_work() as db:
@@ -321,6 +321,28 @@ def test_the_router_class_never_asks_the_model_to_write(
     assert llm.asked("text") == []
     assert draft.rewrite is None
     assert all(s.written_by == "clinician" for _, s in draft.statements())
+
+
+# A typed note in clinicians' shorthand (issue 14), one line a statement.
+SHORTHAND = "Pt c/o poor sleep x2 wks.\nSI/HI denied.\nHW: thought record daily.\nF/u in 2 wks."
+
+
+def test_a_typed_shorthand_note_is_drafted_in_the_clinicians_words_and_understood(
+    wired: Appliance, people: People
+) -> None:
+    denied = _draft_typed(wired, people, SHORTHAND)
+    assert [s.text for s in denied.sections["risk"]] == ["SI/HI denied."]
+    assert [f.code for f in denied.flags if f.code.startswith("risk")] == []
+    assert [s.text for s in denied.sections["plan"]] == [
+        "HW: thought record daily.",
+        "F/u in 2 wks.",
+    ]
+    assert [v.value for v in denied.fields["homework"]] == ["thought record daily"]
+    reported = _draft_typed(wired, people, SHORTHAND.replace("SI/HI denied.", "+SI, no plan."))
+    [risk] = reported.sections["risk"]
+    assert risk.text == "+SI, no plan."
+    flags = [(f.code, f.statement) for f in reported.flags if f.code.startswith("risk")]
+    assert flags == [("risk_reported", risk.id)]
 
 
 def test_a_late_refusal_does_not_undo_a_transcription_another_worker_finished(

@@ -150,6 +150,18 @@ def test_an_unclear_risk_statement_added_by_the_clinician_is_flagged() -> None:
     assert "risk_polarity_unclear" in codes
 
 
+def test_reported_risk_is_flagged_for_review_without_blocking_and_rechecked_on_edit() -> None:
+    body = _body("Pt c/o poor sleep.\n+SI w/o plan or intent.\nF/u in 2 wks.")
+    [risk] = body.sections[RISK]
+    assert [(f.code, f.statement) for f in body.flags] == [("risk_reported", risk.id)]
+    assert open_blocking(body) == []
+    # Corrected to a denial, the flag goes; reported again, it comes back.
+    denied = apply_edit(body, SubmittedNote(_as_page(body, **{risk.id: "SI/HI denied."}))).body
+    assert denied.flags == ()
+    again = apply_edit(denied, SubmittedNote(_as_page(denied, **{risk.id: "Endorses HI."}))).body
+    assert [f.code for f in again.flags] == ["risk_reported"]
+
+
 def test_field_values_can_be_edited_added_and_detached() -> None:
     body = body_from_draft(
         build_draft("We worked on phase 4 desensitization. SUD went from 7 to 2.", "emdr", "birp")

@@ -1,0 +1,83 @@
+"""Cues place typed shorthand (issue 14): the client's report, history, diagnosis and plan."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from appliance.drafting.custom_formats import SectionSpec, custom_format
+from appliance.drafting.draft import build_draft
+from appliance.drafting.formats import CueText
+
+
+class Refuses:
+    """A router that fails the test when asked: the cues alone must place these sentences."""
+
+    def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
+        raise AssertionError(f"the model was asked about {sentence!r}")
+
+
+# (typed line, its section in SOAP, DAP, BIRP, GIRP); None: the format has no such section,
+# so the cues leave it to the model. GIRP's Response takes the client's report.
+SHORTHAND = [
+    ("Pt c/o poor sleep x2 wks.", ("subjective", "data", "behavior", "response")),
+    ("pt c/o racing thoughts at night", ("subjective", "data", "behavior", "response")),
+    ("Hx of panic attacks in college.", ("subjective", "data", "behavior", "response")),
+    ("h/o MDD, first episode at 19", ("subjective", "data", "behavior", "response")),
+    ("Dx: MDD, recurrent, moderate.", ("assessment", "assessment", "response", None)),
+    ("f/u in 2 wks", ("plan", "plan", "plan", "plan")),
+    ("F/u in 2 wks.", ("plan", "plan", "plan", "plan")),
+    ("RTC 1 wk.", ("plan", "plan", "plan", "plan")),
+    ("HW: thought record daily.", ("plan", "plan", "plan", "plan")),
+    ("HW - behavioral activation, walk 3x this wk", ("plan", "plan", "plan", "plan")),
+    ("Cont CBT.", ("plan", "plan", "plan", "plan")),
+]
+FORMATS = ("soap", "dap", "birp", "girp")
+
+
+@pytest.mark.parametrize(
+    ("typed", "note_format", "section"),
+    [
+        (typed, note_format, section)
+        for typed, sections in SHORTHAND
+        for note_format, section in zip(FORMATS, sections, strict=True)
+        if section is not None
+    ],
+)
+def test_typed_shorthand_is_placed_by_the_cues(typed: str, note_format: str, section: str) -> None:
+    draft = build_draft(typed, "cbt", note_format, Refuses())
+    placed = [key for key, statement in draft.statements() if statement.text == typed]
+    assert placed == [section]
+
+
+def test_a_word_that_contains_shorthand_is_no_shorthand_cue() -> None:
+    # "content" holds "cont", "Hwang" holds "hw": neither is a plan.
+    for text in ("Her affect was content.", "Affect flat; spoke of Ms. Hwang."):
+        draft = build_draft(text, "cbt", "soap", Refuses())
+        assert [s.text for s in draft.sections["objective"]] == [text]
+
+
+def test_a_custom_template_section_named_plan_takes_typed_plan_shorthand() -> None:
+    form = custom_format(
+        "custom:brief",
+        "Brief",
+        [SectionSpec("notes", "Session notes", ""), SectionSpec("plan", "Plan", "")],
+    )
+    draft = build_draft("RTC 1 wk.", "cbt", form, Refuses())
+    assert [s.text for s in draft.sections["plan"]] == ["RTC 1 wk."]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("HW: thought record", 3),  # " hw ", "hw:" and "thought record"
+        ("Her affect was content.", 0),  # "cont" only as a word of its own
+        ("She took the 2hw bus.", 0),
+        ("pt c/o", 1),
+        ("(f/u)", 1),
+    ],
+)
+def test_shorthand_cues_match_whole_words_only(text: str, found: int) -> None:
+    cues = (" hw ", "hw:", "thought record", " cont ", " c/o ", " f/u ")
+    assert CueText.of(text).count(cues) == found

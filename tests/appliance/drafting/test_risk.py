@@ -1,0 +1,188 @@
+"""Risk in clinicians' shorthand (issue 14): typed denials count as risk addressed and denied,
+typed reports land in Risk as reported and are flagged for review, a history is neither."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.drafting.draft import RISK, Draft, build_draft
+from appliance.drafting.risk import (
+    RISK_REPORTED,
+    is_risk_sentence,
+    polarity_unclear,
+    reported_risk,
+)
+from appliance.drafting.segment import Sentence
+
+RISK_CODES = {"risk_not_addressed", "risk_polarity_unclear", RISK_REPORTED}
+# A typed note's other lines, so that each case is a note and not a lone risk line.
+BEFORE = "Pt c/o poor sleep x2 wks.\n"
+AFTER = "\nF/u in 2 wks."
+
+
+def _sentence(text: str) -> Sentence:
+    return Sentence(0, 0, len(text), text)
+
+
+def _risk_flags(draft: Draft) -> list[str]:
+    return [f.code for f in draft.flags if f.code in RISK_CODES]
+
+
+DENIALS = [
+    "SI/HI denied",
+    "denies SI/HI",
+    "no SI",
+    "-SI/-HI",
+    "SI/HI neg",
+    "denies SI, HI",
+    "no SI/HI/AVH",
+    "SI: denied",
+    "Pt denies SI/HI.",
+    "SI/HI: denied",
+    "(-) SI/HI",
+    "SI neg, HI neg",
+    "Pt doesn't endorse SI or HI.",
+    "No SI w/ plan or intent.",
+    "C-SSRS neg",
+    "CSSRS negative, denies SI",
+]
+
+
+@pytest.mark.parametrize("typed", DENIALS)
+def test_a_typed_denial_addresses_risk_as_denied_and_is_never_read_as_reported(
+    typed: str,
+) -> None:
+    assert is_risk_sentence(_sentence(typed))
+    assert not polarity_unclear(typed)
+    assert reported_risk(typed) == []
+    draft = build_draft(f"{BEFORE}{typed}{AFTER}", "cbt", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [typed]
+    assert RISK not in draft.placeholders
+    assert _risk_flags(draft) == []
+
+
+def test_si_hi_denied_never_raises_the_risk_not_addressed_flag_in_any_format() -> None:
+    # The issue's own example.
+    for note_format in ("soap", "dap", "birp", "girp"):
+        draft = build_draft(f"{BEFORE}SI/HI denied{AFTER}", "integrative", note_format)
+        assert "risk_not_addressed" not in [f.code for f in draft.flags]
+        assert _risk_flags(draft) == []
+
+
+REPORTS = [
+    ("+SI", ["SI"]),
+    ("+ SI", ["SI"]),
+    ("passive SI", ["SI"]),
+    ("pt reports SI w/o plan or intent", ["SI"]),
+    ("SI w/ plan", ["SI"]),
+    ("endorses SI", ["SI"]),
+    ("+HI", ["HI"]),
+    ("endorses HI", ["HI"]),
+    ("HI w/ plan", ["HI"]),
+    ("SI (+)", ["SI"]),
+    ("Pt c/o passive SI, no plan.", ["SI"]),
+    ("C-SSRS positive", ["C-SSRS"]),
+    ("Pt reports suicidal ideation w/o plan.", ["suicidal ideation"]),
+]
+
+
+@pytest.mark.parametrize(("typed", "reported"), REPORTS)
+def test_a_typed_report_lands_in_risk_as_reported_and_is_flagged_for_review(
+    typed: str, reported: list[str]
+) -> None:
+    assert reported_risk(typed) == reported
+    draft = build_draft(f"{BEFORE}{typed}{AFTER}", "cbt", "soap")
+    [statement] = draft.sections[RISK]
+    assert statement.text == typed
+    flags = [f for f in draft.flags if f.code == RISK_REPORTED]
+    assert [(f.section, f.statement) for f in flags] == [(RISK, statement.id)]
+    assert all(term in flags[0].message for term in reported)
+    assert "risk_not_addressed" not in [f.code for f in draft.flags]
+    assert "risk_polarity_unclear" not in [f.code for f in draft.flags]
+
+
+def test_plus_si_lands_in_risk_flagged_for_review_in_every_format() -> None:
+    # The issue's own example.
+    for note_format in ("soap", "dap", "birp", "girp"):
+        draft = build_draft(f"{BEFORE}+SI{AFTER}", "integrative", note_format)
+        assert [s.text for s in draft.sections[RISK]] == ["+SI"]
+        assert _risk_flags(draft) == [RISK_REPORTED]
+
+
+@pytest.mark.parametrize(
+    ("typed", "reported"),
+    [
+        # The denial of one does not cover the report of the other, and "SI/HI denied" is
+        # not "SI" reported.
+        ("no SI but + HI", ["HI"]),
+        ("no SI but +HI", ["HI"]),
+        ("no SI but HI endorsed", ["HI"]),
+        ("pt denies SI, endorses HI", ["HI"]),
+        ("denies SI; endorses HI", ["HI"]),
+        ("SI: none HI: endorsed", ["HI"]),
+        ("endorses SI, HI denied", ["SI"]),
+        ("Pt denies depression, reports SI", ["SI"]),
+        ("SI/HI denied", []),
+        ("-SI/+HI", ["HI"]),
+        ("denies passive or active SI", []),
+        ("Pt reports low mood, SI/HI denied", []),
+        ("Pt doesn't report SI", []),
+        ("no thoughts of self-harm", []),
+    ],
+)
+def test_shorthand_traps_are_read_mention_by_mention(typed: str, reported: list[str]) -> None:
+    assert reported_risk(typed) == reported
+    assert not polarity_unclear(typed)
+
+
+@pytest.mark.parametrize("typed", ["hx of SI", "h/o SI", "s/p suicide attempt 2019"])
+def test_a_history_of_ideation_alone_is_not_reported_and_stays_flagged_as_unclear(
+    typed: str,
+) -> None:
+    # As "History of SI" always was: in Risk, and flagged, since it says nothing about now.
+    draft = build_draft(typed, "cbt", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [typed]
+    assert _risk_flags(draft) == ["risk_polarity_unclear"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["Hx of SI, denies current SI/HI", "Pt has a significant hx of SI; -SI today"]
+)
+def test_a_history_of_ideation_with_a_current_denial_raises_no_risk_flag(typed: str) -> None:
+    draft = build_draft(typed, "cbt", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [typed]
+    assert _risk_flags(draft) == []
+
+
+def test_a_risk_screen_addresses_risk_without_a_flag_when_it_gives_no_result() -> None:
+    draft = build_draft("C-SSRS completed, low risk.", "cbt", "soap")
+    assert [s.text for s in draft.sections[RISK]] == ["C-SSRS completed, low risk."]
+    assert _risk_flags(draft) == []
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "SI",  # neither way
+        "non-SI item",  # a hyphen inside a word is no denial
+        "Pt and the eye SI/HI",  # "denies", misheard, as spoken notes have it
+    ],
+)
+def test_shorthand_without_a_direction_is_still_unclear(heard: str) -> None:
+    assert polarity_unclear(heard)
+    assert reported_risk(heard) == []
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        # "denies ...", misheard: words a typed note uses for a report or a history must not
+        # turn these into one (they stay blocking until checked).
+        "The client dies active suicidal ideation.",
+        "The client dies suicidal ideation at present.",
+        "The client dies past or current suicidal ideation.",
+    ],
+)
+def test_shorthand_words_that_speech_also_has_do_not_hide_a_misheard_denial(heard: str) -> None:
+    draft = build_draft(heard, "cbt", "soap")
+    assert _risk_flags(draft) == ["risk_polarity_unclear"]
