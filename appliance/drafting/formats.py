@@ -5,6 +5,7 @@ Every format also gets a Risk section (appliance.drafting.risk), whatever its ow
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -221,7 +222,18 @@ class CueText:
 
     def count(self, cues: tuple[str, ...]) -> int:
         """How many of `cues` the sentence has (each counts once)."""
-        return sum(cue in (self.spaced if cue[:1] == " " else self.lowered) for cue in cues)
+        plain, whole = _split_cues(cues)
+        return sum(cue in self.lowered for cue in plain) + sum(cue in self.spaced for cue in whole)
+
+
+# Every sentence of a draft is scored against every section's cues: deciding once per tuple of
+# cues which are whole-word ones (" hw ") halves the time of that loop on a 50,000-character
+# note of one-word sentences, where it is most of the draft's time.
+@functools.cache
+def _split_cues(cues: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    plain = tuple(cue for cue in cues if cue[:1] != " ")
+    whole = tuple(cue for cue in cues if cue[:1] == " ")
+    return plain, whole
 
 
 # The core cues of each built-in section's concept, for custom templates whose section titles
