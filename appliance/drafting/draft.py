@@ -19,7 +19,7 @@ from itertools import count
 from typing import Any, Protocol
 
 from appliance.drafting.deadline import Deadline
-from appliance.drafting.formats import FORMATS, CueText, NoteFormat
+from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.modalities import FieldValue, extract_fields
 from appliance.drafting.risk import (
@@ -182,8 +182,7 @@ class SectionClassifier(Protocol):
 
 
 def _cue_scores(note_format: NoteFormat, sentence: Sentence) -> dict[str, int]:
-    text = CueText.of(sentence.text)
-    return {s.key: text.count(s.cues) for s in note_format.sections}
+    return cue_index(note_format).scores(sentence.text)
 
 
 def _route(

@@ -220,20 +220,49 @@ class CueText:
         lowered = text.lower()
         return cls(lowered, f" {_NOT_CUE_TEXT.sub(' ', lowered)} ")
 
+    def has(self, cue: str) -> bool:
+        return cue in (self.spaced if cue[:1] == " " else self.lowered)
+
     def count(self, cues: tuple[str, ...]) -> int:
         """How many of `cues` the sentence has (each counts once)."""
-        plain, whole = _split_cues(cues)
-        return sum(cue in self.lowered for cue in plain) + sum(cue in self.spaced for cue in whole)
+        return sum(self.has(cue) for cue in cues)
 
 
-# Every sentence of a draft is scored against every section's cues: deciding once per tuple of
-# cues which are whole-word ones (" hw ") halves the time of that loop on a 50,000-character
-# note of one-word sentences, where it is most of the draft's time.
-@functools.cache
-def _split_cues(cues: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    plain = tuple(cue for cue in cues if cue[:1] != " ")
-    whole = tuple(cue for cue in cues if cue[:1] == " ")
-    return plain, whole
+class CueIndex:
+    """Every section's cues of one format, each distinct cue looked for once per sentence.
+
+    Every sentence of a draft is scored against every section, and the sections share many cues
+    (DAP's Data holds the report, observation and intervention cues; SOAP's Plan the
+    intervention ones): looking for each cue once and counting per section from what was found
+    keeps the drafting of a 50,000-character note of one-word sentences, the hostile-text
+    test's worst case, as fast as it was before the whole-word cues came in.
+    """
+
+    def __init__(self, sections: tuple[Section, ...]) -> None:
+        self._sections = tuple((s.key, frozenset(s.cues)) for s in sections)
+        cues = tuple(dict.fromkeys(cue for s in sections for cue in s.cues))
+        self._plain = tuple(cue for cue in cues if cue[:1] != " ")
+        self._whole = tuple(cue for cue in cues if cue[:1] == " ")
+
+    def scores(self, sentence: str) -> dict[str, int]:
+        """Section key -> how many of its cues the sentence has."""
+        if not any(character.isalpha() for character in sentence):
+            return {key: 0 for key, _ in self._sections}  # every cue has a letter
+        return dict(self._scores(sentence))  # a copy: the cached one is shared
+
+    # A typed note that repeats a sentence thousands of times is scored once per sentence.
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one index per format, kept for good)
+    def _scores(self, sentence: str) -> dict[str, int]:
+        text = CueText.of(sentence)
+        found = {cue for cue in self._plain if cue in text.lowered}
+        found.update(cue for cue in self._whole if cue in text.spaced)
+        return {key: len(found & cues) for key, cues in self._sections}
+
+
+# Bounded: an admin's custom templates make formats of their own (equal snapshots are equal).
+@functools.lru_cache(maxsize=64)
+def cue_index(note_format: NoteFormat) -> CueIndex:
+    return CueIndex(note_format.sections)
 
 
 # The core cues of each built-in section's concept, for custom templates whose section titles

@@ -34,6 +34,7 @@ in the text (tests/appliance/drafting/test_adversarial_input.py).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -273,8 +274,15 @@ def _list_end(tokens: list[_Token], first: int) -> int:
     return last
 
 
-def read_mentions(text: str) -> list[Mention]:
+# A risk sentence is read twice (is it unclear? what does it report?), and a typed note may
+# repeat one thousands of times: each text is read once. The mentions are frozen, the tuple too.
+@functools.lru_cache(maxsize=256)
+def read_mentions(text: str) -> tuple[Mention, ...]:
     """Every mention of ideation, self-harm or a risk screen in `text`, with its polarity."""
+    return tuple(_mentions(text))
+
+
+def _mentions(text: str) -> list[Mention]:
     tokens = _tokens(text)
     found: list[Mention] = []
     i = 0
