@@ -7,11 +7,13 @@ from starlette.responses import RedirectResponse, Response
 
 from appliance import clock
 from appliance.notes.exports import list_exports
+from appliance.notes.measure_history import measure_history, shown
 from appliance.notes.queues import note_states_by_dictation
 from appliance.records.clients import ClientInputError, create_client, get_client, list_clients
 from appliance.records.dictations import MODALITIES, list_dictations
 from appliance.roles import Role
 from webui.auth import allow, current_actor
+from webui.measure_chart import build_chart
 from webui.pages import render
 from webui.views.app_state import appliance_of
 from webui.views.forms import form_fields
@@ -62,6 +64,7 @@ def client_detail(request: Request) -> Response:
         dictations = list_dictations(db, appliance.keys, actor, client_id)
         notes = note_states_by_dictation(db, client_id)
         exports = [] if client.read_only else list_exports(db, appliance.keys, actor, client_id)
+        measures = measure_history(db, appliance.keys, actor, client_id)
         today = clock.utcnow().date()
     return render(
         request,
@@ -73,5 +76,8 @@ def client_detail(request: Request) -> Response:
             "notes": notes,
             "exports": exports,
             "today": today,
+            "measures": measures,
+            "chart": build_chart(measures),
+            "shown": shown,
         },
     )
