@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.drafting.formats import CONCEPT_CUES, NoteFormat, Section
+from appliance.drafting.formats import CONCEPT_CLASSES, CONCEPT_CUES, NoteFormat, Section
 
 CUSTOM_PREFIX = "custom:"
 _WORD = re.compile(r"[^\W_]+")
@@ -119,6 +119,13 @@ def cues_for(title: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(cues))  # without repeats, order kept
 
 
+def classes_for(title: str) -> tuple[str, ...]:
+    """The learned classifier's concepts a section titled so holds (() if it names none)."""
+    return tuple(
+        dict.fromkeys(c for concept in concepts_of(title) for c in CONCEPT_CLASSES[concept])
+    )
+
+
 @dataclass(frozen=True)
 class SectionSpec:
     """A section as an admin defines it (and as a dictation's snapshot keeps it)."""
@@ -134,7 +141,7 @@ def custom_format(key: str, title: str, sections: Sequence[SectionSpec]) -> Note
         title,
         tuple(
             # Without guidance the model is shown the section's title, never an empty line.
-            Section(s.key, s.title, s.guidance or s.title, cues_for(s.title))
+            Section(s.key, s.title, s.guidance or s.title, cues_for(s.title), classes_for(s.title))
             for s in sections
         ),
     )

@@ -22,6 +22,7 @@ from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.modalities import FieldValue, extract_fields
+from appliance.drafting.placement import HEADER, section_probabilities, shared_classifier
 from appliance.drafting.risk import (
     NOT_ADDRESSED,
     RISK_REPORTED,
@@ -33,6 +34,7 @@ from appliance.drafting.segment import Sentence, split_sentences
 
 RISK = "risk"
 RISK_TITLE = "Risk"
+HEADER_TITLE = "Header"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class Statement:
     id: str
     text: str
     provenance: list[Span]
-    routed_by: str  # "cue", "model" or "default": how its section was chosen
+    # "cue", "classifier", "model" or "default": how its section was chosen
+    routed_by: str
     # "clinician": `text` is the dictated sentence itself; "model": a capable model's rewrite
     # that appliance.drafting.faithful accepted, and `source_text` is the sentence it replaced.
     written_by: str = "clinician"
@@ -185,14 +188,53 @@ def _cue_scores(note_format: NoteFormat, sentence: Sentence) -> dict[str, int]:
     return cue_index(note_format).scores(sentence.text)
 
 
+# How sure the classifier must be of a section to overrule the cues, and how close its two best
+# sections may be before the language model is asked to choose between them (make eval's
+# development set chose these; docs/drafting.md gives the numbers).
+CLASSIFIER_OVER_CUES = 0.6
+# ... and of the sentence's one likeliest concept: a broad section (DAP's Data holds five
+# concepts) can sum to 0.6 from a spread of weak guesses, which must not overrule a clear cue
+# ("Cont CBT." is the plan's " cont ").
+CONCEPT_OVER_CUES = 0.5
+CLOSE_CALL = 0.15
+# The note's header: the dictation's first sentences, while the classifier is this sure.
+MAX_HEADER_SENTENCES = 2
+HEADER_CERTAINTY = 0.5
+# Below this, with no cue and no model to agree, the classifier's guess is still where the
+# sentence goes (its best guess beats the first section), but it is flagged as unsure.
+UNSURE = 0.4
+
+
 def _route(
-    note_format: NoteFormat, sentence: Sentence, classifier: SectionClassifier | None
+    note_format: NoteFormat,
+    sentence: Sentence,
+    classifier: SectionClassifier | None,
+    learned: Mapping[str, float],
+    sureness: float = 1.0,
 ) -> tuple[str, str]:
+    """(section key, what decided it: "cue", "classifier", "model" or "default").
+
+    `learned`: the concept classifier's section probabilities for the sentence ({} when it has
+    none: a custom section set that names no concept, or a sentence without a word), and how
+    sure it is of the sentence's single likeliest concept."""
     scores = _cue_scores(note_format, sentence)
     best = max(scores.values())
     leaders = [key for key, score in scores.items() if score == best]
-    if best > 0 and len(leaders) == 1:
-        return leaders[0], "cue"
+    ranked = sorted(learned, key=lambda key: learned[key], reverse=True)
+    cue_choice = leaders[0] if best > 0 and len(leaders) == 1 else None
+    overrules = sureness >= CONCEPT_OVER_CUES or cue_choice is None
+    if ranked and learned[ranked[0]] >= CLASSIFIER_OVER_CUES and overrules:
+        return ranked[0], "classifier"
+    if cue_choice is not None:
+        return cue_choice, "cue"
+    if ranked:
+        close = [key for key in ranked[:2] if learned[ranked[0]] - learned[key] <= CLOSE_CALL]
+        if classifier is not None and len(close) > 1:
+            choices = [(s.key, s.guidance) for s in note_format.sections if s.key in close]
+            answer = classifier.classify(sentence.text, choices)
+            if answer in close:
+                return str(answer), "model"
+        return ranked[0], "classifier" if learned[ranked[0]] >= UNSURE else "default"
     if classifier is not None:
         choices = [
             (s.key, s.guidance) for s in note_format.sections if best == 0 or s.key in leaders
@@ -204,6 +246,35 @@ def _route(
     return (leaders[0] if best > 0 else note_format.sections[0].key), "default"
 
 
+class ConceptReader(Protocol):
+    """What a sentence does (appliance.drafting.placement.ConceptClassifier, or a test's)."""
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
+
+
+def _concepts(reader: ConceptReader, sentences: Sequence[Sentence]) -> list[dict[str, float]]:
+    """The concept classifier's probabilities for each sentence ({} where it has none).
+
+    One batch for the whole dictation, each distinct text once: a typed note that repeats a
+    sentence thousands of times costs what its distinct sentences cost. A sentence without a
+    letter says nothing the classifier could read."""
+    readable = list(dict.fromkeys(s.text for s in sentences if any(c.isalpha() for c in s.text)))
+    guesses = dict(zip(readable, reader.probabilities(readable), strict=True))
+    return [guesses.get(s.text, {}) for s in sentences]
+
+
+def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, float]]) -> int:
+    """How many of the first sentences are the note's header ("EMDR session note, client
+    J.M."): at most the first two, and only while each reads as one. A sentence that names the
+    note type later in a dictation stays where its section is."""
+    count = 0
+    for concept in concepts[:MAX_HEADER_SENTENCES]:
+        if concept.get(HEADER, 0.0) < HEADER_CERTAINTY:
+            break
+        count += 1
+    return count
+
+
 def build_draft(
     transcript: str,
     modality: str,
@@ -211,8 +282,11 @@ def build_draft(
     classifier: SectionClassifier | None = None,
     *,
     deadline: Deadline | None = None,
+    concepts: ConceptReader | None = None,
 ) -> Draft:
     """`note_format`: a built-in key ("soap") or a NoteFormat (an admin's custom template).
+    `classifier`: the language model as a router (None: never asked). `concepts`: the learned
+    concept classifier (None: the shipped one, appliance.drafting.placement).
     `deadline`: checked before each sentence and between passes; past it, DraftingTimedOut
     (appliance.drafting.deadline says why a check between steps is enough)."""
     started = time.perf_counter()
@@ -229,13 +303,29 @@ def build_draft(
         concerns = statement.id if statement is not None else None
         flags.append(Flag(f"f{len(flags) + 1}", code, message, section, concerns))
 
-    for number, sentence in enumerate(sentences, start=1):
+    reader = concepts if concepts is not None else shared_classifier()
+    learned_concepts = _concepts(reader, sentences) if sentences else []
+    homes = form.concept_homes()
+    # The header comes first on the page; a template with a Header section of its own keeps it.
+    header = next((s.key for s in form.sections if s.key == HEADER), None)
+    preamble = _preamble(sentences, learned_concepts)
+    if preamble and header is None:
+        header = HEADER
+        sections = {HEADER: []} | sections
+    for number, (sentence, concept) in enumerate(
+        zip(sentences, learned_concepts, strict=True), start=1
+    ):
         check()  # each sentence may wait for the model, so the limit is checked before each
         span = Span(sentence.start, sentence.end, sentence.text)
         if is_risk_sentence(sentence):
             sections[RISK].append(Statement(f"s{number}", sentence.text, [span], "cue"))
             continue
-        key, how = _route(form, sentence, classifier)
+        if number <= preamble and header is not None:
+            sections[header].append(Statement(f"s{number}", sentence.text, [span], "classifier"))
+            continue
+        learned = section_probabilities(concept, homes) if homes else {}
+        sureness = max(concept.values(), default=0.0)
+        key, how = _route(form, sentence, classifier, learned, sureness)
         statement = Statement(f"s{number}", sentence.text, [span], how)
         sections[key].append(statement)
         if how == "default":
@@ -301,5 +391,7 @@ def build_draft(
             "routing": round(routed - started, 4),
             "total": round(time.perf_counter() - started, 4),
         },
-        section_titles={s.key: s.title for s in form.sections} | {RISK: RISK_TITLE},
+        section_titles=({HEADER: HEADER_TITLE} if HEADER in sections else {})
+        | {s.key: s.title for s in form.sections}
+        | {RISK: RISK_TITLE},
     )

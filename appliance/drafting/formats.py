@@ -9,6 +9,17 @@ import functools
 import re
 from dataclasses import dataclass
 
+from appliance.drafting.placement import (
+    ASSESSMENT,
+    GOAL,
+    INTERVENTION,
+    OBSERVATION,
+    PLAN,
+    REPORT,
+    RESPONSE,
+    SESSION,
+)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -20,6 +31,10 @@ class Section:
     # (" hx "): then it must be a word of its own (CueText says how), as typed
     # shorthand must be, being short enough to hide inside other words.
     cues: tuple[str, ...]
+    # What the sentences it holds do (appliance.drafting.placement.CONCEPTS): the concepts
+    # whose home this section is, for the learned classifier. () for a custom section that names
+    # no built-in concept: only its cues and the model place sentences there.
+    concepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,14 @@ class NoteFormat:
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
+
+    def concept_homes(self) -> dict[str, str]:
+        """Concept -> the key of the section it goes to (the first that claims it)."""
+        homes: dict[str, str] = {}
+        for section in self.sections:
+            for concept in section.concepts:
+                homes.setdefault(concept, section.key)
+        return homes
 
 
 _REPORT = (
@@ -147,18 +170,36 @@ _PLAN = (
 )
 _GOAL = ("goal", "treatment plan", "objective", "working toward", "aim")
 
+# The concepts' homes follow how most therapy notes are written (tests/fixtures/eval/cases.json's
+# "labelling" says it per format): SOAP puts what was done in session, and how the client took
+# it, in Objective (its Plan is what comes next); DAP's Data holds everything that happened in
+# the session; BIRP's Response and GIRP's Response take the clinician's view of progress.
 SOAP = NoteFormat(
     "soap",
     "SOAP",
     (
-        Section("subjective", "Subjective", "What the client reported, in their words.", _REPORT),
-        Section("objective", "Objective", "What the clinician observed and measured.", _OBSERVE),
         Section(
-            "assessment", "Assessment", "The clinician's interpretation and progress.", _ASSESS
+            "subjective",
+            "Subjective",
+            "What the client reported, in their words.",
+            _REPORT,
+            (REPORT,),
         ),
         Section(
-            "plan", "Plan", "Interventions planned, homework, next session.", _PLAN + _INTERVENE
+            "objective",
+            "Objective",
+            "What the clinician observed and measured, and what was done in session.",
+            _OBSERVE + _INTERVENE,
+            (SESSION, OBSERVATION, INTERVENTION, RESPONSE),
         ),
+        Section(
+            "assessment",
+            "Assessment",
+            "The clinician's interpretation and progress.",
+            _ASSESS,
+            (ASSESSMENT, GOAL),
+        ),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN, (PLAN,)),
     ),
 )
 DAP = NoteFormat(
@@ -170,9 +211,16 @@ DAP = NoteFormat(
             "Data",
             "What was reported, observed and done in session.",
             _REPORT + _OBSERVE + _INTERVENE,
+            (SESSION, REPORT, OBSERVATION, INTERVENTION, RESPONSE),
         ),
-        Section("assessment", "Assessment", "Interpretation and progress.", _ASSESS + _RESPOND),
-        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN),
+        Section(
+            "assessment",
+            "Assessment",
+            "Interpretation and progress.",
+            _ASSESS + _RESPOND,
+            (ASSESSMENT, GOAL),
+        ),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN, (PLAN,)),
     ),
 )
 BIRP = NoteFormat(
@@ -184,20 +232,45 @@ BIRP = NoteFormat(
             "Behavior",
             "Presentation, report and observed behaviour.",
             _REPORT + _OBSERVE,
+            (REPORT, OBSERVATION),
         ),
-        Section("intervention", "Intervention", "What the clinician did.", _INTERVENE),
-        Section("response", "Response", "How the client responded.", _RESPOND + _ASSESS),
-        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN),
+        Section(
+            "intervention",
+            "Intervention",
+            "What the clinician did.",
+            _INTERVENE,
+            (SESSION, INTERVENTION),
+        ),
+        Section(
+            "response",
+            "Response",
+            "How the client responded.",
+            _RESPOND + _ASSESS,
+            (RESPONSE, ASSESSMENT),
+        ),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN, (PLAN, GOAL)),
     ),
 )
 GIRP = NoteFormat(
     "girp",
     "GIRP",
     (
-        Section("goals", "Goals", "The treatment goals addressed.", _GOAL),
-        Section("intervention", "Intervention", "What the clinician did.", _INTERVENE),
-        Section("response", "Response", "How the client responded.", _RESPOND + _REPORT + _OBSERVE),
-        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN),
+        Section("goals", "Goals", "The treatment goals addressed.", _GOAL, (GOAL,)),
+        Section(
+            "intervention",
+            "Intervention",
+            "What the clinician did.",
+            _INTERVENE,
+            (SESSION, INTERVENTION),
+        ),
+        Section(
+            "response",
+            "Response",
+            "How the client responded.",
+            _RESPOND + _REPORT + _OBSERVE,
+            (REPORT, OBSERVATION, RESPONSE, ASSESSMENT),
+        ),
+        Section("plan", "Plan", "Homework, next steps, next session.", _PLAN, (PLAN,)),
     ),
 )
 FORMATS = {f.key: f for f in (SOAP, DAP, BIRP, GIRP)}
@@ -279,4 +352,16 @@ CONCEPT_CUES: dict[str, tuple[str, ...]] = {
     "intervention": _INTERVENE,
     "response": _RESPOND,
     "goals": _GOAL,
+}
+# The same for the learned classifier: the concepts each named section's sentences do.
+CONCEPT_CLASSES: dict[str, tuple[str, ...]] = {
+    "subjective": (REPORT,),
+    "objective": (OBSERVATION, SESSION),
+    "assessment": (ASSESSMENT,),
+    "plan": (PLAN,),
+    "data": (SESSION, REPORT, OBSERVATION, INTERVENTION, RESPONSE),
+    "behavior": (REPORT, OBSERVATION),
+    "intervention": (INTERVENTION, SESSION),
+    "response": (RESPONSE,),
+    "goals": (GOAL,),
 }

@@ -21,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
+from appliance.drafting.placement import shared_classifier
 from appliance.jobs.job_types import JOB_TYPES
 from appliance.jobs.queue import Workers
 from appliance.jobs.scheduler import start_periodic_tasks
@@ -111,6 +113,9 @@ class BoxDuties:
             await asyncio.sleep(self.election_seconds)
 
     def _begin(self) -> None:
+        # The placement classifier trains on first use (a few seconds with scikit-learn's
+        # import): trained now, beside the workers, the first dictation does not wait for it.
+        threading.Thread(target=shared_classifier, name="placement-training", daemon=True).start()
         self._periodic = start_periodic_tasks(self.appliance)
         self.workers = Workers(self.appliance, list(JOB_TYPES), self.appliance.settings.workers)
         self.workers.start()

@@ -21,6 +21,7 @@ from appliance.drafting.faithful import rejection
 from appliance.drafting.formats import FORMATS
 from appliance.drafting.grounding import implausible_scores, specifics, ungrounded
 from appliance.drafting.modalities import FIELDS, extract_fields
+from appliance.drafting.placement import shared_classifier
 from appliance.drafting.risk import is_risk_sentence, polarity_unclear, reported_risk
 from appliance.drafting.segment import Sentence, split_sentences
 from appliance.records.dictations import MAX_TYPED
@@ -142,6 +143,13 @@ def hostile_text(draw: st.DrawFn) -> str:
     size = draw(st.sampled_from((MAX_TYPED, MAX_TYPED, MAX_TYPED // 2, 2_000)))
     repeats = max(1, (size - len(head) - len(tail)) // len(body))
     return (head + body * repeats + tail)[:MAX_TYPED]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _trained_classifier() -> None:
+    """The placement classifier trains once per process (about a second, plus importing
+    scikit-learn) before its first draft; what is timed here is drafting, every time after."""
+    shared_classifier()
 
 
 def _timed(stage: str, run: Callable[..., Any], *args: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from appliance.drafting.draft import RISK, build_draft
 from appliance.drafting.grounding import ungrounded
+from appliance.drafting.placement import CONCEPTS
 from appliance.drafting.risk import NOT_ADDRESSED
 from appliance.drafting.segment import split_sentences
 
@@ -66,17 +67,30 @@ def test_cues_place_clear_sentences_without_the_model() -> None:
     ]
 
 
+class Undecided:
+    """A concept classifier that cannot tell the concepts apart: every one equally likely."""
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        return [{concept: 1 / len(CONCEPTS) for concept in CONCEPTS} for _ in texts]
+
+
 def test_the_model_decides_only_among_offered_sections() -> None:
     asked: list[list[str]] = []
 
-    class Picks:
+    class PicksTheLast:
         def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
             asked.append([key for key, _ in sections])
-            return "assessment"
+            return sections[-1][0]
 
-    draft = build_draft("The weather was grey.", "integrative", "soap", Picks())
-    assert asked == [["subjective", "objective", "assessment", "plan"]]
-    statement = draft.sections["assessment"][0]
+    # Neither the cues nor the classifier are sure where the weather goes: the model is asked,
+    # once, among some of the format's sections, and its pick is where the sentence goes.
+    draft = build_draft(
+        "The weather was grey.", "integrative", "soap", PicksTheLast(), concepts=Undecided()
+    )
+    (offered,) = asked
+    assert len(offered) >= 2
+    assert set(offered) <= {"subjective", "objective", "assessment", "plan"}
+    statement = draft.sections[offered[-1]][0]
     assert statement.routed_by == "model"
 
 
@@ -85,9 +99,15 @@ def test_an_unusable_model_answer_is_placed_by_default_and_flagged() -> None:
         def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:
             return "diagnosis"  # not a section of this format
 
-    draft = build_draft("The weather was grey.", "integrative", "birp", Invents())
-    assert draft.sections["behavior"][0].routed_by == "default"
-    assert "unplaced" in [f.code for f in draft.flags]
+    draft = build_draft(
+        "The weather was grey.", "integrative", "birp", Invents(), concepts=Undecided()
+    )
+    ((key, statement),) = list(draft.statements())
+    assert statement.routed_by == "default"
+    assert key != "diagnosis"
+    assert [(f.code, f.statement) for f in draft.flags if f.code == "unplaced"] == [
+        ("unplaced", statement.id)
+    ]
 
 
 def test_grounding_catches_numbers_medications_and_diagnoses_not_in_the_source() -> None:

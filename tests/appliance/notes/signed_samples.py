@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from appliance.drafting.draft import build_draft
-from appliance.notes.body import ADDED, NoteBody, NoteStatement, body_from_draft
+from appliance.notes.body import ADDED, NoteBody, NoteFlag, NoteStatement, body_from_draft
 from appliance.notes.canonical import (
     ClientFacts,
     SessionFacts,
@@ -102,26 +102,39 @@ NOTE_SIGNED_AT = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
 
 def reviewed_body(*, added_statement: str = ADDED_STATEMENT) -> NoteBody:
     """The drafted note as signed: s14 edited, s12 moved to the assessment, one statement added
-    to the plan, the flag on s1 (placed by default) acknowledged. 20 statements in all."""
+    to the plan, a flag on s1 ("placement unsure") acknowledged. 20 statements in all. Found by
+    id wherever the drafting placed them, so that the sample does not depend on the placement
+    (and the flag is raised here for the same reason)."""
     body = body_from_draft(build_draft(DICTATION, "cbt", "soap"))
-    sections = dict(body.sections)
-    moved = next(s for s in sections["subjective"] if s.id == "s12")
-    sections["subjective"] = tuple(
-        replace(s, text=EDITED_STATEMENT, edited=True) if s.id == "s14" else s
-        for s in sections["subjective"]
-        if s.id != "s12"
-    )
+    moved = next(s for _, s in body.statements() if s.id == "s12")
+    sections = {
+        key: tuple(
+            replace(s, text=EDITED_STATEMENT, edited=True) if s.id == "s14" else s
+            for s in statements
+            if s.id != "s12"
+        )
+        for key, statements in body.sections.items()
+    }
     sections["assessment"] = (*sections["assessment"], moved)
     added = NoteStatement(f"s{body.next_statement}", added_statement, (), origin=ADDED)
     sections["plan"] = (*sections["plan"], added)
-    flags = tuple(
-        replace(f, acknowledged_at="2026-11-27T12:58:10Z", acknowledged_by=ALICE.id)
-        if f.statement == "s1"
-        else f
-        for f in body.flags
-        if f.statement != "s12"
+    unsure = NoteFlag(
+        f"f{body.next_flag}",
+        "unplaced",
+        "Check where this sentence belongs; it was placed by default.",
+        next(key for key, s in body.statements() if s.id == "s1"),
+        "s1",
+        acknowledged_at="2026-11-27T12:58:10Z",
+        acknowledged_by=ALICE.id,
     )
-    return replace(body, sections=sections, flags=flags, next_statement=body.next_statement + 1)
+    flags = (*(f for f in body.flags if f.statement not in {"s1", "s12"}), unsure)
+    return replace(
+        body,
+        sections=sections,
+        flags=flags,
+        next_statement=body.next_statement + 1,
+        next_flag=body.next_flag + 1,
+    )
 
 
 def signed(kind: str, document: dict[str, Any], text: str, signer: Signer) -> SignedRecord:
