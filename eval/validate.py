@@ -9,6 +9,7 @@ from typing import Any
 from appliance.drafting.draft import RISK
 from appliance.drafting.formats import FORMATS
 from appliance.drafting.modalities import DONE, EVENT_DONE, FIELDS, NOT_DONE, PRESENT
+from appliance.drafting.placement import HEADER
 from appliance.drafting.segment import split_sentences
 from appliance.records.dictations import MODALITIES, NOTE_FORMATS
 from eval.text import contains, words
@@ -33,7 +34,9 @@ DURATION_TOLERANCE = 0.10
 
 
 def section_keys(note_format: str) -> set[str]:
-    return {s.key for s in FORMATS[note_format].sections} | {RISK}
+    """A format's sections, risk (every draft has it) and the header (a dictation's preamble:
+    note type, client initials, length said with them), which a draft puts first."""
+    return {s.key for s in FORMATS[note_format].sections} | {RISK, HEADER}
 
 
 def case_problems(case: Mapping[str, Any], folder: Path) -> list[str]:

@@ -110,6 +110,16 @@ if [ "${WITH_TEST_TOOLS:-0}" = 1 ]; then
   fi
 fi
 
+# make eval makes its audio variants (speaking rate, room noise, telephone) with sox.
+if [ "${WITH_EVAL_TOOLS:-0}" = 1 ] && ! command -v sox >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt_install sox
+  else
+    echo "note: the Debian package sox is missing; make eval needs it for its audio variants" \
+      "(or run it with EVAL_ARGS=\"--variants none\"): install it with apt-get" >&2
+  fi
+fi
+
 pip=("$venv/bin/python" -m pip)
 stamp="$venv/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ]; then
