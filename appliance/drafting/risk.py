@@ -15,12 +15,28 @@ import re
 from appliance.drafting.risk_polarity import Polarity, read_mentions
 from appliance.drafting.segment import Sentence
 
+# Passive ideation in the words clients use, as the C-SSRS's first question asks about it
+# ("wished you were dead or wished you could go to sleep and not wake up"): a wish to be dead,
+# to die, not to wake up, to be better off dead. Each is bounded (a few words between), so no
+# text makes it backtrack.
+DEATH_WISH = re.compile(
+    r"\b(?:wish(?:es|ed|ing)?\b(?:\W+\w+){0,4}?\W+(?:dead|die|not wake up|never wake up)\b"
+    r"|want(?:s|ed|ing)? to die\b|better off dead\b"
+    r"|(?:go|went|going) to sleep and (?:not|never) wake up\b"
+    r"|end (?:my|his|her|their) (?:own )?life\b)",
+    re.IGNORECASE,
+)
 RISK_PATTERN = re.compile(
     r"\b(suicid\w*|self[- ]harm\w*|cutting|kill (?:him|her|my|them)sel\w*|homicid\w*|"
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm (?:to )?others|hurt (?:him|her|them)sel\w*|"
     r"crisis line|988|lethal means|plan or intent|ideation|c-?ssrs)",
     re.IGNORECASE,
 )
+# Words that, in the few before a death wish, deny it ("denies any wish to be dead").
+_DENIALS = re.compile(
+    r"\b(?:no|not|never|denies|denied|deny|denying|without|none)\b|n't\b", re.IGNORECASE
+)
+_DENIAL_REACH = 40  # characters before the wish, within its clause
 NOT_ADDRESSED = "Not addressed in dictation."
 # The flag on a statement that reports current risk ("+SI", "endorses HI"): not an error to fix,
 # so it does not block signing, but the clinician is shown it before signing.
@@ -28,7 +44,22 @@ RISK_REPORTED = "risk_reported"
 
 
 def is_risk_sentence(sentence: Sentence) -> bool:
-    return RISK_PATTERN.search(sentence.text) is not None
+    return (
+        RISK_PATTERN.search(sentence.text) is not None
+        or DEATH_WISH.search(sentence.text) is not None
+    )
+
+
+def reported_death_wishes(text: str) -> list[str]:
+    """The wishes to be dead a statement reports ("wishes she were dead"), as written; one
+    denied in the words just before it ("denies any wish to be dead") is not one."""
+    found = []
+    for match in DEATH_WISH.finditer(text):
+        before = text[max(0, match.start() - _DENIAL_REACH) : match.start()]
+        clause = re.split(r"[.;,:]| but ", before)[-1]
+        if _DENIALS.search(clause) is None:
+            found.append(match.group())
+    return found
 
 
 def polarity_unclear(text: str) -> bool:
@@ -69,7 +100,7 @@ def reported_risk_message(text: str) -> str | None:
     """The message of the risk_reported flag for a risk statement, or None when it reports no
     current risk. The same words wherever it is raised (drafting, and again after an edit), so
     that an acknowledged flag stays acknowledged."""
-    reported = reported_risk(text)
+    reported = [*reported_risk(text), *reported_death_wishes(text)]
     if not reported:
         return None
     return (

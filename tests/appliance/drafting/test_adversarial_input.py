@@ -127,6 +127,12 @@ PIECES = (
     "HW: ",
     "f/u ",
     "passive ",
+    # Passive ideation in words (a wish to be dead, not to wake up).
+    "wishes ",
+    "wish, ",
+    "dead ",
+    "not wake up ",
+    "to die ",
 )
 piece = st.sampled_from(PIECES)
 phrase = st.lists(piece, min_size=1, max_size=4).map("".join)

@@ -186,3 +186,42 @@ def test_shorthand_without_a_direction_is_still_unclear(heard: str) -> None:
 def test_shorthand_words_that_speech_also_has_do_not_hide_a_misheard_denial(heard: str) -> None:
     draft = build_draft(heard, "cbt", "soap")
     assert _risk_flags(draft) == ["risk_polarity_unclear"]
+
+
+# Passive ideation as clients say it, in the C-SSRS's own terms (a wish to be dead, to go to
+# sleep and not wake up): no "suicidal" or "SI" in the sentence, still risk, still reported.
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She said she sometimes wishes she were dead.",
+        "Client wished he could go to sleep and not wake up.",
+        "He told me that some days he wants to die.",
+        "Pt states her family would be better off dead without her.",
+    ],
+)
+def test_a_wish_to_be_dead_lands_in_risk_and_is_flagged_for_review(said: str) -> None:
+    draft = build_draft(said, "integrative", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [said]
+    assert [f.code for f in draft.flags] == ["risk_reported"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["Denies any wish to be dead.", "She denies wanting to die, and she denies SI."],
+)
+def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> None:
+    draft = build_draft(said, "integrative", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [said]
+    assert draft.flags == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She did not wake up during the night.",
+        "She wishes she could see her sister more.",
+        "The plant in her office died.",
+    ],
+)
+def test_sleep_and_other_wishes_are_not_risk(said: str) -> None:
+    assert not is_risk_sentence(Sentence(0, 0, len(said), said))
