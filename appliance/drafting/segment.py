@@ -17,6 +17,13 @@ _ABBREVIATIONS = ("dr.", "mr.", "mrs.", "ms.", "e.g.", "i.e.", "vs.", "approx.",
 _LABELS = ("pt.", "pts.", "hx.", "dx.", "ddx.", "tx.", "rx.", "sx.", "f/u.", "h/o.", "appt.")
 _MID_SENTENCE = ("pt.", "pts.", "appt.")
 _ANY_ABBREVIATION = frozenset(_ABBREVIATIONS + _LABELS)
+# A person's initials ("J.M.", "S.W."), as clinicians dictate a client or partner: the sentence
+# goes on after them before a lower-case word ("partners S.W. and D.W. attended", "client J.M.
+# reported") and ends before anything else ("... for J.M. The client ..."). Two to four letters,
+# found in the few characters before the full stop (the lookbehind sees the whole text).
+_INITIALS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,4}")
+_INITIALS_REACH = 8
+INITIALS = "initials"
 # Shortest first, as no abbreviation of its own word ends another of its own word.
 _ABBREVIATION_LENGTHS = sorted({len(a) for a in _ANY_ABBREVIATION})
 _BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")
@@ -100,6 +107,9 @@ def _abbreviation(text: str, start: int, end: int) -> str | None:
         candidate = text[before + 1 : end].lower()
         if candidate in _ANY_ABBREVIATION and (before < 0 or not text[before].isalpha()):
             return candidate
+    for reach in range(4, _INITIALS_REACH + 1, 2):
+        if end - reach >= start and _INITIALS.fullmatch(text, end - reach, end) is not None:
+            return INITIALS
     return None
 
 
@@ -111,6 +121,8 @@ def _continues(text: str, abbreviation: str, end: int, first_word: int | None) -
     following = on_line.group("next") if on_line is not None else None
     if following is None:  # a line break or the end of the text
         return False
+    if abbreviation == INITIALS:
+        return following.islower()
     if end - len(abbreviation) == first_word:
         return True
     return abbreviation in _MID_SENTENCE and following.islower()

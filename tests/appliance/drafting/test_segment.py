@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from appliance.drafting.segment import split_sentences
 
 
@@ -105,3 +107,25 @@ def test_a_line_break_ends_a_typed_line_even_after_shorthand() -> None:
         "HW: thought record daily",
     ]
     assert all(text[s.start : s.end] == s.text for s in split_sentences(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            "Couples session with partners S.W. and D.W. today. They argued.",
+            ["Couples session with partners S.W. and D.W. today.", "They argued."],
+        ),
+        ("Client J.M. reported poor sleep.", ["Client J.M. reported poor sleep."]),
+        (
+            "Session note for J.M. The client arrived late.",
+            ["Session note for J.M.", "The client arrived late."],
+        ),
+        # Not initials: a word ends with them.
+        ("We saw xJ.M. today.", ["We saw xJ.M.", "today."]),
+    ],
+)
+def test_initials_continue_a_sentence_before_a_lower_case_word_and_end_it_otherwise(
+    text: str, sentences: list[str]
+) -> None:
+    assert [s.text for s in split_sentences(text)] == sentences
