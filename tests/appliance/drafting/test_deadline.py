@@ -11,6 +11,7 @@ from appliance.drafting import pipeline
 from appliance.drafting.deadline import Deadline, DraftingTimedOut
 from appliance.drafting.draft import build_draft
 from appliance.drafting.rewrite import rewrite_draft
+from tests.appliance.drafting.readers import Undecided
 
 # No cue decides these, so each one is a question for the router.
 UNDECIDED = " ".join(f"Sentence number {n} is here." for n in range(100))
@@ -41,7 +42,9 @@ def test_a_draft_past_its_deadline_stops_between_sentences_with_drafting_timed_o
     router = SlowRouter(0.05)  # 100 sentences: 5 s without a limit
     started = time.monotonic()
     with pytest.raises(DraftingTimedOut) as raised:
-        build_draft(UNDECIDED, "cbt", "soap", router, deadline=Deadline.after(0.3))
+        build_draft(
+            UNDECIDED, "cbt", "soap", router, deadline=Deadline.after(0.3), concepts=Undecided()
+        )
     assert time.monotonic() - started < 2.0
     assert router.asked < 20, "kept asking the router after the deadline"
     assert str(raised.value) == "drafting ran past its time limit"  # fixed: no dictation text

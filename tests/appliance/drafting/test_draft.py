@@ -8,9 +8,9 @@ import pytest
 
 from appliance.drafting.draft import RISK, build_draft
 from appliance.drafting.grounding import ungrounded
-from appliance.drafting.placement import CONCEPTS
 from appliance.drafting.risk import NOT_ADDRESSED
 from appliance.drafting.segment import split_sentences
+from tests.appliance.drafting.readers import Undecided
 
 DICTATIONS = Path(__file__).resolve().parents[2] / "fixtures" / "dictations"
 
@@ -65,13 +65,6 @@ def test_cues_place_clear_sentences_without_the_model() -> None:
     assert [s.text for s in draft.sections["plan"]] == [
         "For homework she will complete two thought records."
     ]
-
-
-class Undecided:
-    """A concept classifier that cannot tell the concepts apart: every one equally likely."""
-
-    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        return [{concept: 1 / len(CONCEPTS) for concept in CONCEPTS} for _ in texts]
 
 
 def test_the_model_decides_only_among_offered_sections() -> None:
