@@ -98,6 +98,7 @@ def routes() -> list[BaseRoute]:
         Route("/notes/{note_id}", notes.note_detail, methods=["GET"]),
         Route("/notes/{note_id}", notes.note_save, methods=["POST"]),
         Route("/notes/{note_id}/flags/{flag_id}/ack", notes.flag_acknowledge, methods=["POST"]),
+        Route("/notes/{note_id}/suggestions", notes.suggestion_accept, methods=["POST"]),
         Route("/notes/{note_id}/sign", notes.note_sign, methods=["POST"]),
         Route("/notes/{note_id}/addenda", notes.addendum_add, methods=["POST"]),
         Route("/notes/{note_id}/cosign", cosign.note_cosign, methods=["POST"]),

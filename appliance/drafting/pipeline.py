@@ -2,7 +2,8 @@
 `appliance draft` (appliance.cli.draft) and `make eval` all run.
 
 Two steps, because a job stores the transcript (and shreds the audio) between them:
-  1. `transcribe`: the recording to text, with the modality's vocabulary hinted to Whisper;
+  1. `transcribe`: the recording to text, with the modality's vocabulary hinted to Whisper
+     and its terms' case restored;
   2. `draft`: the text to a grounded draft (build_draft routes every sentence into a section,
      asking the router where cues do not decide), then, only for a writer-class model, the
      rewrite into clinical prose behind the faithfulness check.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from appliance.drafting.casing import normalise_casing
 from appliance.drafting.deadline import Deadline
 from appliance.drafting.draft import Draft, SectionClassifier, build_draft
 from appliance.drafting.formats import NoteFormat
@@ -27,7 +29,11 @@ class Transcriber(Protocol):
 
 
 def transcribe(transcriber: Transcriber, audio: bytes, audio_format: str, modality: str) -> str:
-    return transcriber.transcribe(audio, audio_format, speech_vocabulary(modality))
+    """What Whisper heard, with the modality's terms in the vocabulary's case ("emdr" ->
+    "EMDR"): here, before the transcript is stored, so every span a statement cites is of the
+    text as stored (appliance.drafting.casing says why casing may be silent)."""
+    heard = transcriber.transcribe(audio, audio_format, speech_vocabulary(modality))
+    return normalise_casing(heard, modality)
 
 
 def draft(

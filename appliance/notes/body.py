@@ -20,6 +20,28 @@ ADDED = "added"
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A suggested correction the clinician accepted (appliance.notes.corrections): the words
+    Whisper wrote, the vocabulary's term that replaced them, who accepted it and when."""
+
+    heard: str
+    term: str
+    reason: str
+    accepted_by: int
+    accepted_at: str  # ISO 8601 UTC
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Correction:
+        return cls(
+            str(data["heard"]),
+            str(data["term"]),
+            str(data["reason"]),
+            int(data["accepted_by"]),
+            str(data["accepted_at"]),
+        )
+
+
+@dataclass(frozen=True)
 class NoteStatement:
     id: str
     text: str
@@ -33,6 +55,8 @@ class NoteStatement:
     written_by: str = "clinician"
     # A capable model's rewrite shows the clinician's own sentence it replaced.
     source_text: str | None = None
+    # Suggested corrections accepted, in order; the citation stays as it was.
+    corrections: tuple[Correction, ...] = ()
 
     @property
     def cited_text(self) -> str:
@@ -50,6 +74,7 @@ class NoteStatement:
             routed_by=str(data.get("routed_by", "cue")),
             written_by=str(data.get("written_by", "clinician")),
             source_text=data.get("source_text"),
+            corrections=tuple(Correction.from_json(c) for c in data.get("corrections", [])),
         )
 
 

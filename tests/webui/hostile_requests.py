@@ -69,6 +69,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "/dictations/{dictation_id}/review": (),
     "/notes/{note_id}": _NOTE_FORM,
     "/notes/{note_id}/flags/{flag_id}/ack": (),
+    "/notes/{note_id}/suggestions": ("statement", "start", "end", "heard", "term"),
     "/notes/{note_id}/sign": _SIGNING,
     "/notes/{note_id}/addenda": _SIGNING,
     "/notes/{note_id}/copied": (),
@@ -147,6 +148,12 @@ def valid_values() -> dict[str, tuple[str, ...]]:
         "owner": ("bob",),
         "reason": ("covering an absence",),
         "hours": ("1", "4"),
+        # A suggested correction (the sample note offers none: refused as no longer fitting).
+        "statement": ("s1",),
+        "start": ("0",),
+        "end": ("6",),
+        "heard": ("Client",),
+        "term": ("EMDR",),
         # Unticked boxes.
         **{f"st-{n}-{box}": ("",) for n in (1, 2) for box in ("detach", "delete")},
     }

@@ -80,6 +80,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/notes/{note_id}"): READERS,
     ("POST", "/notes/{note_id}"): CLINICIAN,
     ("POST", "/notes/{note_id}/flags/{flag_id}/ack"): CLINICIAN,
+    ("POST", "/notes/{note_id}/suggestions"): CLINICIAN,
     ("POST", "/notes/{note_id}/sign"): CLINICIAN,
     ("POST", "/notes/{note_id}/addenda"): CLINICIAN,
     ("GET", "/notes/{note_id}.pdf"): READERS,

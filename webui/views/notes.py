@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -10,10 +11,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from appliance import clock
 from appliance.drafting.draft import RISK
 from appliance.drafting.modalities import field_label
+from appliance.drafting.suggestions import LOOKS_ALIKE, SOUNDS_ALIKE, SPELLING
 from appliance.identity.accounts import get_user
 from appliance.identity.authentication import check_own_password
 from appliance.notes.body import ADDED, NoteBody, NoteStatement
 from appliance.notes.checks import BLOCKING, risk_placeholder
+from appliance.notes.corrections import Offered, accept_suggestion, suggestions_for
 from appliance.notes.editing import NoteInputError
 from appliance.notes.process_notes import process_note_on_page
 from appliance.notes.queues import notes_to_sign
@@ -39,6 +42,13 @@ from webui.views.dictations import RISK_LABEL
 from webui.views.forms import form_fields
 
 READERS = (Role.CLINICIAN, Role.SUPERVISOR)
+STATEMENT_ID = re.compile(r"s\d{1,6}")
+# Why a correction is suggested, as the page says it.
+SUGGESTION_REASONS = {
+    SPELLING: "the term's own spelling",
+    SOUNDS_ALIKE: "sounds like the term",
+    LOOKS_ALIKE: "spelled almost like the term",
+}
 
 
 def _wants_json(request: Request) -> bool:
@@ -78,6 +88,9 @@ def note_page(
             "transcript_pieces": (
                 linked_transcript(transcript, body) if body and transcript else None
             ),
+            # Worked out from the statements as they read now; only their clinician accepts.
+            "suggestions": suggestions_for(body) if body and view.editable else {},
+            "suggestion_reasons": SUGGESTION_REASONS,
             "signature_line": user.signature_line,
             "mfa_enabled": user.mfa_enabled,
             "due_days": due_days,
@@ -209,6 +222,27 @@ def flag_acknowledge(request: Request) -> Response:
     if _wants_json(request):
         return JSONResponse(_save_answer(result, request, False))
     return RedirectResponse(f"/notes/{note_id}?done=flag_acknowledged#flags", status_code=303)
+
+
+@allow(Role.CLINICIAN)
+def suggestion_accept(request: Request) -> Response:
+    """One click on a suggested correction: a form of its own, so it works without the page's
+    script; the statement keeps its citation (appliance.notes.corrections)."""
+    appliance = appliance_of(request)
+    note_id = request.path_params["note_id"]
+    fields = form_fields(request, "statement", "start", "end", "heard", "term")
+    start, end = whole_number(fields["start"]), whole_number(fields["end"])
+    try:
+        if start is None or end is None:
+            raise NoteInputError("The page sent no suggestion; reload it.")
+        wanted = Offered(fields["statement"], start, end, fields["heard"], fields["term"], "")
+        with appliance.unit_of_work() as db:
+            accept_suggestion(db, appliance.keys, current_actor(request), note_id, wanted)
+    except NoteInputError as error:
+        return note_page(request, note_id, status_code=400, error=str(error))
+    # Back to the statement: the anchor is the statement's own id, never text.
+    anchor = f"#st-{wanted.statement}" if STATEMENT_ID.fullmatch(wanted.statement) else ""
+    return RedirectResponse(f"/notes/{note_id}?done=note_saved{anchor}", status_code=303)
 
 
 def _signing_fields(request: Request) -> dict[str, str]:
