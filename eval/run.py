@@ -75,6 +75,7 @@ from eval.llm import (
 )
 from eval.report import table, verdict
 from eval.score import DraftScore, score_draft, shown
+from eval.suggestion_score import score_suggestions
 from eval.text import contains, words
 from eval.variants import VARIANTS
 from eval.voices import MissingVoice, piper_recordings
@@ -535,6 +536,34 @@ def format_table(by_source: Mapping[str, Sequence[Result]]) -> str:
     return table(headers, rows)
 
 
+def suggestions_table(cases: Sequence[Case], transcripts: Mapping[str, Mapping[str, Heard]]) -> str:
+    """Suggested corrections of misheard terms (appliance.drafting.suggestions) per voice: made,
+    right (the term is what the script says there) and wrong, and each one made."""
+    rows: list[list[object]] = []
+    made: list[list[object]] = []
+    for source, heard in transcripts.items():
+        scores = {c.id: score_suggestions(c.script, heard[c.id].text, c.modality) for c in cases}
+        scripts = sum(score_suggestions(c.script, c.script, c.modality).made for c in cases)
+        rows.append(
+            [
+                SOURCE_LABELS[source],
+                sum(s.made for s in scores.values()),
+                sum(s.right for s in scores.values()),
+                sum(s.wrong for s in scores.values()),
+                scripts,
+            ]
+        )
+        made += [
+            [SOURCE_LABELS[source], case_id, c.heard, c.term, "right" if c.right else "WRONG"]
+            for case_id, score in scores.items()
+            for c in score.checked
+        ]
+    summary = table(["voice", "made", "right", "wrong", "made on the scripts"], rows)
+    if not made:
+        return summary
+    return summary + "\n\n" + table(["voice", "case", "heard", "suggested", "verdict"], made)
+
+
 def misplaced_table(results: Sequence[Result]) -> str:
     rows: list[list[object]] = [
         [r.case.id, _short(p.text), p.expected, p.section, p.routed_by]
@@ -784,6 +813,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "or content word missing; "
             "polarity: a risk statement's negation changed); no answer: nothing usable came back. "
             "Fact recall and invention above are measured on the rewritten drafts.\n"
+        )
+    if transcripts:
+        say("## Suggested corrections of misheard terms (issue 14)\n")
+        say(suggestions_table(cases, transcripts) + "\n")
+        say(
+            "Offered on the draft page, never applied silently. right: the suggested term is what "
+            "the script says at that place; made on the scripts: suggestions on a perfect "
+            "transcript (every one a false alarm).\n"
         )
     say("## Modality fields (issue 14)\n")
     say(fields_table(by_source) + "\n")

@@ -110,3 +110,14 @@ def test_the_held_out_set_is_chosen_by_name_and_is_another_set_than_the_developm
     assert len(heldout) >= 12
     assert not {c.id for c in dev} & {c.id for c in heldout}
     assert all(c.script_path.parent == SETS["heldout"].parent for c in heldout)
+
+
+def test_suggestions_are_counted_per_voice_as_right_where_the_script_says_the_term() -> None:
+    from eval.run import suggestions_table
+
+    case = next(c for c in load_cases() if c.id == "psychodynamic-02")
+    assert "sertraline" in case.script
+    misheard = Heard(case.script.replace("sertraline", "certraline"), 60.0, 1.0)
+    rows = _rows(suggestions_table([case], {"piper": {case.id: misheard}}))
+    assert rows[0] == ["Piper", "1", "1", "0", "0"]
+    assert ["Piper", case.id, "certraline", "sertraline", "right"] in rows
