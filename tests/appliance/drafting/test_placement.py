@@ -27,9 +27,7 @@ def test_every_builtin_format_gives_every_concept_but_risk_and_header_a_home() -
         assert set(homes.values()) == {s.key for s in note_format.sections}, note_format.key
 
 
-def test_soap_puts_what_was_done_in_session_in_objective_and_only_what_comes_next_in_plan() -> (
-    None
-):
+def test_soap_puts_what_was_done_in_session_in_objective_and_only_what_comes_next_in_plan() -> None:
     homes = FORMATS["soap"].concept_homes()
     assert homes["intervention"] == "objective"
     assert homes["plan"] == "plan"
