@@ -492,6 +492,32 @@ def confusion_table(by_source: Mapping[str, Sequence[Result]]) -> str:
     return table(headers, rows, numeric_from=2)
 
 
+def section_accuracy_table(by_source: Mapping[str, Sequence[Result]]) -> str:
+    """Per labelled section (the concept a format groups there): how many script sentences,
+    and the share of them whose words ended in a statement of that section."""
+    sources = sources_of(by_source)
+    tallies = {
+        source: Counter(
+            (expected, expected == placed)
+            for r in by_source[source]
+            for expected, placed in r.score.sentence_sections
+        )
+        for source in sources
+    }
+    labelled = sorted({e for t in tallies.values() for e, _ in t})
+    rows: list[list[object]] = []
+    for expected in labelled:
+        row: list[object] = [expected]
+        for source in sources:
+            right, wrong = tallies[source][(expected, True)], tallies[source][(expected, False)]
+            row += [right + wrong, f"{_ratio(right, right + wrong):.3f}"]
+        rows.append(row)
+    headers = ["labelled section"]
+    for source in sources:
+        headers += [f"{SOURCE_LABELS[source]} sentences", f"{SOURCE_LABELS[source]} accuracy"]
+    return table(headers, rows)
+
+
 # How a statement's section was chosen (Statement.routed_by), in this order; any other value
 # the drafting reports is listed after these.
 ROUTED_BY = ("cue", "classifier", "model", "default")
@@ -844,6 +870,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(risk_table(results) + "\n")
     say("### Section placement by format\n")
     say(format_table(by_source) + "\n")
+    say("### Placement per labelled section (per script sentence)\n")
+    say(section_accuracy_table(by_source) + "\n")
     say("### Placement by how the section was chosen\n")
     say(routing_table(by_source) + "\n")
     say("### Misplacements per script sentence (expected -> placed)\n")

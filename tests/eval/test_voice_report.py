@@ -121,3 +121,19 @@ def test_suggestions_are_counted_per_voice_as_right_where_the_script_says_the_te
     rows = _rows(suggestions_table([case], {"piper": {case.id: misheard}}))
     assert rows[0] == ["Piper", "1", "1", "0", "0"]
     assert ["Piper", case.id, "certraline", "sertraline", "right"] in rows
+
+
+def test_placement_is_reported_per_labelled_section_for_every_source() -> None:
+    from eval.run import section_accuracy_table
+
+    case = CASES["emdr-01"]
+    transcripts = {"piper": {case.id: Heard(case.script.replace(". ", ", "), 1.0, 1.0)}}
+    results = draft_sources([case], transcripts, CountingClassifier(_NoModel()), [])  # type: ignore[arg-type]
+    by_source = {r.source: [r] for r in results}
+    rows = _rows(section_accuracy_table(by_source))
+    labelled = {e.section for e in case.expected}
+    assert {row[0] for row in rows} == labelled
+    for row in rows:
+        expected = sum(e.section == row[0] for e in case.expected)
+        assert int(row[1]) == expected and int(row[3]) == expected
+        assert 0.0 <= float(row[2]) <= 1.0
