@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from appliance.audit.chain import EventData
+from appliance.drafting import placement
 from appliance.drafting.draft import Draft
 from appliance.drafting.risk import is_risk_sentence
 from appliance.drafting.segment import Sentence
@@ -27,6 +28,7 @@ from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.wer import word_error_rate
 from speech_io.protocol import SpeechErrorCode
+from tests.appliance.drafting.readers import Undecided
 from tests.conftest import Clock, People, submit_dictation
 from tests.fake_llm import FakeLLM, fake_llm
 from tests.model_server.conftest import MODEL_ID, RecordingEngine, ServerThread, make_service
@@ -312,9 +314,11 @@ def test_a_writer_class_model_rewrites_the_draft_with_provenance(
 
 
 def test_the_router_class_never_asks_the_model_to_write(
-    wired: Appliance, people: People, llm: FakeLLM
+    wired: Appliance, people: People, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert wired.settings.llm_class == "router"
+    # A placement classifier with no view, so that the router is asked where sentences go.
+    monkeypatch.setattr(placement, "_shared", Undecided())
     llm.requests.clear()
     draft = _draft_typed(wired, people)
     assert llm.asked("section"), "the model was not asked at all"
