@@ -284,6 +284,11 @@ class Dictation(SQLModel, table=True):
     # Times a stage raised what none expects (appliance.jobs.dictation_stages.crashed); reset
     # by Retry. Apart from `attempts`, which counts waits for a service that is down.
     crashes: int = Field(default=0)
+    # A streamed recording (source "stream", appliance.records.recordings): the chunks stored so
+    # far, which is also the sequence number expected next, and when the last one arrived (the
+    # idle sweep finishes or shreds a recording that has heard nothing for a while).
+    chunks_received: int = Field(default=0)
+    last_chunk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 ACTIVE = text("retired_at IS NULL")

@@ -197,6 +197,27 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=100, ge=1, le=2048, description="Largest dictation upload accepted."
     )
+    # Long enough that a clinician who pauses to think, or whose network drops for a while,
+    # can carry on; short enough that an abandoned recording does not sit for hours as
+    # audio nobody is going to finish.
+    recording_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description=(
+            "A recording streamed from the browser that receives no audio for this many minutes "
+            "(the tab closed, the network lost, the clinician signed out) is ended by the "
+            "appliance, as APPLIANCE_RECORDING_IDLE_ACTION says. Audited either way."
+        ),
+    )
+    recording_idle_action: Literal["finish", "shred"] = Field(
+        default="finish",
+        description=(
+            "What happens to an idle streamed recording: `finish` transcribes and drafts what "
+            "arrived, as if Stop had been pressed; `shred` crypto-shreds its audio and ends the "
+            "dictation as failed, so the clinician records again."
+        ),
+    )
     log_level: str = Field(
         default="INFO", description="Log level: DEBUG, INFO, WARNING or ERROR. Logs never hold PHI."
     )

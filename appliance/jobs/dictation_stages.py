@@ -179,10 +179,10 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
         assert row is not None and row.audio_key_id is not None
-        audio = audio_store.read_sealed(
-            settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
+        # An upload's one file, or a streamed recording's chunks joined.
+        audio, audio_format = audio_store.read_recording(
+            settings.data_dir, row, open_record_key(db, keys.keks, row.audio_key_id)
         )
-        audio_format = row.audio_format or "wav"
         modality = session_of(db, keys, row).modality
     speech = configured_models(settings).speech
     started = time.perf_counter()

@@ -1,5 +1,5 @@
-"""The periodic tasks of a running appliance: audit chain verification, transcript retention and
-the expiry of client exports.
+"""The periodic tasks of a running appliance: audit chain verification, transcript retention,
+the expiry of client exports and the end of streamed recordings left idle.
 
 Started by whatever hosts the appliance (`appliance serve`, through webui.app's lifespan); each
 runs in the worker threadpool so the event loop stays free, and an error in one round is logged
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from appliance.audit.verification import verify_and_record
 from appliance.notes.exports import expire_exports
+from appliance.records.idle_recordings import IDLE_SWEEP_INTERVAL_SECONDS, end_idle_recordings
 from appliance.records.retention import enforce_transcript_retention
 from appliance.runtime import Appliance
 
@@ -58,6 +59,13 @@ def start_periodic_tasks(appliance: Appliance) -> list[asyncio.Task[None]]:
                 EXPORT_EXPIRY_INTERVAL_SECONDS,
                 "export expiry",
                 lambda: expire_exports(appliance),
+            )
+        ),
+        asyncio.create_task(
+            _every(
+                IDLE_SWEEP_INTERVAL_SECONDS,
+                "idle recordings",
+                lambda: end_idle_recordings(appliance),
             )
         ),
     ]

@@ -1,5 +1,9 @@
 """Uploaded audio at rest: one AES-256-GCM sealed file per dictation, under its own data key.
 
+A streamed recording keeps its audio as sealed chunks instead (appliance.records.audio_chunks),
+under the same kind of key; `read_recording` and `remove` serve both, so the transcription stage
+and every shredding path treat the two alike.
+
 The plaintext exists only in memory: it arrives in a request, is sealed, and is written as
 ciphertext. Deleting the file and shredding its key (appliance.crypto.envelope.crypto_shred) leaves
 nothing to recover, even from a backup of the file.
@@ -10,10 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
+from appliance.models import Dictation
+from appliance.records import audio_chunks
 from appliance.records.whole_files import write_whole
 
 TABLE = "dictations"
 FIELD = "audio"
+# Dictation.source of a recording streamed in chunks (appliance.records.recordings).
+STREAMED = "stream"
 
 
 def audio_dir(data_dir: Path) -> Path:
@@ -36,8 +44,18 @@ def read_sealed(data_dir: Path, dictation_id: str, key: RecordKey) -> bytes:
     return unseal_bytes(key, TABLE, dictation_id, FIELD, _path(data_dir, dictation_id).read_bytes())
 
 
+def read_recording(data_dir: Path, row: Dictation, key: RecordKey) -> tuple[bytes, str]:
+    """The dictation's audio and its format, whether uploaded whole or streamed in chunks
+    (joined here, as WAV, rather than at Stop: Stop stays instant whatever the length)."""
+    if row.source == STREAMED:
+        return audio_chunks.read_as_wav(data_dir, row.id, key, row.chunks_received), "wav"
+    return read_sealed(data_dir, row.id, key), row.audio_format or "wav"
+
+
 def remove(data_dir: Path, dictation_id: str) -> None:
+    """The whole file and any streamed chunks: called wherever the audio's key is shredded."""
     _path(data_dir, dictation_id).unlink(missing_ok=True)
+    audio_chunks.remove_all(data_dir, dictation_id)
 
 
 def exists(data_dir: Path, dictation_id: str) -> bool:

@@ -157,7 +157,12 @@ def _stop_jobs(db: Session, data_dir: Path, client_id: str) -> list[Callable[[],
     result and keeps nothing (appliance.jobs.dictation_stages, appliance.jobs.export_stages)."""
     now = clock.utcnow()
     removals: list[Callable[[], None]] = []
-    pending = (State.QUEUED.value, State.TRANSCRIBING.value, State.DRAFTING.value)
+    pending = (
+        State.RECORDING.value,  # a chunk or Stop then finds the client gone
+        State.QUEUED.value,
+        State.TRANSCRIBING.value,
+        State.DRAFTING.value,
+    )
     for dictation in db.exec(select(Dictation).where(Dictation.client_id == client_id)).all():
         if dictation.state in pending:
             dictation.state, dictation.status_message = State.FAILED.value, STOPPED

@@ -2,7 +2,8 @@
 
 States: queued -> transcribing -> drafting -> ready, or failed (with a message and a retry).
 Typed notes need no transcription: they are stored as their own transcript and go straight to
-drafting. Nothing is ever final here: a ready draft waits for the clinician.
+drafting. A recording streamed from the browser starts as `recording` and is queued at Stop
+(appliance.records.recordings). Nothing is ever final here: a ready draft waits for the clinician.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from appliance.numbers import whole_number
 from appliance.practice.note_templates import active_template, snapshot, template_id_of
 from appliance.records import audio_store
 from appliance.records.clients import get_client
+from appliance.records.pcm_stream import STREAM_FORMATS
 from appliance.records.session_details import (
     SessionDetails,
     client_key_id,
@@ -60,6 +62,8 @@ CUSTOM_FORMAT = re.compile(r"^custom:[0-9a-f]{32}$")
 
 
 class State(StrEnum):
+    # Streamed audio is arriving in chunks (appliance.records.recordings); no worker claims it.
+    RECORDING = "recording"
     QUEUED = "queued"
     TRANSCRIBING = "transcribing"
     DRAFTING = "drafting"
@@ -158,6 +162,8 @@ class DictationView:
     # A failed job with something left to work on: its transcript, or audio not yet shredded.
     retryable: bool = False
     format_title: str = ""
+    # A streamed recording: the chunks stored, which is the sequence number it expects next.
+    chunks_received: int = 0
 
 
 # Long enough for any session; the speech service applies its own, shorter, limit.
@@ -245,6 +251,7 @@ def create_dictation(
     audio: bytes | CheckedAudio | None = None,
     typed_text: str = "",
     submission_key: str | None = None,
+    stream_format: str | None = None,
 ) -> str:
     """Store the submission (sealed) and queue it. Validates everything before storing anything.
 
@@ -252,7 +259,10 @@ def create_dictation(
     bytes are checked here, for callers without a lock to spare (scripts, tests).
     `submission_key`: the form's own random key. A form sent again with it (the answer to the
     first send was lost to a dropped connection or a restart, and the browser or the person
-    sent it again) gets the dictation the first send stored instead of a second one."""
+    sent it again) gets the dictation the first send stored instead of a second one.
+    `stream_format`: start a recording whose audio will arrive in chunks of this format
+    (appliance.records.recordings.start_recording) instead: state `recording`, an audio key and
+    no audio yet. Everything else (who may, the client, the template, the key) as for the rest."""
     if actor.role is not Role.CLINICIAN:
         record_by(actor, "dictation.create", Outcome.DENIED)
         raise AccessDenied("only clinicians submit dictations")
@@ -266,7 +276,14 @@ def create_dictation(
         return earlier
     text = typed_text.strip()
     checked: CheckedAudio | None = None
-    if audio:
+    if stream_format is not None:
+        if audio or text:
+            raise DictationInputError("A streamed recording starts with no audio and no text.")
+        if stream_format not in STREAM_FORMATS:
+            raise DictationInputError(
+                f"Audio format: a recording is streamed as {' or '.join(STREAM_FORMATS)}."
+            )
+    elif audio:
         checked = audio if isinstance(audio, CheckedAudio) else check_audio(settings, audio)
         if text:
             raise DictationInputError("Give either a recording or typed notes, not both.")
@@ -297,8 +314,8 @@ def create_dictation(
             open_record_key(db, keys.keks, client_key_id(db, client_id)), dictation_id, details
         ),
         note_format=details.note_format,
-        source="typed" if text else "audio",
-        state=State.DRAFTING if text else State.QUEUED,
+        source="typed" if text else audio_store.STREAMED if stream_format else "audio",
+        state=State.DRAFTING if text else State.RECORDING if stream_format else State.QUEUED,
         next_attempt_at=now,
         created_at=now,
         template_snapshot=template_snapshot,
@@ -307,6 +324,11 @@ def create_dictation(
     if text:
         store_transcript(db, keys, row, text)
         row.transcribed_at = now
+    elif stream_format is not None:
+        # The key every chunk will be sealed under (appliance.records.audio_chunks); shredding
+        # it destroys them all, as for an uploaded file.
+        row.audio_key_id = new_record_key(db, keys.keks, "audio").id
+        row.audio_format, row.audio_bytes, row.last_chunk_at = stream_format, 0, now
     else:
         assert checked is not None
         audio_key = new_record_key(db, keys.keks, "audio")
@@ -441,6 +463,7 @@ def _view(
         transcript_deleted_at=row.transcript_deleted_at,
         format_title=format_title(row),
         retryable=row.state == State.FAILED and _can_retry(row),
+        chunks_received=row.chunks_received,
     )
 
 

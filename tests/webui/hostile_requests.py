@@ -66,6 +66,9 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "/clients": CLIENT_FIELDS,
     "/clients/{client_id}/dictations": (*DETAIL_FIELDS, "typed_text"),
     "/dictations/{dictation_id}/retry": (),
+    "/clients/{client_id}/recordings": (*DETAIL_FIELDS, "audio_format"),
+    "/dictations/{dictation_id}/chunks": ("sequence",),
+    "/dictations/{dictation_id}/stop": (),
     "/dictations/{dictation_id}/review": (),
     "/notes/{note_id}": _NOTE_FORM,
     "/notes/{note_id}/flags/{flag_id}/ack": (),
@@ -102,7 +105,7 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
     "/admin/approvals/{request_id}/reject": (),
     "/admin/approvals/{request_id}/withdraw": (),
 }
-UPLOAD_ROUTES = frozenset({"/clients/{client_id}/dictations"})
+UPLOAD_ROUTES = frozenset({"/clients/{client_id}/dictations", "/dictations/{dictation_id}/chunks"})
 # A password that passes the policy but is nobody's: a setup link redeemed with it works once.
 NEW_PASSWORD = "amber-violet-canyon-93"
 
@@ -117,6 +120,9 @@ def valid_values() -> dict[str, tuple[str, ...]]:
         "session_date": (today,),
         # Typed notes, or none: a recording may come instead.
         "typed_text": ("Client reported better sleep this week. She denies SI.", ""),
+        # A streamed recording's start, and its chunks' numbers.
+        "audio_format": ("s16le-16k-mono",),
+        "sequence": ("0", "1"),
         "username": ("newcomer", "alice"),
         "password": (NEW_PASSWORD,),
         "password_again": (NEW_PASSWORD,),

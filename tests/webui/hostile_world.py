@@ -49,7 +49,7 @@ from appliance.practice.preferences import (
     set_service_codes,
 )
 from appliance.practice.service_codes import DEFAULT_SERVICE_CODES
-from appliance.records import audio_store
+from appliance.records import audio_chunks, audio_store
 from appliance.records.dictations import read_transcript
 from appliance.runtime import Appliance
 from tests.conftest import Browser, People, add_people
@@ -456,6 +456,11 @@ def _dictation_problems(appliance: Appliance, db: Any, row: Dictation | None) ->
     if row.source == "typed":
         if not read_transcript(db, appliance.keys, row):
             problems.append(f"typed dictation {row.id} has no transcript")
+    elif row.source == audio_store.STREAMED:
+        # A recording starts with its audio key and no audio (its chunks: _chunk_problems).
+        if row.audio_key_id is None or row.chunks_received or row.state != "recording":
+            problems.append(f"streamed dictation {row.id} did not start as an empty recording")
+        return problems
     elif row.audio_key_id is None or row.audio_bytes is None:
         problems.append(f"recorded dictation {row.id} has no audio key")
     else:
@@ -472,11 +477,37 @@ def _dictation_problems(appliance: Appliance, db: Any, row: Dictation | None) ->
     return problems
 
 
+def _chunk_problems(appliance: Appliance, db: Any) -> list[str]:
+    """A streamed recording's chunk files are exactly the ones its row counts, each opening
+    under its audio key, together as many bytes as the row says; none without a recording."""
+    directory = audio_store.audio_dir(appliance.settings.data_dir)
+    problems = []
+    for folder in sorted(directory.glob("*.chunks")):
+        row = db.get(Dictation, folder.name.removesuffix(".chunks"))
+        if row is None or row.audio_key_id is None or row.audio_deleted_at is not None:
+            problems.append(f"chunks {folder.name} without their recording")
+            continue
+        names = sorted(p.name for p in folder.iterdir())
+        expected = [f"{n:06d}.sealed" for n in range(row.chunks_received)]
+        if names != expected:
+            problems.append(f"{folder.name}: files {names}, counted {row.chunks_received}")
+            continue
+        key = open_record_key(db, appliance.keys.keks, row.audio_key_id)
+        size = sum(
+            len(audio_chunks.read_chunk(appliance.settings.data_dir, row.id, key, n))
+            for n in range(row.chunks_received)
+        )
+        if size != row.audio_bytes:
+            problems.append(f"{folder.name}: {size} bytes sealed, {row.audio_bytes} counted")
+    return problems
+
+
 def _sealed_files_problems(appliance: Appliance, db: Any) -> list[str]:
     """Every sealed recording belongs to a dictation whose audio is not yet shredded."""
     directory = audio_store.audio_dir(appliance.settings.data_dir)
-    names = sorted(p.name for p in directory.iterdir())
+    names = sorted(p.name for p in directory.iterdir() if not p.name.endswith(".chunks"))
     problems = [f"partial file {n}" for n in names if not n.endswith(".sealed")]
+    problems += _chunk_problems(appliance, db)
     sealed = {n.removesuffix(".sealed") for n in names if n.endswith(".sealed")}
     holders = set(
         db.exec(

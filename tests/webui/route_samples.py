@@ -1,10 +1,11 @@
 """One of each thing a route's path can name, for the tests that visit every route.
 
-The personas of tests/conftest.py, plus: alice's client with three dictations (a recording
-waiting for transcription, typed notes waiting for a draft, and typed notes drafted by the fake
-LLM), frank (a clinician with a setup link and an emergency grant over bob's clients), a note
-template, bob with two-factor sign-in on (his password alone leaves the second factor pending)
-and erin halfway through enrolling (her enrolment page shows a QR code).
+The personas of tests/conftest.py, plus: alice's client with four dictations (a recording
+waiting for transcription, typed notes waiting for a draft, typed notes drafted by the fake
+LLM, and a recording being streamed, no chunk yet), frank (a clinician with a setup link and
+an emergency grant over bob's clients), a note template, bob with two-factor sign-in on (his
+password alone leaves the second factor pending) and erin halfway through enrolling (her
+enrolment page shows a QR code).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from appliance.notes.review import note_id_of
 from appliance.practice.note_templates import create_template
 from appliance.records.clients import create_client
 from appliance.records.dictations import create_dictation, get_dictation
+from appliance.records.pcm_stream import STREAM_FORMAT
+from appliance.records.recordings import start_recording
 from appliance.roles import Role
 from appliance.runtime import Appliance
 from tests.appliance.client_history import sign
@@ -124,6 +127,16 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
             form_details(),
             audio=AUDIO.read_bytes(),
         )
+        # Last of the dictations: the one visit of a route takes the first.
+        recording = start_recording(
+            db,
+            appliance.keys,
+            appliance.settings,
+            alice,
+            client.id,
+            form_details(),
+            stream_format=STREAM_FORMAT,
+        )
         frank = create_user(db, "frank", Role.CLINICIAN, by=None)
         token = issue_user_setup_link(db, appliance.settings, frank, by=dave)
         grant = grant_access(
@@ -149,7 +162,7 @@ def make_route_samples(appliance: Appliance, people: People) -> RouteSamples:
     return RouteSamples(
         {
             "client_id": (client.id,),
-            "dictation_id": (waiting_for_draft, drafted, waiting_for_transcript),
+            "dictation_id": (waiting_for_draft, drafted, waiting_for_transcript, recording),
             "user_id": (str(frank.id),),
             "token": (token, "no-such-token"),
             "grant_id": (str(grant.id),),

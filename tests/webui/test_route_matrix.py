@@ -74,6 +74,10 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/dictations/{dictation_id}"): READERS,
     ("GET", "/dictations/{dictation_id}/status"): READERS,
     ("POST", "/dictations/{dictation_id}/retry"): CLINICIAN,
+    # A recording streamed from the browser: started, fed and stopped by its clinician only.
+    ("POST", "/clients/{client_id}/recordings"): CLINICIAN,
+    ("POST", "/dictations/{dictation_id}/chunks"): CLINICIAN,
+    ("POST", "/dictations/{dictation_id}/stop"): CLINICIAN,
     ("POST", "/dictations/{dictation_id}/review"): CLINICIAN,
     # Notes: the owner reviews, edits and signs; the supervisor reads and co-signs.
     ("GET", "/notes/to-sign"): CLINICIAN,

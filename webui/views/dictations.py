@@ -1,4 +1,27 @@
-"""New dictation (record, upload or type), its progress, and its transcript."""
+"""New dictation (record, upload or type), its progress, and its transcript; and the small JSON
+API of a recording streamed from the browser.
+
+Streaming capture (appliance.records.recordings). Every call is a POST from the page's script
+with the `X-CSRF-Token` header and `Accept: application/json`; answers are JSON, refusals
+`{"error": <message for the clinician>, ...}`.
+
+- `POST /clients/{client_id}/recordings`, a urlencoded form: the new-dictation form's session
+  fields (session_date, start_time, duration_minutes, service_code, modality, note_format),
+  `audio_format` (only `s16le-16k-mono`: 16 kHz mono 16-bit little-endian PCM) and
+  `submission` (the form's random key: a start sent again returns the same recording).
+  201 `{"id", "location", "chunks", "stop", "next_sequence"}`; 400 a field's problem.
+- `POST /dictations/{dictation_id}/chunks`, multipart (read in memory, as a dictation upload
+  is: webui.posted keeps no raw body): field `sequence` (0, 1, 2, ...) and the file part `file`
+  holding the chunk's raw PCM (at most 60 s). Acknowledged only once sealed,
+  fsynced and committed: 201 stored, 200 the same chunk sent again (nothing changed), each
+  `{"sequence", "next_sequence", "received_seconds"}`. 409 with `expected_sequence` for a gap
+  (send that one next) or a number already stored with other audio, or once stopped; 400 a bad
+  chunk; 413 past the upload limit (what arrived is kept: stop); 507 the disk full (send again).
+- `POST /dictations/{dictation_id}/stop`: queued for transcription and drafting as an upload is.
+  200 `{"location"}`, again for a Stop sent twice; 409 before any chunk has arrived.
+- `GET /dictations/{dictation_id}/status` adds `next_sequence` while the state is `recording`:
+  after a lost connection or a server restart, the client resumes from there.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +36,7 @@ from appliance.drafting.draft import RISK, Draft
 from appliance.drafting.modalities import field_label
 from appliance.faults import database_unreachable, report_storage_full, storage_full
 from appliance.notes.queues import note_states_by_dictation
+from appliance.numbers import whole_number
 from appliance.practice.note_templates import TemplateView, list_templates
 from appliance.practice.preferences import service_codes, transcript_retention_days
 from appliance.records.clients import ClientView, get_client
@@ -20,6 +44,7 @@ from appliance.records.dictations import (
     MODALITIES,
     NOTE_FORMATS,
     DictationInputError,
+    State,
     check_audio,
     create_dictation,
     dictation_status,
@@ -30,6 +55,13 @@ from appliance.records.dictations import (
     retry_dictation,
     valid_submission_key,
 )
+from appliance.records.recordings import (
+    RecordingRefused,
+    Refusal,
+    append_chunk,
+    finish_recording,
+    start_recording,
+)
 from appliance.records.retention import deletion_due
 from appliance.roles import Role
 from webui.auth import allow, current_actor
@@ -37,7 +69,7 @@ from webui.fault_pages import DICTATION_NOT_SAVED, storage_full_page, wants_json
 from webui.pages import render
 from webui.provenance import linked_transcript
 from webui.views.app_state import appliance_of
-from webui.views.forms import uploaded
+from webui.views.forms import form_fields, uploaded
 
 # The page spells out what the risk section covers, whatever the draft calls it.
 RISK_LABEL = "Risk (suicidal / homicidal ideation, self-harm, safety plan)"
@@ -243,14 +275,15 @@ def dictation_status_json(request: Request) -> Response:
         # Polled by the progress page's script, which reads JSON: not the 404 page.
         return JSONResponse({"error": "not found"}, status_code=404)
     elapsed = (clock.utcnow() - view.created_at).total_seconds()
-    return JSONResponse(
-        {
-            "state": view.state,
-            "message": view.status_message,
-            "queue_position": view.queue_position,
-            "elapsed_seconds": round(elapsed),
-        }
-    )
+    status: dict[str, object] = {
+        "state": view.state,
+        "message": view.status_message,
+        "queue_position": view.queue_position,
+        "elapsed_seconds": round(elapsed),
+    }
+    if view.state == State.RECORDING:
+        status["next_sequence"] = view.chunks_received
+    return JSONResponse(status)
 
 
 @allow(Role.CLINICIAN)
@@ -260,3 +293,134 @@ def dictation_retry(request: Request) -> Response:
     with appliance.unit_of_work() as db:
         retry_dictation(db, appliance.keys, current_actor(request), dictation_id)
     return RedirectResponse(f"/dictations/{dictation_id}", status_code=303)
+
+
+def _json_error(message: str, status_code: int, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status_code)
+
+
+NOT_FOUND = "No such recording of yours."
+
+
+@allow(Role.CLINICIAN)
+def recording_start(request: Request) -> Response:
+    appliance = appliance_of(request)
+    client_id = request.path_params["client_id"]
+    values = form_fields(request, *DETAIL_FIELDS, "audio_format", "submission")
+    try:
+        with appliance.unit_of_work() as db:
+            details = parse_details(
+                *(values[f] for f in DETAIL_FIELDS), service_codes=service_codes(db)
+            )
+            dictation_id = start_recording(
+                db,
+                appliance.keys,
+                appliance.settings,
+                current_actor(request),
+                client_id,
+                details,
+                stream_format=values["audio_format"],
+                submission_key=values["submission"],
+            )
+            # A start sent again (its answer lost) resumes where the recording stands.
+            view = dictation_status(db, appliance.keys, current_actor(request), dictation_id)
+    except (NotFound, AccessDenied):
+        # As for the form: a client that is not this clinician's, or only readable, is a 404.
+        return _json_error("No such client of yours.", 404)
+    except DictationInputError as error:
+        return _json_error(str(error), 400)
+    base = f"/dictations/{dictation_id}"
+    return JSONResponse(
+        {
+            "id": dictation_id,
+            "location": base,
+            "chunks": f"{base}/chunks",
+            "stop": f"{base}/stop",
+            "next_sequence": view.chunks_received,
+        },
+        status_code=201,
+    )
+
+
+REFUSAL_STATUS = {
+    Refusal.GAP: 409,
+    Refusal.DIFFERENT: 409,
+    Refusal.NOT_RECORDING: 409,
+    Refusal.NOTHING_RECORDED: 409,
+    Refusal.BAD_CHUNK: 400,
+    Refusal.LIMIT: 413,
+}
+
+
+def _refused(refused: RecordingRefused) -> JSONResponse:
+    return _json_error(
+        str(refused),
+        REFUSAL_STATUS[refused.refusal],
+        reason=refused.refusal.value,
+        expected_sequence=refused.expected_sequence,
+    )
+
+
+CHUNK_NOT_SAVED = (
+    "The appliance's storage is full; this part of the recording was not saved. Keep the "
+    "page open and tell your administrator: it is sent again once space is freed."
+)
+
+
+@allow(Role.CLINICIAN, uploads=True)
+def recording_chunk(request: Request) -> Response:
+    appliance = appliance_of(request)
+    upload = uploaded(request)
+    if upload is None:
+        return _json_error("Send the part as multipart/form-data.", 400)
+    sequence = whole_number(upload.fields.get("sequence", ""))
+    if sequence is None:
+        return _json_error("Sequence: a whole number (0 for the first part).", 400)
+    try:
+        with appliance.unit_of_work() as db:
+            receipt = append_chunk(
+                db,
+                appliance.keys,
+                appliance.settings,
+                current_actor(request),
+                request.path_params["dictation_id"],
+                sequence,
+                upload.file_bytes,
+            )
+    except (NotFound, AccessDenied):
+        return _json_error(NOT_FOUND, 404)
+    except RecordingRefused as refused:
+        return _refused(refused)
+    except Exception as exc:
+        # The sealed chunk's write refused (ENOSPC): nothing was kept under its number, and
+        # the client still holds it.
+        if not storage_full(exc):
+            raise
+        report_storage_full("dictation")
+        return _json_error(CHUNK_NOT_SAVED, 507)
+    # Answered only now, after the commit: an acknowledged chunk survives a killed server.
+    return JSONResponse(
+        {
+            "sequence": receipt.sequence,
+            "next_sequence": receipt.next_sequence,
+            "received_seconds": round(receipt.received_seconds, 3),
+        },
+        status_code=201 if receipt.stored else 200,
+    )
+
+
+@allow(Role.CLINICIAN)
+def recording_stop(request: Request) -> Response:
+    appliance = appliance_of(request)
+    dictation_id = request.path_params["dictation_id"]
+    try:
+        with appliance.unit_of_work() as db:
+            finish_recording(db, appliance.keys, current_actor(request), dictation_id)
+    except (NotFound, AccessDenied):
+        return _json_error(NOT_FOUND, 404)
+    except RecordingRefused as refused:
+        return _refused(refused)
+    workers = request.app.state.workers
+    if workers is not None:
+        workers.wake()
+    return JSONResponse({"location": f"/dictations/{dictation_id}"})
