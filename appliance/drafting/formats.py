@@ -174,6 +174,10 @@ _GOAL = ("goal", "treatment plan", "objective", "working toward", "aim")
 # "labelling" says it per format): SOAP puts what was done in session, and how the client took
 # it, in Objective (its Plan is what comes next); DAP's Data holds everything that happened in
 # the session; BIRP's Response and GIRP's Response take the clinician's view of progress.
+# BIRP's and GIRP's Intervention: the session line and what the clinician did.
+_INTERVENTION = Section(
+    "intervention", "Intervention", "What the clinician did.", _INTERVENE, (SESSION, INTERVENTION)
+)
 SOAP = NoteFormat(
     "soap",
     "SOAP",
@@ -234,13 +238,7 @@ BIRP = NoteFormat(
             _REPORT + _OBSERVE,
             (REPORT, OBSERVATION),
         ),
-        Section(
-            "intervention",
-            "Intervention",
-            "What the clinician did.",
-            _INTERVENE,
-            (SESSION, INTERVENTION),
-        ),
+        _INTERVENTION,
         Section(
             "response",
             "Response",
@@ -256,13 +254,7 @@ GIRP = NoteFormat(
     "GIRP",
     (
         Section("goals", "Goals", "The treatment goals addressed.", _GOAL, (GOAL,)),
-        Section(
-            "intervention",
-            "Intervention",
-            "What the clinician did.",
-            _INTERVENE,
-            (SESSION, INTERVENTION),
-        ),
+        _INTERVENTION,
         Section(
             "response",
             "Response",

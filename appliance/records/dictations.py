@@ -228,13 +228,14 @@ def _check_sound(audio: bytes) -> None:
         )
 
 
-def _audit(
+def audit_dictation(
     actor: Actor,
     action: str,
     dictation_id: str,
     outcome: Outcome = Outcome.ALLOWED,
     reason: str | None = None,
 ) -> None:
+    """One audit event about a dictation (never its words)."""
     record_by(
         actor, action, outcome, object_type="dictation", object_id=dictation_id, reason=reason
     )
@@ -272,7 +273,7 @@ def create_dictation(
     submission_key = submission_key if valid_submission_key(submission_key) else None
     earlier = _submitted_before(db, actor, submission_key)
     if earlier is not None:
-        _audit(actor, "dictation.create", earlier, reason="sent_again")
+        audit_dictation(actor, "dictation.create", earlier, reason="sent_again")
         return earlier
     text = typed_text.strip()
     checked: CheckedAudio | None = None
@@ -352,9 +353,9 @@ def create_dictation(
         for unused in (key.id, row.transcript_key_id, row.audio_key_id):
             if unused is not None:
                 crypto_shred(db, unused)
-        _audit(actor, "dictation.create", earlier, reason="sent_again")
+        audit_dictation(actor, "dictation.create", earlier, reason="sent_again")
         return earlier
-    _audit(actor, "dictation.create", dictation_id)
+    audit_dictation(actor, "dictation.create", dictation_id)
     return dictation_id
 
 
@@ -390,12 +391,12 @@ def _remove_audio_on_rollback(settings: Settings, dictation_id: str) -> None:
 def _visible(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> Dictation:
     row = db.get(Dictation, dictation_id)
     if row is None:
-        _audit(actor, "dictation.view", dictation_id, Outcome.DENIED)
+        audit_dictation(actor, "dictation.view", dictation_id, Outcome.DENIED)
         raise NotFound("dictation")
     try:
         get_client(db, keys, actor, row.client_id)  # same rule as the client: owner, supervisor
     except (NotFound, AccessDenied):
-        _audit(actor, "dictation.view", dictation_id, Outcome.DENIED)
+        audit_dictation(actor, "dictation.view", dictation_id, Outcome.DENIED)
         raise NotFound("dictation") from None
     return row
 
@@ -474,7 +475,7 @@ def _can_retry(row: Dictation) -> bool:
 
 def get_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
     row = _visible(db, keys, actor, dictation_id)
-    _audit(actor, "dictation.view", dictation_id)
+    audit_dictation(actor, "dictation.view", dictation_id)
     return _view(db, keys, row, with_transcript=True)
 
 
@@ -520,4 +521,4 @@ def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) ->
     row.status_message, row.attempts, row.crashes, row.claimed_at = None, 0, 0, None
     row.next_attempt_at = clock.utcnow()
     db.add(row)
-    _audit(actor, "dictation.retry", dictation_id)
+    audit_dictation(actor, "dictation.retry", dictation_id)

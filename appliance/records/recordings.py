@@ -26,14 +26,19 @@ from sqlmodel import Session, select
 
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
-from appliance.audit.record import Outcome, allowed_reads_unrecorded, record_by
+from appliance.audit.record import Outcome, allowed_reads_unrecorded
 from appliance.crypto.envelope import open_record_key
 from appliance.crypto.keyfiles import Keys
 from appliance.db import current_unit
 from appliance.models import Dictation
 from appliance.records import audio_chunks, audio_store
 from appliance.records.clients import get_client
-from appliance.records.dictations import MAX_CHECKED_SECONDS, State, create_dictation
+from appliance.records.dictations import (
+    MAX_CHECKED_SECONDS,
+    State,
+    audit_dictation,
+    create_dictation,
+)
 from appliance.records.pcm_stream import BYTES_PER_SECOND, seconds_of, whole_samples
 from appliance.records.session_details import SessionDetails
 from appliance.roles import Actor, Role
@@ -99,18 +104,6 @@ def start_recording(
     )
 
 
-def _audit(
-    actor: Actor,
-    action: str,
-    dictation_id: str,
-    outcome: Outcome = Outcome.ALLOWED,
-    reason: str | None = None,
-) -> None:
-    record_by(
-        actor, action, outcome, object_type="dictation", object_id=dictation_id, reason=reason
-    )
-
-
 def _own_streamed(
     db: Session, keys: Keys, actor: Actor, dictation_id: str, action: str
 ) -> Dictation:
@@ -118,13 +111,13 @@ def _own_streamed(
     for anyone else's: a supervisor reads a recording but never adds to it, and another
     clinician learns nothing, not even that it exists."""
     if actor.role is not Role.CLINICIAN:
-        _audit(actor, action, dictation_id, Outcome.DENIED, "role")
+        audit_dictation(actor, action, dictation_id, Outcome.DENIED, "role")
         raise AccessDenied(f"only clinicians {action}")
     # Locked: two chunks of one recording, or a chunk and the idle sweep, take turns (SQLite
     # serialises every writer anyway; PostgreSQL needs the row lock).
     row = db.exec(select(Dictation).where(Dictation.id == dictation_id).with_for_update()).first()
     if row is None or row.owner_id != actor.user_id or row.source != audio_store.STREAMED:
-        _audit(actor, action, dictation_id, Outcome.DENIED, "not_found")
+        audit_dictation(actor, action, dictation_id, Outcome.DENIED, "not_found")
         raise NotFound("dictation")
     try:
         # The client's own rule (deleted, or no longer this clinician's: gone); checked on every
@@ -132,7 +125,7 @@ def _own_streamed(
         with allowed_reads_unrecorded():
             get_client(db, keys, actor, row.client_id)
     except (NotFound, AccessDenied):
-        _audit(actor, action, dictation_id, Outcome.DENIED, "not_found")
+        audit_dictation(actor, action, dictation_id, Outcome.DENIED, "not_found")
         raise NotFound("dictation") from None
     return row
 
@@ -140,7 +133,7 @@ def _own_streamed(
 def _refuse(
     actor: Actor, row: Dictation, action: str, refusal: Refusal, message: str
 ) -> RecordingRefused:
-    _audit(actor, action, row.id, Outcome.DENIED, refusal.value)
+    audit_dictation(actor, action, row.id, Outcome.DENIED, refusal.value)
     return RecordingRefused(refusal, message, row.chunks_received)
 
 
@@ -224,7 +217,7 @@ def append_chunk(
                 f"Part {sequence} was already received with different audio; it is kept as it "
                 f"was. Send part {expected} next.",
             )
-        _audit(actor, action, row.id, reason="sent_again")
+        audit_dictation(actor, action, row.id, reason="sent_again")
         return ChunkReceipt(sequence, expected, seconds_of(row.audio_bytes or 0), stored=False)
     _check_chunk(actor, row, settings, audio)
     # Fsynced before the row commits, and acknowledged only after the commit: a crash in
@@ -236,7 +229,7 @@ def append_chunk(
     row.audio_bytes = (row.audio_bytes or 0) + len(audio)
     row.last_chunk_at = clock.utcnow()
     db.add(row)
-    _audit(actor, action, row.id)
+    audit_dictation(actor, action, row.id)
     return ChunkReceipt(sequence, row.chunks_received, seconds_of(row.audio_bytes), stored=True)
 
 
@@ -256,7 +249,7 @@ def finish_recording(db: Session, keys: Keys, actor: Actor, dictation_id: str) -
     row = _own_streamed(db, keys, actor, dictation_id, action)
     if row.state != State.RECORDING.value:
         # Stopped before (or ended by the idle sweep): the dictation's page says where it is.
-        _audit(actor, action, row.id, reason="sent_again")
+        audit_dictation(actor, action, row.id, reason="sent_again")
         return
     if row.chunks_received == 0:
         raise _refuse(
@@ -268,7 +261,7 @@ def finish_recording(db: Session, keys: Keys, actor: Actor, dictation_id: str) -
         )
     queue_streamed(row)
     db.add(row)
-    _audit(actor, action, row.id)
+    audit_dictation(actor, action, row.id)
 
 
 def queue_streamed(row: Dictation) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,40 +30,13 @@ from model_server.wer import word_error_rate
 from speech_io.protocol import SpeechErrorCode
 from tests.appliance.drafting.readers import Undecided
 from tests.conftest import Clock, People, submit_dictation
-from tests.fake_llm import FakeLLM, fake_llm
+from tests.fake_llm import FakeLLM
 from tests.model_server.conftest import MODEL_ID, RecordingEngine, ServerThread, make_service
 from tests.served_app import free_port
 from tests.wav import wav_bytes
 
 AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
 HELLO = (AUDIO / "hello.txt").read_text()
-
-
-@pytest.fixture(scope="module")
-def speech_url() -> Iterator[str]:
-    engine = FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=5)
-    with ServerThread(make_service(engine)) as server:
-        yield server.base_url
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[FakeLLM]:
-    with fake_llm() as server:
-        yield server
-
-
-@pytest.fixture
-def wired(
-    appliance: Appliance, speech_url: str, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
-) -> Appliance:
-    monkeypatch.setattr(
-        appliance,
-        "settings",
-        appliance.settings.model_copy(
-            update={"speech_url": speech_url, "speech_model": MODEL_ID, "llm_url": llm.base_url}
-        ),
-    )
-    return appliance
 
 
 def _queue(appliance: Appliance, people: People, name: str = "hello.m4a") -> str:

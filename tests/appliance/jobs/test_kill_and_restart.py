@@ -21,7 +21,7 @@ import sqlalchemy
 from model_server.bundled import whisper_tiny_en_dir
 from model_server.engines.base import Samples, TranscribeOptions, Transcript
 from model_server.engines.faster_whisper_engine import FasterWhisperEngine
-from tests.fake_llm import FakeLLM, fake_llm
+from tests.fake_llm import FakeLLM
 from tests.model_server.conftest import MODEL_ID, ServerThread, make_service
 from tests.served_app import LoopbackBrowser, Served, serve_appliance
 
@@ -50,12 +50,6 @@ class SlowEngine:
 def speech_url() -> Iterator[str]:
     with ServerThread(make_service(SlowEngine())) as server:  # type: ignore[arg-type]
         yield server.base_url
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[FakeLLM]:
-    with fake_llm() as server:
-        yield server
 
 
 def _submit_all(served: Served) -> tuple[LoopbackBrowser, list[str]]:

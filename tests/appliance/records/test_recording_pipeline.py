@@ -3,8 +3,6 @@ chunks (a real speech service, tiny.en), its audio crypto-shredded, drafted by t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from appliance.audit.chain import EventData
@@ -17,40 +15,9 @@ from appliance.records.dictations import State, get_dictation
 from appliance.records.pcm_stream import STREAM_FORMAT
 from appliance.records.recordings import append_chunk, finish_recording, start_recording
 from appliance.runtime import Appliance
-from model_server.bundled import whisper_tiny_en_dir
-from model_server.engines.faster_whisper_engine import FasterWhisperEngine
 from model_server.wer import word_error_rate
 from tests.conftest import People, form_details, submit_dictation
-from tests.fake_llm import FakeLLM, fake_llm
-from tests.model_server.conftest import MODEL_ID, ServerThread, make_service
 from tests.pcm import HELLO_TEXT, HELLO_WAV, hello_pcm, split
-
-
-@pytest.fixture(scope="module")
-def speech_url() -> Iterator[str]:
-    engine = FasterWhisperEngine(whisper_tiny_en_dir(), device="cpu", cpu_threads=0, beam_size=5)
-    with ServerThread(make_service(engine)) as server:
-        yield server.base_url
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[FakeLLM]:
-    with fake_llm() as server:
-        yield server
-
-
-@pytest.fixture
-def wired(
-    appliance: Appliance, speech_url: str, llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
-) -> Appliance:
-    monkeypatch.setattr(
-        appliance,
-        "settings",
-        appliance.settings.model_copy(
-            update={"speech_url": speech_url, "speech_model": MODEL_ID, "llm_url": llm.base_url}
-        ),
-    )
-    return appliance
 
 
 def _streamed(appliance: Appliance, people: People, chunk_seconds: float) -> str:
