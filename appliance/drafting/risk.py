@@ -29,7 +29,7 @@ DEATH_WISH = re.compile(
 RISK_PATTERN = re.compile(
     r"\b(suicid\w*|self[- ]harm\w*|cutting|kill (?:him|her|my|them)sel\w*|homicid\w*|"
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm (?:to )?others|hurt (?:him|her|them)sel\w*|"
-    r"crisis line|988|lethal means|plan or intent|ideation|c-?ssrs)",
+    r"crisis line|988|lethal means|plan or intent|ideation|c-?ssrs|[SH]\.I\.)",
     re.IGNORECASE,
 )
 # Words that, in the few before a death wish, deny it ("denies any wish to be dead").

@@ -58,17 +58,19 @@ class Mention:
 
 # A token as the rules see it: a word (with its apostrophe, "doesn't"), a piece of shorthand
 # kept whole, or one punctuation mark. Blanks and other characters are skipped.
+# "S.I." and "H.I." are how Whisper writes the letters said aloud ("S I slash H I denied").
 _TOKEN = re.compile(
-    r"self[- ]?harm\w*|c-?ssrs\b|\([+-]\)|(?:w/o(?:ut)?|h/o|c/o|s/p)\b|w/"
+    r"self[- ]?harm\w*|c-?ssrs\b|[sh]\.i\.|\([+-]\)|(?:w/o(?:ut)?|h/o|c/o|s/p)\b|w/"
     r"|[^\W_]+(?:['\u2019][^\W_]+)*|[-+/,;:.!?&=]",
     re.IGNORECASE,
 )
 _PUNCTUATION = frozenset("-+/,;:.!?&=")
-_IDEATION = re.compile(r"suicid\w*|homicid\w*|si|hi|ideation|self[- ]?harm\w*")
+_IDEATION = re.compile(r"suicid\w*|homicid\w*|si|hi|s\.i\.|h\.i\.|ideation|self[- ]?harm\w*")
 _SCREEN = re.compile(r"c-?ssrs")
 # What joins the mentions of one list ("SI/HI", "SI, HI, or self-harm", "SI and HI"), and the
 # signs that may sit between them ("-SI/-HI", "no SI +HI").
-_JOINERS = frozenset({"/", ",", "&", "and", "or", "nor", "-", "+", "(+)", "(-)"})
+# Spoken: "S I slash H I" is written "SI slash HI" or "S.I. slash H.I.".
+_JOINERS = frozenset({"/", ",", "&", "and", "or", "nor", "-", "+", "(+)", "(-)", "slash"})
 # Nouns a mention may carry ("suicidal thoughts", "self-harm urges"): part of the list, and
 # saying that the thing is there when nothing else says which way it goes.
 _NOUNS = frozenset({"thought", "thoughts", "urge", "urges", "attempt", "attempts"})
@@ -76,12 +78,14 @@ _CLAUSE_ENDS = frozenset({";", ".", "!", "?", "but", "however", "although", "tho
 _NEGATORS = frozenset(
     {"no", "not", "none", "never", "nil", "neither", "denies", "denied", "deny", "denying"}
     | {"without", "w/o", "w/out", "negative", "neg", "absent", "(-)"}
+    # "-SI" said aloud, as Whisper writes it.
+    | {"minus"}
 )
 _REPORT = re.compile(
     r"reports?|reported|reporting|endorse[sd]?|endorsing|admit(?:s|ted|ting)?|"
     r"acknowledge[sd]?|acknowledging|describe[sd]?|express(?:es|ed)?|disclose[sd]?|states?|"
     r"stated|said|has|had|having|have|thoughts?|urges?|wish(?:es)?|attempt(?:s|ed)?|"
-    r"positive|pos|c/o|w/|\(\+\)"
+    r"positive|pos|c/o|w/|\(\+\)|plus"
 )
 # After a mention only the words that say a direction count as one ("SI endorsed"); "SI has
 # been assessed" is clear (polarity_unclear always accepted it) but reports nothing. The typed

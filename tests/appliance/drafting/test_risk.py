@@ -225,3 +225,24 @@ def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> 
 )
 def test_sleep_and_other_wishes_are_not_risk(said: str) -> None:
     assert not is_risk_sentence(Sentence(0, 0, len(said), said))
+
+
+# Shorthand said aloud, as Whisper base wrote it from a neural voice saying the letters
+# ("S I slash H I denied", "minus S I"): still risk, still denied or reported.
+@pytest.mark.parametrize(
+    ("heard", "reported"),
+    [
+        ("S.I. slash H.I. denied, we practiced paced breathing.", []),
+        ("Denies S.I. and H.I.", []),
+        ("No SI slash HI.", []),
+        ("Minus SI, minus HI.", []),
+        ("She endorses passive S.I. without plan or intent.", ["S.I."]),
+        ("Plus SI, passive, no plan.", ["SI"]),
+    ],
+)
+def test_spoken_shorthand_is_read_as_risk_with_its_polarity(
+    heard: str, reported: list[str]
+) -> None:
+    assert is_risk_sentence(Sentence(0, 0, len(heard), heard))
+    assert not polarity_unclear(heard)
+    assert reported_risk(heard) == reported
