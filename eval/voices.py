@@ -69,9 +69,12 @@ def spoken_text(script: str) -> str:
     """The script as the voice is given it: scripts/speech-settings.sh's `spoken_text`.
 
     Piper phonemizes with espeak-ng, so it reads "EMDR" as one word ("emder") just as espeak-ng
-    does, and the same spelling-out applies (tests/eval/test_voices.py checks both agree).
+    does, and the same spelling-out applies (tests/eval/test_voices.py checks both agree). So
+    are the risk shorthand's letters, as a clinician says them ("S I slash H I denied"): both
+    voices read "SI" as "see" or "sigh".
     """
-    return re.sub(r"\bEMDR\b", "E M D R", script)
+    spelled = re.sub(r"\bEMDR\b", "E M D R", script)
+    return re.sub(r"\b([SH])I\b", r"\1 I", spelled)
 
 
 def load_voice(settings: PiperSettings = PIPER) -> PiperVoice:

@@ -27,6 +27,7 @@ BITEXACT=(-map_metadata -1 -fflags +bitexact -flags:a +bitexact)
 # The scripts are the reference transcripts, so they are written the way a correct transcript
 # reads. A few words espeak-ng says the way no clinician does; only the spoken copy changes.
 spoken_text() {
-    # "EMDR" is read as one word ("emder") unless spelled out.
-    sed -e 's/\bEMDR\b/E M D R/g' "$1"
+    # "EMDR" is read as one word ("emder") unless spelled out; so are the risk shorthand's
+    # letters, as a clinician says them ("S I slash H I denied", not "see slash hi").
+    sed -e 's/\bEMDR\b/E M D R/g' -e 's/\b\([SH]\)I\b/\1 I/g' "$1"
 }
