@@ -93,12 +93,21 @@ def test_the_appliance_router_gets_a_valid_section_from_the_real_model(
     from appliance.drafting.draft import build_draft
     from appliance.drafting.router import LLMSectionClassifier
     from appliance.inference.llm import LLMClient
+    from tests.appliance.drafting.readers import Undecided
 
     router = LLMSectionClassifier(LLMClient(model_server.llm_url, "smollm2-135m-instruct"))
     sections = [("behavior", "What the client did."), ("plan", "What happens next.")]
     for sentence in ("The weather was grey.", "She arrived late and sat by the door."):
         assert router.classify(sentence, sections) in {"behavior", "plan"}
-    draft = build_draft("The weather was grey. Homework is two entries.", "cbt", "birp", router)
+    # With a concept classifier that has no view, the cues place what they can and the model
+    # the rest.
+    draft = build_draft(
+        "The weather was grey. Homework is two entries.",
+        "cbt",
+        "birp",
+        router,
+        concepts=Undecided(),
+    )
     routed = {s.text: s.routed_by for v in draft.sections.values() for s in v}
     assert routed == {"The weather was grey.": "model", "Homework is two entries.": "cue"}
 

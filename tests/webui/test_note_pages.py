@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from appliance.runtime import Appliance
-from tests.appliance.notes.conftest import draft_note, set_signature_line
+from tests.appliance.notes.conftest import blocking_flag, draft_note, set_signature_line
 from tests.conftest import PASSWORD, Browser, People
 
 
@@ -79,7 +79,9 @@ def test_a_note_is_signed_only_with_flags_handled_and_the_right_password(
     blocked = sign(PASSWORD)
     assert blocked.status_code == 400 and "must be fixed or acknowledged" in blocked.text  # type: ignore[attr-defined]
     acked = alice.post(
-        f"/notes/{note_id}/flags/f1/ack", data={"csrf_token": token}, follow_redirects=False
+        f"/notes/{note_id}/flags/{blocking_flag(appliance, note_id)}/ack",
+        data={"csrf_token": token},
+        follow_redirects=False,
     )
     assert acked.status_code == 303
     wrong = sign("not-the-password")
@@ -99,7 +101,10 @@ def test_a_signed_notes_copies_download_and_a_drafts_do_not(
     alice = signed_in("alice")
     assert alice.get(f"/notes/{note_id}.pdf").status_code == 404
     token = _form(alice.get(f"/notes/{note_id}").text)["csrf_token"]
-    alice.post(f"/notes/{note_id}/flags/f1/ack", data={"csrf_token": token})
+    alice.post(
+        f"/notes/{note_id}/flags/{blocking_flag(appliance, note_id)}/ack",
+        data={"csrf_token": token},
+    )
     version = _form(alice.get(f"/notes/{note_id}").text)["version"]
     alice.post(
         f"/notes/{note_id}/sign",

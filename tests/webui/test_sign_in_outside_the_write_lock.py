@@ -13,7 +13,7 @@ from appliance.db import current_unit
 from appliance.identity import authentication, reauthentication
 from appliance.identity.passwords import verify_password
 from appliance.runtime import Appliance
-from tests.appliance.notes.conftest import draft_note, set_signature_line
+from tests.appliance.notes.conftest import blocking_flag, draft_note, set_signature_line
 from tests.conftest import PASSWORD, Browser, People
 from tests.webui.write_lock import SlowStep, assert_writers_carry_on
 
@@ -64,7 +64,10 @@ def test_other_writers_carry_on_while_a_signature_password_is_hashed(
     token = alice.form_token(f"/notes/{note_id}")
     # The flag that blocks signing is acknowledged first, so the signature reaches the
     # password check (and goes through).
-    alice.post(f"/notes/{note_id}/flags/f1/ack", data={"csrf_token": token})
+    alice.post(
+        f"/notes/{note_id}/flags/{blocking_flag(appliance, note_id)}/ack",
+        data={"csrf_token": token},
+    )
     version = re.search(r'name="version" value="(\d+)"', alice.get(f"/notes/{note_id}").text)
     assert version is not None
     signed: list[int] = []

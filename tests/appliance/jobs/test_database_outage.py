@@ -91,14 +91,22 @@ def test_workers_wait_out_an_outage_and_draft_every_dictation_once(
     outage_over = threading.Event()
     drafts_written: list[int] = []
 
+    one_outage = threading.Lock()
+
     def draft_then_lose_the_database(*args: Any, **kwargs: Any) -> Any:
         draft = real_draft(*args, **kwargs)
         drafts_written.append(1)
-        if not outage_over.is_set() and not hasattr(draft_then_lose_the_database, "down"):
+        # Checked and set under a lock: both workers may finish a draft at once (the first
+        # drafts wait together for the placement classifier to train), and two outages would
+        # outlast the one the test waits out.
+        with one_outage:
+            first = not hasattr(draft_then_lose_the_database, "down")
+            if first:
+                draft_then_lose_the_database.down = True  # type: ignore[attr-defined]
+        if first:
             # The first draft is written, then the database goes before it can be stored.
             outage = database_down(wired.engine)
             outage.__enter__()
-            draft_then_lose_the_database.down = outage  # type: ignore[attr-defined]
 
             def come_back() -> None:
                 outage.__exit__(None, None, None)

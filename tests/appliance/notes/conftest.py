@@ -1,5 +1,5 @@
-"""A drafted note of alice's, ready for review: typed notes drafted without a model (the cues
-place every sentence), stored exactly as the drafting job stores them."""
+"""A drafted note of alice's, ready for review: typed notes drafted without a model (the
+classifier and the cues place every sentence), stored exactly as the drafting job stores them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from appliance import clock
 from appliance.identity import accounts
 from appliance.models import Note
+from appliance.notes.review import get_note
 from appliance.roles import Actor
 from appliance.runtime import Appliance
 from tests.appliance.client_history import draft_now
@@ -63,3 +64,13 @@ def note_row(appliance: Appliance, note_id: str) -> Note:
         assert note is not None
         db.expunge(note)
         return note
+
+
+def blocking_flag(appliance: Appliance, note_id: str) -> str:
+    """The id of the sample note's one blocking flag (TYPED's PHQ-9 of 31), whatever number the
+    drafting gave it: a sentence it is unsure where to place raises a flag of its own first."""
+    owner = note_row(appliance, note_id).owner_id
+    with appliance.unit_of_work() as db:
+        actor = accounts.actor_for(accounts.get_user(db, owner))  # type: ignore[arg-type]
+        (flag_id,) = get_note(db, appliance.keys, actor, note_id).blocking
+    return flag_id

@@ -18,7 +18,7 @@ from appliance.notes.review import acknowledge_flag, get_note
 from appliance.notes.signing import add_addendum, sign_note
 from appliance.roles import Actor
 from appliance.runtime import Appliance
-from tests.appliance.notes.conftest import note_row, set_signature_line
+from tests.appliance.notes.conftest import blocking_flag, note_row, set_signature_line
 from tests.conftest import PASSWORD, People
 
 
@@ -33,8 +33,9 @@ def signed_by_trainee(
         alice = accounts.get_user(db, people.alice.id or 0)
         accounts.set_requires_cosign(db, alice, True, by=actors["dave"])
     note_id = drafted()
+    flag_id = blocking_flag(appliance, note_id)
     with appliance.unit_of_work() as db:
-        acknowledge_flag(db, appliance.keys, actors["alice"], note_id, "f1")
+        acknowledge_flag(db, appliance.keys, actors["alice"], note_id, flag_id)
     version = note_row(appliance, note_id).version
     with appliance.unit_of_work() as db:
         outcome = sign_note(

@@ -111,8 +111,14 @@ def test_an_acknowledged_flag_stays_acknowledged_when_the_same_problem_is_found_
     from dataclasses import replace
 
     body = _body()
-    flag = body.flags[0]
-    acked = body.with_flags((replace(flag, acknowledged_at="2026-11-27T10:00:00"),), 2)
+    flag = next(f for f in body.flags if f.code == "implausible_score")
+    acked = body.with_flags(
+        tuple(
+            replace(f, acknowledged_at="2026-11-27T10:00:00") if f == flag else f
+            for f in body.flags
+        ),
+        2,
+    )
     moved = [
         SubmittedStatement(s.id, "subjective" if s.id == "s3" else s.section, s.text)
         for s in _as_page(acked)

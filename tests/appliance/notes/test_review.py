@@ -13,6 +13,7 @@ from appliance.notes.editing import NoteInputError, SubmittedNote, SubmittedStat
 from appliance.notes.review import acknowledge_flag, begin_review, get_note, save_note
 from appliance.roles import Actor
 from appliance.runtime import Appliance
+from tests.appliance.notes.conftest import blocking_flag
 from tests.conftest import People, submit_dictation
 
 
@@ -31,7 +32,8 @@ def test_a_ready_dictation_has_a_note_whose_working_copy_is_the_draft(
         view = get_note(db, appliance.keys, actors["alice"], note_id)
     assert view.state == "draft" and view.version == 1 and view.editable
     assert view.body is not None and view.body.statement("s1") is not None
-    assert view.dictation.transcript and view.blocking == ["f1"]
+    assert view.dictation.transcript
+    assert [view.body.flag(f).code for f in view.blocking] == ["implausible_score"]  # type: ignore[union-attr]
 
 
 def test_a_save_bumps_the_version_and_is_audited_as_note_edit(
@@ -115,9 +117,10 @@ def test_acknowledging_a_flag_unblocks_it_and_is_audited_with_its_code(
     audit_events: list[EventData],
 ) -> None:
     note_id = drafted()
+    flag_id = blocking_flag(appliance, note_id)
     with appliance.unit_of_work() as db:
-        result = acknowledge_flag(db, appliance.keys, actors["alice"], note_id, "f1")
-    assert result.version == 2 and not result.body.flag("f1").open  # type: ignore[union-attr]
+        result = acknowledge_flag(db, appliance.keys, actors["alice"], note_id, flag_id)
+    assert result.version == 2 and not result.body.flag(flag_id).open  # type: ignore[union-attr]
     with appliance.unit_of_work() as db:
         assert get_note(db, appliance.keys, actors["alice"], note_id).blocking == []
     acks = [e for e in audit_events if e.action == "note.flag_ack"]

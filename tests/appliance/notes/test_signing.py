@@ -24,7 +24,12 @@ from appliance.practice.preferences import set_note_due_days, set_transcript_ret
 from appliance.records.dictations import read_transcript
 from appliance.roles import Actor
 from appliance.runtime import Appliance
-from tests.appliance.notes.conftest import NO_RISK, note_row, set_signature_line
+from tests.appliance.notes.conftest import (
+    NO_RISK,
+    blocking_flag,
+    note_row,
+    set_signature_line,
+)
 from tests.conftest import PASSWORD, Clock, People
 
 LINE = "Alice Smith, LMFT"
@@ -37,8 +42,9 @@ def ready(
     """A note alice can sign: signature line set, its one blocking flag acknowledged."""
     set_signature_line(appliance, people.alice.id or 0, LINE)
     note_id = drafted()
+    flag_id = blocking_flag(appliance, note_id)
     with appliance.unit_of_work() as db:
-        acknowledge_flag(db, appliance.keys, actors["alice"], note_id, "f1")
+        acknowledge_flag(db, appliance.keys, actors["alice"], note_id, flag_id)
     return note_id
 
 
@@ -170,8 +176,9 @@ def test_signing_needs_a_signature_line_and_the_version_the_clinician_saw(
     appliance: Appliance, people: People, drafted: Callable[..., str], actors: dict[str, Actor]
 ) -> None:
     note_id = drafted()
+    flag_id = blocking_flag(appliance, note_id)
     with appliance.unit_of_work() as db:
-        acknowledge_flag(db, appliance.keys, actors["alice"], note_id, "f1")
+        acknowledge_flag(db, appliance.keys, actors["alice"], note_id, flag_id)
     assert "signature line" in (_sign(appliance, actors["alice"], note_id).message or "")
     set_signature_line(appliance, people.alice.id or 0, LINE)
     stale = _sign(appliance, actors["alice"], note_id, version="1")
