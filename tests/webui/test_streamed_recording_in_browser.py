@@ -1,0 +1,220 @@
+"""Streaming capture in a real browser (Debian's Chromium driven by Playwright, its fake microphone
+playing hello.wav) against `appliance serve`: recorder.js and its AudioWorklet (pcm-capture.js)
+under the page's Content-Security-Policy.
+
+What only a browser can prove: the worklet loads under `script-src 'self'`, the microphone
+reaches the appliance as numbered chunks while the clinician is still speaking, Stop finishes it
+into a draft, and a chunk whose request or answer was lost is sent again in order.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.served_app import Running, serve_appliance
+from tests.webui.test_in_browser import (
+    CHROMIUM_FLAGS,
+    PASSWORD,
+    _open_new_dictation,
+    chromium_path,
+    models,
+)
+
+__all__ = ["chromium_path", "models"]  # fixtures shared with test_in_browser.py
+
+SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
+DICTATION_URL = re.compile(r".*/dictations/[0-9a-f]{32}$")
+
+
+@pytest.fixture
+def microphone_browser(chromium_path: str) -> Iterator[Any]:
+    """Chromium whose microphone plays hello.wav once (then silence), allowed without asking."""
+    from playwright.sync_api import sync_playwright
+
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={SPEECH}%noloop",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
+        yield browser
+        browser.close()
+
+
+def _status(page: Any, dictation_id: str) -> dict[str, Any]:
+    """The progress page's poll, asked from the page (its session cookie)."""
+    status: dict[str, Any] = page.evaluate(
+        "id => fetch('/dictations/' + id + '/status', {headers: {Accept: 'application/json'}})"
+        ".then(r => r.json())",
+        dictation_id,
+    )
+    return status
+
+
+def _wait_for_chunks(page: Any, dictation_id: str, count: int, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        status = _status(page, dictation_id)
+        if status.get("next_sequence", 0) >= count or time.monotonic() > deadline:
+            return status
+        page.wait_for_timeout(250)
+
+
+def _start_recording(page: Any) -> str:
+    page.click("#rec-start")
+    page.wait_for_selector("#recorder[data-dictation]")
+    dictation_id = page.get_attribute("#recorder", "data-dictation")
+    assert dictation_id
+    return str(dictation_id)
+
+
+def test_it_streams_the_recording_as_it_is_spoken_and_drafts_it_after_stop(
+    tmp_path: Path, models: Running, microphone_browser: Any
+) -> None:
+    with serve_appliance(
+        tmp_path, speech_url=models.speech_url, llm_url=models.llm_url, workers="1"
+    ) as served:
+        served.add_user("alice", "clinician", PASSWORD)
+        page = microphone_browser.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        _open_new_dictation(page, served.base)
+        dictation_id = _start_recording(page)
+        page.wait_for_function("() => document.getElementById('rec-level').value > 0.01")
+
+        # Two 3-second chunks are on the appliance while the page is still recording.
+        during = _wait_for_chunks(page, dictation_id, 2, seconds=10)
+        assert during["state"] == "recording"
+        assert during["next_sequence"] >= 2
+        assert page.is_enabled("#rec-stop")
+        # The timer counts from the start's answer; the audio from the press just before it.
+        assert re.fullmatch(r"0:0[5-9]", page.inner_text("#rec-timer"))
+
+        page.click("#rec-stop")
+        page.wait_for_url(DICTATION_URL)
+        assert page.url.endswith(f"/dictations/{dictation_id}")
+        page.wait_for_selector("#review", timeout=90_000)
+        transcript = page.inner_text(".transcript").lower()
+        assert "suicidal" in transcript and "14" in transcript
+        assert "Audio deleted at" in page.inner_text("main")
+        assert [m for m in console if "Content Security Policy" in m] == []
+
+
+def _sequence(post_data: bytes) -> int:
+    found = re.search(rb'name="sequence"\r\n\r\n(\d+)\r\n', post_data)
+    assert found, post_data[:200]
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("lost", ["request", "answer"])
+def test_it_sends_a_chunk_again_after_it_was_lost_and_keeps_the_order(
+    tmp_path: Path, microphone_browser: Any, lost: str
+) -> None:
+    # No workers: Stop queues the recording and it stays queued; transcription is not the point.
+    with serve_appliance(tmp_path, workers="0") as served:
+        served.add_user("alice", "clinician", PASSWORD)
+        page = microphone_browser.new_page()
+        sent: list[int] = []
+        acknowledged: list[tuple[int, int]] = []
+
+        def lose_the_first(route: Any) -> None:
+            sent.append(_sequence(route.request.post_data_buffer))
+            if len(sent) > 1:
+                route.continue_()
+            elif lost == "request":
+                route.abort("connectionreset")  # never reached the appliance
+            else:
+                route.fetch()  # stored and acknowledged by the appliance; the answer is lost
+                route.abort("connectionreset")
+
+        def note_answer(response: Any) -> None:
+            if response.url.endswith("/chunks"):
+                acknowledged.append((response.json()["sequence"], response.status))
+
+        page.route("**/dictations/*/chunks", lose_the_first)
+        page.on("response", note_answer)
+        _open_new_dictation(page, served.base)
+        dictation_id = _start_recording(page)
+
+        during = _wait_for_chunks(page, dictation_id, 2, seconds=15)
+        assert during["state"] == "recording" and during["next_sequence"] >= 2
+        page.click("#rec-stop")
+        page.wait_for_url(DICTATION_URL)
+
+        assert sent[:3] == [0, 0, 1]
+        assert [sequence for sequence, _ in acknowledged] == list(range(len(acknowledged)))
+        first_answer = 200 if lost == "answer" else 201  # the resend of a stored chunk: unchanged
+        assert [status for _, status in acknowledged] == [first_answer] + [201] * (
+            len(acknowledged) - 1
+        )
+        assert _status(page, dictation_id)["state"] == "queued"
+
+
+def test_it_sends_nothing_while_paused_and_goes_on_after_resume(
+    tmp_path: Path, microphone_browser: Any
+) -> None:
+    with serve_appliance(tmp_path, workers="0") as served:
+        served.add_user("alice", "clinician", PASSWORD)
+        page = microphone_browser.new_page()
+        _open_new_dictation(page, served.base)
+        dictation_id = _start_recording(page)
+        _wait_for_chunks(page, dictation_id, 1, seconds=10)
+
+        page.click("#rec-pause")
+        assert page.inner_text("#rec-pause") == "Resume"
+        page.wait_for_timeout(1000)  # a chunk already on its way is answered
+        paused = _status(page, dictation_id)["next_sequence"]
+        timer = page.inner_text("#rec-timer")
+        page.wait_for_timeout(4000)  # longer than a chunk
+        assert _status(page, dictation_id)["next_sequence"] == paused
+        assert page.inner_text("#rec-timer") == timer
+
+        page.click("#rec-pause")
+        resumed = _wait_for_chunks(page, dictation_id, paused + 1, seconds=10)
+        assert resumed["next_sequence"] == paused + 1
+        assert page.inner_text("#rec-timer") != timer
+        page.click("#rec-stop")
+        page.wait_for_url(DICTATION_URL)
+        assert _status(page, dictation_id)["state"] == "queued"
+
+
+def test_it_resumes_from_the_part_the_appliance_expects_after_a_409(
+    tmp_path: Path, microphone_browser: Any
+) -> None:
+    with serve_appliance(tmp_path, workers="0") as served:
+        served.add_user("alice", "clinician", PASSWORD)
+        page = microphone_browser.new_page()
+        sent: list[int] = []
+
+        def answer_409_once(route: Any) -> None:
+            sequence = _sequence(route.request.post_data_buffer)
+            sent.append(sequence)
+            if sequence == 0 and sent.count(0) == 1:
+                # Stored, but answered as the appliance answers a number it already holds:
+                # the page must move on to the one it names, not send part 0 again.
+                route.fetch()
+                route.fulfill(
+                    status=409,
+                    content_type="application/json",
+                    body='{"error": "x", "reason": "different", "expected_sequence": 1}',
+                )
+            else:
+                route.continue_()
+
+        page.route("**/dictations/*/chunks", answer_409_once)
+        _open_new_dictation(page, served.base)
+        dictation_id = _start_recording(page)
+        during = _wait_for_chunks(page, dictation_id, 2, seconds=15)
+        assert during["next_sequence"] >= 2
+        assert sent[:2] == [0, 1]
+        page.click("#rec-stop")
+        page.wait_for_url(DICTATION_URL)
+        assert sent.count(0) == 1
