@@ -215,13 +215,17 @@ def _route(
     `learned`: the concept classifier's section probabilities for the sentence ({} when it has
     none: a custom section set that names no concept, or a sentence without a word), and how
     sure it is of the sentence's single likeliest concept."""
+    ranked = sorted(learned, key=lambda key: learned[key], reverse=True)
+    confident = bool(ranked) and learned[ranked[0]] >= CLASSIFIER_OVER_CUES
+    # Sure of the section and of the concept: no cue could overrule it, so none is looked for
+    # (most sentences end here, and cue scoring is most of the rest of the drafting's time).
+    if confident and sureness >= CONCEPT_OVER_CUES:
+        return ranked[0], "classifier"
     scores = _cue_scores(note_format, sentence)
     best = max(scores.values())
     leaders = [key for key, score in scores.items() if score == best]
-    ranked = sorted(learned, key=lambda key: learned[key], reverse=True)
     cue_choice = leaders[0] if best > 0 and len(leaders) == 1 else None
-    overrules = sureness >= CONCEPT_OVER_CUES or cue_choice is None
-    if ranked and learned[ranked[0]] >= CLASSIFIER_OVER_CUES and overrules:
+    if confident and cue_choice is None:
         return ranked[0], "classifier"
     if cue_choice is not None:
         return cue_choice, "cue"
