@@ -13,30 +13,18 @@ from appliance.jobs.dictation_stages import claim_next
 from appliance.jobs.scheduler import start_periodic_tasks
 from appliance.models import DataKey, Dictation
 from appliance.records import audio_chunks
-from appliance.records.clients import create_client
 from appliance.records.idle_recordings import end_idle_recordings
-from appliance.records.pcm_stream import STREAM_FORMAT
-from appliance.records.recordings import append_chunk, start_recording
+from appliance.records.recordings import append_chunk
 from appliance.runtime import Appliance
-from tests.conftest import Clock, People, form_details
+from tests.appliance.records.recordings_started import start_alices_recording
+from tests.conftest import Clock, People
 from tests.pcm import hello_pcm, split
 
 CHUNKS = split(hello_pcm(), 1.0)
 
 
 def _recording(appliance: Appliance, people: People, chunks: int) -> str:
-    alice = actor_for(people.alice)
-    with appliance.unit_of_work() as db:
-        client_id = create_client(db, appliance.keys, alice, display_name="Ann A").id
-        dictation_id = start_recording(
-            db,
-            appliance.keys,
-            appliance.settings,
-            alice,
-            client_id,
-            form_details(),
-            stream_format=STREAM_FORMAT,
-        )
+    dictation_id = start_alices_recording(appliance, people)
     for n in range(chunks):
         _append(appliance, people, dictation_id, n)
     return dictation_id

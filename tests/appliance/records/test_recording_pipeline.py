@@ -10,30 +10,19 @@ from appliance.identity.accounts import actor_for
 from appliance.jobs.dictation_stages import claim_next, process
 from appliance.models import DataKey, Dictation
 from appliance.records import audio_chunks
-from appliance.records.clients import create_client
 from appliance.records.dictations import State, get_dictation
-from appliance.records.pcm_stream import STREAM_FORMAT
-from appliance.records.recordings import append_chunk, finish_recording, start_recording
+from appliance.records.recordings import append_chunk, finish_recording
 from appliance.runtime import Appliance
 from model_server.wer import word_error_rate
-from tests.conftest import People, form_details, submit_dictation
+from tests.appliance.records.recordings_started import start_alices_recording
+from tests.conftest import People, submit_dictation
 from tests.pcm import HELLO_TEXT, HELLO_WAV, hello_pcm, split
 
 
 def _streamed(appliance: Appliance, people: People, chunk_seconds: float) -> str:
     """hello.wav streamed in chunks of `chunk_seconds` and stopped; the dictation's id."""
     alice = actor_for(people.alice)
-    with appliance.unit_of_work() as db:
-        client_id = create_client(db, appliance.keys, alice, display_name="Ann A").id
-        dictation_id = start_recording(
-            db,
-            appliance.keys,
-            appliance.settings,
-            alice,
-            client_id,
-            form_details(),
-            stream_format=STREAM_FORMAT,
-        )
+    dictation_id = start_alices_recording(appliance, people)
     for n, chunk in enumerate(split(hello_pcm(), chunk_seconds)):
         with appliance.unit_of_work() as db:
             append_chunk(db, appliance.keys, appliance.settings, alice, dictation_id, n, chunk)

@@ -13,7 +13,6 @@ from appliance.identity.accounts import actor_for
 from appliance.models import DataKey, Dictation
 from appliance.records import audio_chunks
 from appliance.records.client_deletion import delete_client
-from appliance.records.clients import create_client
 from appliance.records.dictations import DictationInputError, State
 from appliance.records.pcm_stream import STREAM_FORMAT
 from appliance.records.recordings import (
@@ -23,38 +22,14 @@ from appliance.records.recordings import (
     Refusal,
     append_chunk,
     finish_recording,
-    start_recording,
 )
 from appliance.roles import Actor
 from appliance.runtime import Appliance
-from tests.conftest import PASSWORD, People, form_details
+from tests.appliance.records.recordings_started import start_alices_recording
+from tests.conftest import PASSWORD, People
 from tests.pcm import hello_pcm, split
 
 CHUNKS = split(hello_pcm(), 1.0)
-
-
-def _start(
-    appliance: Appliance,
-    people: People,
-    *,
-    stream_format: str = STREAM_FORMAT,
-    submission_key: str | None = None,
-    client_id: str | None = None,
-) -> str:
-    alice = actor_for(people.alice)
-    with appliance.unit_of_work() as db:
-        if client_id is None:
-            client_id = create_client(db, appliance.keys, alice, display_name="Ann A").id
-        return start_recording(
-            db,
-            appliance.keys,
-            appliance.settings,
-            alice,
-            client_id,
-            form_details(),
-            stream_format=stream_format,
-            submission_key=submission_key,
-        )
 
 
 def _append(
@@ -94,7 +69,7 @@ def _chunk_files(appliance: Appliance, dictation_id: str) -> list[str]:
 def test_it_starts_a_recording_with_an_audio_key_and_no_audio(
     appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     row = _row(appliance, dictation_id)
     assert (row.state, row.source, row.audio_format) == ("recording", "stream", STREAM_FORMAT)
     assert row.audio_key_id is not None and row.chunks_received == 0
@@ -107,7 +82,7 @@ def test_it_refuses_an_undeclared_audio_format_and_stores_nothing(
     appliance: Appliance, people: People
 ) -> None:
     with pytest.raises(DictationInputError, match=STREAM_FORMAT):
-        _start(appliance, people, stream_format="webm-opus")
+        start_alices_recording(appliance, people, stream_format="webm-opus")
     with appliance.unit_of_work() as db:
         assert db.exec(select(func.count()).select_from(Dictation)).one() == 0
 
@@ -115,14 +90,17 @@ def test_it_refuses_an_undeclared_audio_format_and_stores_nothing(
 def test_a_start_sent_again_with_its_key_gives_the_same_recording(
     appliance: Appliance, people: People
 ) -> None:
-    first = _start(appliance, people, submission_key="k" * 20)
+    first = start_alices_recording(appliance, people, submission_key="k" * 20)
     client_id = _row(appliance, first).client_id
-    assert _start(appliance, people, submission_key="k" * 20, client_id=client_id) == first
+    assert (
+        start_alices_recording(appliance, people, submission_key="k" * 20, client_id=client_id)
+        == first
+    )
 
 
 def test_each_chunk_is_sealed_on_disk_and_counted(appliance: Appliance, people: People) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     receipts = [_append(appliance, alice, dictation_id, n, c) for n, c in enumerate(CHUNKS[:3])]
     assert [(r.sequence, r.next_sequence, r.stored) for r in receipts] == [
         (0, 1, True),
@@ -146,7 +124,7 @@ def test_each_chunk_is_sealed_on_disk_and_counted(appliance: Appliance, people: 
 
 def test_a_chunk_cannot_be_read_as_another_number(appliance: Appliance, people: People) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     folder = audio_chunks.chunk_dir(appliance.settings.data_dir, dictation_id)
     (folder / "000001.sealed").write_bytes((folder / "000000.sealed").read_bytes())
@@ -158,7 +136,7 @@ def test_a_chunk_sent_again_with_the_same_audio_is_accepted_and_changes_nothing(
     appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     _append(appliance, alice, dictation_id, 1, CHUNKS[1])
     sealed = audio_chunks.chunk_dir(appliance.settings.data_dir, dictation_id) / "000000.sealed"
@@ -176,7 +154,7 @@ def test_the_same_number_with_other_audio_is_refused_and_the_first_kept(
     appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     with pytest.raises(RecordingRefused, match="different audio") as refused:
         _append(appliance, alice, dictation_id, 0, CHUNKS[1])
@@ -189,7 +167,7 @@ def test_the_same_number_with_other_audio_is_refused_and_the_first_kept(
 
 def test_a_gap_is_refused_with_the_number_expected(appliance: Appliance, people: People) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     with pytest.raises(RecordingRefused, match="send part 1 next") as refused:
         _append(appliance, alice, dictation_id, 2, CHUNKS[2])
@@ -204,7 +182,7 @@ def test_a_gap_is_refused_with_the_number_expected(appliance: Appliance, people:
 def test_a_chunk_that_is_not_whole_samples_of_at_most_a_minute_is_refused(
     appliance: Appliance, people: People, audio: bytes
 ) -> None:
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     with pytest.raises(RecordingRefused) as refused:
         _append(appliance, actor_for(people.alice), dictation_id, 0, audio)
     assert refused.value.refusal == Refusal.BAD_CHUNK
@@ -219,7 +197,7 @@ def test_chunks_past_the_upload_limit_are_refused_and_what_arrived_is_kept(
         appliance, "settings", appliance.settings.model_copy(update={"max_upload_mb": 1})
     )
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     ten_seconds = b"\x10\x00" * 160_000
     for n in range(3):
         _append(appliance, alice, dictation_id, n, ten_seconds)
@@ -234,7 +212,7 @@ def test_chunks_past_the_upload_limit_are_refused_and_what_arrived_is_kept(
 def test_bob_cannot_append_to_or_stop_alices_recording(
     appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     bob = actor_for(people.bob)
     with pytest.raises(NotFound):
         _append(appliance, bob, dictation_id, 0, CHUNKS[0])
@@ -247,7 +225,7 @@ def test_bob_cannot_append_to_or_stop_alices_recording(
 
 
 def test_her_supervisor_reads_but_cannot_append(appliance: Appliance, people: People) -> None:
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     with pytest.raises(AccessDenied):
         _append(appliance, actor_for(people.carol), dictation_id, 0, CHUNKS[0])
     assert _row(appliance, dictation_id).chunks_received == 0
@@ -267,7 +245,7 @@ def test_stop_queues_the_recording_and_a_second_stop_changes_nothing(
     appliance: Appliance, people: People, audit_events: list[EventData]
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     _stop(appliance, alice, dictation_id)
     assert _row(appliance, dictation_id).state == State.QUEUED
@@ -281,7 +259,7 @@ def test_no_chunk_is_taken_once_the_recording_is_stopped(
     appliance: Appliance, people: People
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     _stop(appliance, alice, dictation_id)
     with pytest.raises(RecordingRefused, match="stopped") as refused:
@@ -294,7 +272,7 @@ def test_a_stop_before_any_chunk_is_refused_and_the_recording_stays_open(
     appliance: Appliance, people: People
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     with pytest.raises(RecordingRefused, match="send part 0") as refused:
         _stop(appliance, alice, dictation_id)
     assert refused.value.refusal == Refusal.NOTHING_RECORDED
@@ -306,7 +284,7 @@ def test_a_chunk_whose_transaction_rolls_back_leaves_no_file_and_is_not_counted(
     appliance: Appliance, people: People
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     with pytest.raises(RuntimeError), appliance.unit_of_work() as db:
         append_chunk(db, appliance.keys, appliance.settings, alice, dictation_id, 0, CHUNKS[0])
         raise RuntimeError("the commit never happens")
@@ -320,7 +298,7 @@ def test_a_file_left_by_a_crash_before_the_commit_is_replaced_by_the_resend(
     """Killed after the fsync and before the commit: the row never counted the chunk, the
     client never had its answer, and sends it again; the file left behind must not stand."""
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     row = _row(appliance, dictation_id)
     assert row.audio_key_id is not None
     with appliance.unit_of_work() as db:
@@ -334,7 +312,7 @@ def test_deleting_the_client_ends_the_recording_and_removes_its_chunks(
     appliance: Appliance, people: People
 ) -> None:
     alice = actor_for(people.alice)
-    dictation_id = _start(appliance, people)
+    dictation_id = start_alices_recording(appliance, people)
     _append(appliance, alice, dictation_id, 0, CHUNKS[0])
     row = _row(appliance, dictation_id)
     with appliance.unit_of_work() as db:
