@@ -289,6 +289,32 @@ class Dictation(SQLModel, table=True):
     # idle sweep finishes or shreds a recording that has heard nothing for a while).
     chunks_received: int = Field(default=0)
     last_chunk_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Transcribed while still recording (appliance.jobs.stretch_stage): how much of the audio,
+    # in bytes from its start, already has text; that text so far, sealed under the data key;
+    # in how many stretches; and when the last stretch's audio was crypto-shredded. At Stop only
+    # the audio past `transcribed_bytes` is left to hear.
+    transcribed_bytes: int = Field(default=0)
+    partial_transcript_sealed: bytes | None = Field(default=None)
+    stretches_transcribed: int = Field(default=0)
+    stretch_shredded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RecordingChunk(SQLModel, table=True):
+    """One chunk of a streamed recording, sealed under a data key of its own.
+
+    A key per chunk, rather than one for the whole recording, is what lets the audio of a
+    stretch be crypto-shredded as soon as its text is stored while the rest is still arriving.
+    Where the chunk starts in the recording is kept so a stretch (a range of bytes) is read
+    from exactly the chunks that hold it. No PHI: numbers only.
+    """
+
+    __tablename__ = "recording_chunks"
+
+    dictation_id: str = Field(foreign_key="dictations.id", primary_key=True, max_length=32)
+    sequence: int = Field(primary_key=True)
+    data_key_id: int = Field(foreign_key="data_keys.id")
+    start_byte: int
+    byte_count: int
 
 
 ACTIVE = text("retired_at IS NULL")

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, or_, select
 
 from appliance import __version__, clock
 from appliance.audit.record import Outcome, record_by
-from appliance.crypto.envelope import crypto_shred, open_record_key, seal
+from appliance.crypto.envelope import open_record_key, seal
 from appliance.crypto.keyfiles import Keys
 from appliance.drafting import pipeline
 from appliance.drafting.custom_formats import format_from_snapshot
@@ -35,15 +35,24 @@ from appliance.jobs.queue import (
     stale_before,
     work_while_claimed,
 )
+from appliance.jobs.stretch_stage import NOTHING_HEARD
 from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
 from appliance.notes.review import start_note
-from appliance.records import audio_store
-from appliance.records.dictations import TABLE, State, read_transcript, store_transcript
+from appliance.records import audio_store, recording_audio
+from appliance.records.dictations import (
+    TABLE,
+    State,
+    read_partial,
+    read_transcript,
+    store_transcript,
+)
+from appliance.records.pcm_stream import as_wav
 from appliance.records.session_details import session_of
 from appliance.runtime import Appliance
 from appliance.settings import Settings
 from speech_io.protocol import ABOUT_THE_RECORDING, SpeechErrorCode
+from speech_io.stretches import join_texts
 
 logger = logging.getLogger("appliance.jobs")
 # How long one dictation may take to draft before its job fails. Drafting is mostly waiting for
@@ -82,8 +91,11 @@ def claim_next(appliance: Appliance) -> str | None:
             select(Dictation)
             .where(
                 or_(
+                    # A stopped recording whose last stretch is still being heard is claimed
+                    # once that stretch is stored (appliance.jobs.stretch_stage), never beside it.
                     (col(Dictation.state) == State.QUEUED.value)
-                    & (col(Dictation.next_attempt_at) <= now),
+                    & (col(Dictation.next_attempt_at) <= now)
+                    & (col(Dictation.claimed_at).is_(None) | (col(Dictation.claimed_at) < stale)),
                     (col(Dictation.state) == State.TRANSCRIBING.value)
                     & (col(Dictation.claimed_at) < stale),
                     (col(Dictation.state) == State.DRAFTING.value)
@@ -179,24 +191,38 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
     with appliance.unit_of_work() as db:
         row = db.get(Dictation, dictation_id)
         assert row is not None and row.audio_key_id is not None
-        # An upload's one file, or a streamed recording's chunks joined.
-        audio, audio_format = audio_store.read_recording(
-            settings.data_dir, row, open_record_key(db, keys.keks, row.audio_key_id)
-        )
+        heard_before = ""
+        if row.source == audio_store.STREAMED:
+            # Only what no stretch heard while recording (appliance.jobs.stretch_stage).
+            heard_before = read_partial(db, keys, row)
+            pcm = recording_audio.read_pcm(
+                db, keys.keks, settings.data_dir, row, row.transcribed_bytes
+            )
+            audio, audio_format = (as_wav(pcm) if pcm else b""), "wav"
+            del pcm
+        else:
+            audio = audio_store.read_sealed(
+                settings.data_dir, row.id, open_record_key(db, keys.keks, row.audio_key_id)
+            )
+            audio_format = row.audio_format or "wav"
         modality = session_of(db, keys, row).modality
     speech = configured_models(settings).speech
     started = time.perf_counter()
     try:
-        text = pipeline.transcribe(speech, audio, audio_format, modality)
+        tail = pipeline.transcribe(speech, audio, audio_format, modality) if audio else ""
     except SpeechUnavailable as exc:
         _wait_and_retry(appliance, dictation_id, State.QUEUED, "speech service", str(exc))
         return
     except SpeechRejected as exc:
-        _fail(appliance, dictation_id, exc)
-        return
+        # The last seconds of a recording heard in stretches may be only the pause before Stop.
+        if not (heard_before and exc.known_code in NOTHING_HEARD):
+            _fail(appliance, dictation_id, exc)
+            return
+        tail = ""
     finally:
         del audio
     JOB_STAGE_SECONDS.labels("transcribing").observe(time.perf_counter() - started)
+    text = join_texts([heard_before, tail])
     if not text.strip():  # sound, but nothing Whisper took for speech (noise, music, a cough)
         _fail(appliance, dictation_id, SpeechRejected(200, SpeechErrorCode.NO_SPEECH))
         return
@@ -207,13 +233,14 @@ def _transcribe(appliance: Appliance, dictation_id: str) -> None:
             return  # someone else finished it (a stale lease taken over); keep theirs
         now = clock.utcnow()
         store_transcript(db, keys, row, text)
+        row.partial_transcript_sealed = None  # the transcript holds it now, once
         row.transcribed_at = now
         row.produced_by = {**(row.produced_by or {}), "speech_model": settings.speech_model}
         row.state, row.claimed_at, row.status_message = State.DRAFTING.value, None, None
         row.next_attempt_at, row.attempts = now, 0
-        # Zero retention: the audio's key dies in the same transaction that stores the
-        # transcript; the ciphertext file is removed right after the commit.
-        crypto_shred(db, row.audio_key_id)
+        # Zero retention: the audio's keys die in the same transaction that stores the
+        # transcript; the ciphertext files are removed right after the commit.
+        recording_audio.shred_all(db, row)
         row.audio_deleted_at = now
         db.add(row)
         record_by(None, "dictation.transcribe", object_type="dictation", object_id=dictation_id)
@@ -366,8 +393,10 @@ def _fail(appliance: Appliance, dictation_id: str, rejected: SpeechRejected) -> 
         # for a Retry.
         shredded = row.audio_key_id if code in ABOUT_THE_RECORDING else None
         if shredded is not None:
-            crypto_shred(db, shredded)
+            recording_audio.shred_all(db, row)
             row.audio_deleted_at = clock.utcnow()
+            # The clinician records again: text heard of this one while recording is not kept.
+            row.partial_transcript_sealed = None
         db.add(row)
         record_by(
             None,

@@ -1,11 +1,11 @@
-"""A streamed recording's audio at rest: one sealed file per chunk, under the dictation's audio key.
+"""A streamed recording's audio at rest: one sealed file per chunk, under a key of its own.
 
 `<data_dir>/audio/<dictation_id>.chunks/<sequence>.sealed`, each written whole and fsynced
 (appliance.records.whole_files) before the chunk is acknowledged, so a killed server loses no
 chunk it answered for. The sequence number is part of each chunk's associated data: a chunk
-moved to another number, or another dictation, does not decrypt. Every chunk shares the one
-audio key of its dictation, so shredding that key (appliance.crypto.envelope.crypto_shred)
-destroys them all at once; `remove_all` then deletes the files (audio_store.remove calls it).
+moved to another number, or another dictation, does not decrypt. Which key seals which chunk is
+kept in the database (appliance.records.recording_audio), which shreds a chunk's key as soon as
+its audio has been transcribed; `remove_chunk` and `remove_all` then delete the files.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 
 from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
-from appliance.records.pcm_stream import as_wav
 from appliance.records.whole_files import write_whole
 
 TABLE = "dictations"
@@ -63,10 +62,11 @@ def read_chunk(data_dir: Path, dictation_id: str, key: RecordKey, sequence: int)
     return unseal_bytes(key, TABLE, dictation_id, _field(sequence), sealed)
 
 
-def read_as_wav(data_dir: Path, dictation_id: str, key: RecordKey, count: int) -> bytes:
-    """Chunks 0..count-1 joined, as one WAV file. Only the acknowledged ones: a file numbered
-    `count` or above is a write whose transaction never committed, and is ignored."""
-    return as_wav(b"".join(read_chunk(data_dir, dictation_id, key, n) for n in range(count)))
+def read_joined(data_dir: Path, dictation_id: str, key: RecordKey, count: int) -> bytes:
+    """Chunks 0..count-1 under one key, joined: how chunks stored before each had a key of its
+    own (revision 0013) are read. Only the acknowledged ones: a file numbered `count` or above
+    is a write whose transaction never committed, and is ignored."""
+    return b"".join(read_chunk(data_dir, dictation_id, key, n) for n in range(count))
 
 
 def remove_chunk(data_dir: Path, dictation_id: str, sequence: int) -> None:

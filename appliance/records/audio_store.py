@@ -1,8 +1,8 @@
 """Uploaded audio at rest: one AES-256-GCM sealed file per dictation, under its own data key.
 
-A streamed recording keeps its audio as sealed chunks instead (appliance.records.audio_chunks),
-under the same kind of key; `read_recording` and `remove` serve both, so the transcription stage
-and every shredding path treat the two alike.
+A streamed recording keeps its audio as sealed chunks instead (appliance.records.audio_chunks,
+read through appliance.records.recording_audio); `remove` deletes either, so every shredding
+path treats the two alike.
 
 The plaintext exists only in memory: it arrives in a request, is sealed, and is written as
 ciphertext. Deleting the file and shredding its key (appliance.crypto.envelope.crypto_shred) leaves
@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from appliance.crypto.envelope import RecordKey, seal_bytes, unseal_bytes
-from appliance.models import Dictation
 from appliance.records import audio_chunks
 from appliance.records.whole_files import write_whole
 
@@ -42,14 +41,6 @@ def write_sealed(data_dir: Path, dictation_id: str, key: RecordKey, audio: bytes
 
 def read_sealed(data_dir: Path, dictation_id: str, key: RecordKey) -> bytes:
     return unseal_bytes(key, TABLE, dictation_id, FIELD, _path(data_dir, dictation_id).read_bytes())
-
-
-def read_recording(data_dir: Path, row: Dictation, key: RecordKey) -> tuple[bytes, str]:
-    """The dictation's audio and its format, whether uploaded whole or streamed in chunks
-    (joined here, as WAV, rather than at Stop: Stop stays instant whatever the length)."""
-    if row.source == STREAMED:
-        return audio_chunks.read_as_wav(data_dir, row.id, key, row.chunks_received), "wav"
-    return read_sealed(data_dir, row.id, key), row.audio_format or "wav"
 
 
 def remove(data_dir: Path, dictation_id: str) -> None:

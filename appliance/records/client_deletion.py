@@ -35,7 +35,7 @@ from appliance.models import (
 )
 from appliance.notes import export_files
 from appliance.notes.exports import LIVE_STATES, ExportState
-from appliance.records import audio_store
+from appliance.records import audio_store, recording_audio
 from appliance.records.after_commit import after_commit
 from appliance.records.client_owner import owned_client
 from appliance.records.dictations import State
@@ -127,6 +127,8 @@ def _data_key_ids(db: Session, client: Client) -> set[int]:
         )
     ).all():
         ids.update(i for i in (data, audio, transcript) if i is not None)
+    # A streamed recording's chunks each have a key of their own.
+    ids.update(recording_audio.chunk_key_ids(db, client.id))
     note_ids = select(Note.id).where(Note.client_id == client.id)
     ids.update(db.exec(select(Note.data_key_id).where(Note.client_id == client.id)).all())
     ids.update(
@@ -172,6 +174,7 @@ def _stop_jobs(db: Session, data_dir: Path, client_id: str) -> list[Callable[[],
             removals.append(partial(audio_store.remove, data_dir, dictation.id))
         if dictation.transcript_sealed is not None and dictation.transcript_deleted_at is None:
             dictation.transcript_deleted_at = now
+        dictation.partial_transcript_sealed = None  # heard while recording; its key dies too
         db.add(dictation)
     for export in db.exec(select(Export).where(Export.client_id == client_id)).all():
         if export.state in LIVE_STATES:

@@ -388,7 +388,9 @@ def _remove_audio_on_rollback(settings: Settings, dictation_id: str) -> None:
         unit.after_rollback.insert(0, lambda: audio_store.remove(settings.data_dir, dictation_id))
 
 
-def _visible(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> Dictation:
+def visible_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> Dictation:
+    """The dictation if the actor may read it (the client's rule: owner, supervisor), else
+    NotFound, audited."""
     row = db.get(Dictation, dictation_id)
     if row is None:
         audit_dictation(actor, "dictation.view", dictation_id, Outcome.DENIED)
@@ -424,6 +426,24 @@ def read_transcript(db: Session, keys: Keys, row: Dictation) -> str | None:
         return None
     key = open_record_key(db, keys.keks, row.transcript_key_id)
     return unseal(key, TABLE, row.id, "transcript", row.transcript_sealed)
+
+
+# The text of a recording's stretches heard so far (appliance.jobs.stretch_stage), sealed under
+# the dictation's data key until the whole transcript replaces it at Stop.
+PARTIAL_FIELD = "partial_transcript"
+
+
+def store_partial(db: Session, keys: Keys, row: Dictation, text: str) -> None:
+    key = open_record_key(db, keys.keks, row.data_key_id)
+    row.partial_transcript_sealed = seal(key, TABLE, row.id, PARTIAL_FIELD, text)
+
+
+def read_partial(db: Session, keys: Keys, row: Dictation) -> str:
+    """The text heard while recording ("" before the first stretch)."""
+    if row.partial_transcript_sealed is None:
+        return ""
+    key = open_record_key(db, keys.keks, row.data_key_id)
+    return unseal(key, TABLE, row.id, PARTIAL_FIELD, row.partial_transcript_sealed)
 
 
 def format_title(row: Dictation) -> str:
@@ -474,7 +494,7 @@ def _can_retry(row: Dictation) -> bool:
 
 
 def get_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> DictationView:
-    row = _visible(db, keys, actor, dictation_id)
+    row = visible_dictation(db, keys, actor, dictation_id)
     audit_dictation(actor, "dictation.view", dictation_id)
     return _view(db, keys, row, with_transcript=True)
 
@@ -492,7 +512,7 @@ def dictation_status(db: Session, keys: Keys, actor: Actor, dictation_id: str) -
     a `client.view` line each time, through get_client). A denied poll is recorded as always.
     """
     with allowed_reads_unrecorded():
-        row = _visible(db, keys, actor, dictation_id)
+        row = visible_dictation(db, keys, actor, dictation_id)
     return _view(db, keys, row, with_transcript=False)
 
 
@@ -509,7 +529,7 @@ def list_dictations(db: Session, keys: Keys, actor: Actor, client_id: str) -> li
 
 
 def retry_dictation(db: Session, keys: Keys, actor: Actor, dictation_id: str) -> None:
-    row = _visible(db, keys, actor, dictation_id)
+    row = visible_dictation(db, keys, actor, dictation_id)
     if row.owner_id != actor.user_id:
         raise NotFound("dictation")
     if row.state != State.FAILED:

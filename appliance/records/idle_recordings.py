@@ -20,9 +20,8 @@ from sqlmodel import col, select
 
 from appliance import clock
 from appliance.audit.record import Outcome, record_by
-from appliance.crypto.envelope import crypto_shred
 from appliance.models import Dictation
-from appliance.records import audio_store
+from appliance.records import audio_store, recording_audio
 from appliance.records.after_commit import after_commit
 from appliance.records.dictations import State
 from appliance.records.recordings import queue_streamed
@@ -73,8 +72,9 @@ def end_idle_recordings(appliance: Appliance) -> SweepResult:
                 )
                 finished += 1
             else:
-                assert row.audio_key_id is not None
-                crypto_shred(db, row.audio_key_id)
+                recording_audio.shred_all(db, row)
+                # What was heard of it goes too: the practice chose not to keep unfinished ones.
+                row.partial_transcript_sealed = None
                 row.audio_deleted_at, row.claimed_at = now, None
                 row.state = State.FAILED.value
                 row.status_message = (

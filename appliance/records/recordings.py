@@ -1,8 +1,11 @@
 """Streamed recordings: a dictation whose audio arrives in chunks while the clinician speaks.
 
 start_recording -> append_chunk (0, 1, 2, ...) -> finish_recording, then the dictation is
-`queued` and the pipeline transcribes, drafts and crypto-shreds it as it does an upload
-(appliance.jobs.dictation_stages reads the chunks through audio_store.read_recording).
+`queued`. While it is still recording, a worker transcribes it a stretch at a time and shreds
+each stretch's audio once its text is stored (appliance.jobs.stretch_stage); at Stop the
+pipeline hears only what is left, then drafts, as it does for an upload. Each chunk is sealed
+under a key of its own (appliance.records.recording_audio), which is what lets a stretch be
+shredded while the rest is still arriving.
 
 Chunks are numbered so that a client on a flaky network can simply send again what it is not
 sure arrived: a chunk sent again with the same audio is accepted and changes nothing, the same
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlmodel import Session, select
@@ -27,17 +31,19 @@ from sqlmodel import Session, select
 from appliance import clock
 from appliance.access import AccessDenied, NotFound
 from appliance.audit.record import Outcome, allowed_reads_unrecorded
-from appliance.crypto.envelope import open_record_key
+from appliance.crypto.envelope import KeyShredded
 from appliance.crypto.keyfiles import Keys
 from appliance.db import current_unit
 from appliance.models import Dictation
-from appliance.records import audio_chunks, audio_store
+from appliance.records import audio_chunks, audio_store, recording_audio
 from appliance.records.clients import get_client
 from appliance.records.dictations import (
     MAX_CHECKED_SECONDS,
     State,
     audit_dictation,
     create_dictation,
+    read_partial,
+    visible_dictation,
 )
 from appliance.records.pcm_stream import BYTES_PER_SECOND, seconds_of, whole_samples
 from appliance.records.session_details import SessionDetails
@@ -193,7 +199,6 @@ def append_chunk(
     row = _own_streamed(db, keys, actor, dictation_id, action)
     if row.state != State.RECORDING.value:
         raise _not_recording(actor, row, action)
-    assert row.audio_key_id is not None
     expected = row.chunks_received
     if sequence < 0 or sequence > expected:
         raise _refuse(
@@ -203,9 +208,17 @@ def append_chunk(
             Refusal.GAP,
             f"Part {sequence} came before part {expected} arrived: send part {expected} next.",
         )
-    key = open_record_key(db, keys.keks, row.audio_key_id)
     if sequence < expected:
-        stored = audio_chunks.read_chunk(settings.data_dir, row.id, key, sequence)
+        try:
+            key = recording_audio.chunk_key(db, keys.keks, row, sequence)
+            stored: bytes | None = audio_chunks.read_chunk(settings.data_dir, row.id, key, sequence)
+        except KeyShredded:
+            # Already transcribed, and its audio shredded: what it held cannot be compared any
+            # more, and it need not be, since its text is stored. The client moves on either way.
+            stored = None
+        if stored is None:
+            audit_dictation(actor, action, row.id, reason="sent_again")
+            return ChunkReceipt(sequence, expected, seconds_of(row.audio_bytes or 0), stored=False)
         # The resend of a chunk whose answer was lost: compared in constant time, though both
         # sides are the clinician's own audio, since it costs nothing.
         if not hmac.compare_digest(stored, audio):
@@ -220,6 +233,7 @@ def append_chunk(
         audit_dictation(actor, action, row.id, reason="sent_again")
         return ChunkReceipt(sequence, expected, seconds_of(row.audio_bytes or 0), stored=False)
     _check_chunk(actor, row, settings, audio)
+    key = recording_audio.new_chunk_key(db, keys.keks, row, sequence, len(audio))
     # Fsynced before the row commits, and acknowledged only after the commit: a crash in
     # between leaves a file under a number the row does not count yet, which the client's
     # resend overwrites (and a join never reads).
@@ -268,3 +282,45 @@ def queue_streamed(row: Dictation) -> None:
     """The recording becomes an ordinary queued dictation (Stop, or the idle sweep)."""
     row.state, row.status_message = State.QUEUED.value, None
     row.next_attempt_at = clock.utcnow()
+
+
+@dataclass(frozen=True)
+class LiveTranscript:
+    """What the recording page shows while the clinician speaks (polled, like the progress
+    page): how much has arrived, how much of it has been heard, and the text heard so far."""
+
+    state: str
+    received_seconds: float
+    heard_seconds: float
+    stretches: int
+    # The text of every stretch heard; None when no stretch is new since the caller's `after`
+    # (the page keeps what it showed), so an unchanged poll reads no PHI.
+    text: str | None
+    # When heard audio was last crypto-shredded: a stretch's while recording, all of it at the
+    # end. None while nothing has been.
+    audio_shredded_at: datetime | None
+
+
+def live_transcript(
+    db: Session, keys: Keys, actor: Actor, dictation_id: str, after: int
+) -> LiveTranscript:
+    """The actor's own recording as heard so far. Polled every few seconds: a poll that returns
+    text is audited (`dictation.live_view`), one that returns nothing new reads no PHI and is
+    not, as for the progress poll."""
+    with allowed_reads_unrecorded():
+        row = visible_dictation(db, keys, actor, dictation_id)
+    if row.owner_id != actor.user_id or row.source != audio_store.STREAMED:
+        audit_dictation(actor, "dictation.live_view", dictation_id, Outcome.DENIED, "not_found")
+        raise NotFound("dictation")
+    text = None
+    if row.stretches_transcribed > after:
+        text = read_partial(db, keys, row)
+        audit_dictation(actor, "dictation.live_view", dictation_id)
+    return LiveTranscript(
+        state=row.state,
+        received_seconds=seconds_of(row.audio_bytes or 0),
+        heard_seconds=seconds_of(row.transcribed_bytes),
+        stretches=row.stretches_transcribed,
+        text=text,
+        audio_shredded_at=row.audio_deleted_at or row.stretch_shredded_at,
+    )

@@ -41,7 +41,15 @@ from appliance.identity.accounts import (
 from appliance.identity.mfa import begin_enrolment
 from appliance.identity.sessions import resume_session, start_session
 from appliance.identity.tokens import token_digest
-from appliance.models import AuditEvent, DataKey, Dictation, Note, SetupToken, User
+from appliance.models import (
+    AuditEvent,
+    DataKey,
+    Dictation,
+    Note,
+    RecordingChunk,
+    SetupToken,
+    User,
+)
 from appliance.practice.preferences import (
     mfa_required,
     service_codes,
@@ -478,8 +486,10 @@ def _dictation_problems(appliance: Appliance, db: Any, row: Dictation | None) ->
 
 
 def _chunk_problems(appliance: Appliance, db: Any) -> list[str]:
-    """A streamed recording's chunk files are exactly the ones its row counts, each opening
-    under its audio key, together as many bytes as the row says; none without a recording."""
+    """A streamed recording's chunk files are exactly the ones its row counts whose audio is
+    not yet shredded (appliance.records.recording_audio), each opening under its own key; those
+    and the shredded ones are together as many bytes as the row says; none without a
+    recording."""
     directory = audio_store.audio_dir(appliance.settings.data_dir)
     problems = []
     for folder in sorted(directory.glob("*.chunks")):
@@ -487,16 +497,17 @@ def _chunk_problems(appliance: Appliance, db: Any) -> list[str]:
         if row is None or row.audio_key_id is None or row.audio_deleted_at is not None:
             problems.append(f"chunks {folder.name} without their recording")
             continue
+        chunks = db.exec(select(RecordingChunk).where(RecordingChunk.dictation_id == row.id)).all()
+        live = {c.sequence: c for c in chunks if db.get(DataKey, c.data_key_id).wrapped}
         names = sorted(p.name for p in folder.iterdir())
-        expected = [f"{n:06d}.sealed" for n in range(row.chunks_received)]
-        if names != expected:
+        expected = [f"{n:06d}.sealed" for n in range(row.chunks_received) if n in live]
+        if names != expected or len(chunks) != row.chunks_received:
             problems.append(f"{folder.name}: files {names}, counted {row.chunks_received}")
             continue
-        key = open_record_key(db, appliance.keys.keks, row.audio_key_id)
-        size = sum(
-            len(audio_chunks.read_chunk(appliance.settings.data_dir, row.id, key, n))
-            for n in range(row.chunks_received)
-        )
+        size = sum(c.byte_count for c in chunks if c.sequence not in live)
+        for n, c in live.items():
+            key = open_record_key(db, appliance.keys.keks, c.data_key_id)
+            size += len(audio_chunks.read_chunk(appliance.settings.data_dir, row.id, key, n))
         if size != row.audio_bytes:
             problems.append(f"{folder.name}: {size} bytes sealed, {row.audio_bytes} counted")
     return problems

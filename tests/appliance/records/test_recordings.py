@@ -11,7 +11,7 @@ from appliance.audit.record import Outcome
 from appliance.crypto.envelope import open_record_key
 from appliance.identity.accounts import actor_for
 from appliance.models import DataKey, Dictation
-from appliance.records import audio_chunks
+from appliance.records import audio_chunks, recording_audio
 from appliance.records.client_deletion import delete_client
 from appliance.records.dictations import DictationInputError, State
 from appliance.records.pcm_stream import STREAM_FORMAT
@@ -55,9 +55,8 @@ def _row(appliance: Appliance, dictation_id: str) -> Dictation:
 
 def _stored(appliance: Appliance, dictation_id: str, sequence: int) -> bytes:
     row = _row(appliance, dictation_id)
-    assert row.audio_key_id is not None
     with appliance.unit_of_work() as db:
-        key = open_record_key(db, appliance.keys.keks, row.audio_key_id)
+        key = recording_audio.chunk_key(db, appliance.keys.keks, row, sequence)
     return audio_chunks.read_chunk(appliance.settings.data_dir, dictation_id, key, sequence)
 
 
