@@ -91,6 +91,7 @@ def routes() -> list[BaseRoute]:
         Route("/clients/{client_id}/recordings", dictations.recording_start, methods=["POST"]),
         Route("/dictations/{dictation_id}/chunks", dictations.recording_chunk, methods=["POST"]),
         Route("/dictations/{dictation_id}/stop", dictations.recording_stop, methods=["POST"]),
+        Route("/dictations/{dictation_id}/live", dictations.recording_live_json, methods=["GET"]),
         Route("/dictations/{dictation_id}/review", notes.review_begin, methods=["POST"]),
         Route("/notes/to-sign", notes.to_sign, methods=["GET"]),
         # The copies first: "/notes/{note_id}" would otherwise match "abc.pdf" as an id.

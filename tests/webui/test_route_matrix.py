@@ -78,6 +78,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/clients/{client_id}/recordings"): CLINICIAN,
     ("POST", "/dictations/{dictation_id}/chunks"): CLINICIAN,
     ("POST", "/dictations/{dictation_id}/stop"): CLINICIAN,
+    ("GET", "/dictations/{dictation_id}/live"): CLINICIAN,
     ("POST", "/dictations/{dictation_id}/review"): CLINICIAN,
     # Notes: the owner reviews, edits and signs; the supervisor reads and co-signs.
     ("GET", "/notes/to-sign"): CLINICIAN,

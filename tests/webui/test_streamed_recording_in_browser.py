@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from speech_io.audio import decode
 from tests.served_app import Running, serve_appliance
+from tests.wav import wav_bytes
 from tests.webui.test_in_browser import (
     CHROMIUM_FLAGS,
     PASSWORD,
@@ -29,6 +31,7 @@ from tests.webui.test_in_browser import (
 __all__ = ["chromium_path", "models"]  # fixtures shared with test_in_browser.py
 
 SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
+DICTATIONS = Path(__file__).resolve().parents[1] / "fixtures" / "dictations"
 DICTATION_URL = re.compile(r".*/dictations/[0-9a-f]{32}$")
 
 
@@ -106,6 +109,73 @@ def test_it_streams_the_recording_as_it_is_spoken_and_drafts_it_after_stop(
         assert "suicidal" in transcript and "14" in transcript
         assert "Audio deleted at" in page.inner_text("main")
         assert [m for m in console if "Content Security Policy" in m] == []
+
+
+@pytest.fixture
+def dictating_browser(chromium_path: str, tmp_path: Path) -> Iterator[Any]:
+    """Chromium whose microphone plays a 48-second dictation (cbt-01, espeak-ng) once: long
+    enough for the appliance to hear a stretch of it while the recording goes on."""
+    from playwright.sync_api import sync_playwright
+
+    samples = decode((DICTATIONS / "cbt-01.opus").read_bytes(), max_seconds=600).samples
+    speech = tmp_path / "dictation.wav"
+    speech.write_bytes(wav_bytes(samples))
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={speech}%noloop",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
+        yield browser
+        browser.close()
+
+
+def test_the_transcript_forms_while_recording_and_the_draft_follows_stop(
+    tmp_path: Path, models: Running, dictating_browser: Any
+) -> None:
+    with serve_appliance(
+        tmp_path, speech_url=models.speech_url, llm_url=models.llm_url, workers="1"
+    ) as served:
+        served.add_user("alice", "clinician", PASSWORD)
+        page = dictating_browser.new_page()
+        live_polls: list[dict[str, str]] = []
+        page.on(
+            "request",
+            lambda request: live_polls.append(request.headers) if "/live?" in request.url else None,
+        )
+        _open_new_dictation(page, served.base)
+        dictation_id = _start_recording(page)
+        assert page.is_visible("#rec-live")
+
+        # The first stretch (16 to 28 s of speech) is heard while the clinician still speaks.
+        page.wait_for_function(
+            "() => document.getElementById('rec-live-text').textContent.length > 0",
+            timeout=60_000,
+        )
+        assert _status(page, dictation_id)["state"] == "recording"
+        first = page.inner_text("#rec-live-text").lower()
+        assert "cognitive behavioral therapy" in first
+        assert "next session" not in first  # said at the end, not heard yet
+        assert "deleted at" in page.inner_text("#rec-live-state")
+        # The poll is not the clinician's activity: it never keeps a session open by itself.
+        assert live_polls and all(h.get("x-background-poll") == "1" for h in live_polls)
+
+        # The rest of the dictation (it ends at 48 s), then Stop: only the tail is left.
+        page.wait_for_timeout(max(0, 50_000 - 1000 * _seconds_recorded(page)))
+        page.click("#rec-stop")
+        page.wait_for_url(DICTATION_URL)
+        page.wait_for_selector("#review", timeout=90_000)
+        transcript = page.inner_text(".transcript").lower()
+        assert transcript.startswith(first.strip()[:40])
+        assert "next session is november 11" in transcript
+        assert "Audio deleted at" in page.inner_text("main")
+
+
+def _seconds_recorded(page: Any) -> int:
+    minutes, seconds = page.inner_text("#rec-timer").split(":")
+    return int(minutes) * 60 + int(seconds)
 
 
 def _sequence(post_data: bytes) -> int:

@@ -29,6 +29,13 @@
   // appliance, 96 KB each, far under its 60-second cap on one chunk.
   var CHUNK_SAMPLES = 3 * RATE;
   var MAX_BACKOFF_MS = 15000;
+  // The live transcript's poll: the appliance hears a stretch every 16 to 28 s of speech, so a
+  // look every few seconds shows each one soon after it is stored.
+  var LIVE_POLL_MS = 3000;
+  var liveEl = document.getElementById("rec-live");
+  var liveText = document.getElementById("rec-live-text");
+  var liveState = document.getElementById("rec-live-state");
+  var liveStretches = 0, liveTimer = null;
 
   var mode = null, stream = null, analyser = null, levels = null, paused = false;
   var elapsed = 0, tickedAt = 0, timer = null;
@@ -111,6 +118,7 @@
           section.dataset.dictation = recording.id;
           context = audio;
           pump();
+          watchLive();
           return "streamed";
         }
         abandon();
@@ -238,6 +246,47 @@
         fail(reply.body.error || "The recording could not be finished.");
       }
     }, function () { sending = false; stopSent = false; retry(null); });
+  }
+
+  // ---- Live transcript ----
+
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
+  // Polls what the appliance has heard so far. Marked as a background poll: it is not the
+  // clinician's activity (the chunks are, while recording), so a page left open after Stop does
+  // not hold the session open. Only a reply with new stretches carries text.
+  function watchLive() {
+    if (!recording || !recording.live || !liveEl) { return; }
+    liveEl.hidden = false;
+    liveState.textContent = "Listening… the first words appear after about half a minute.";
+    function poll() {
+      liveTimer = null;
+      if (left || failed) { return; }
+      fetch(recording.live + "?after=" + liveStretches, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-Background-Poll": "1" }
+      }).then(answer).then(function (reply) {
+        if (reply.status === 200) { showLive(reply.body); }
+      }, function () { /* the chunks' own retry says when the appliance is away */ })
+        .then(function () { if (!left && !failed) { liveTimer = window.setTimeout(poll, LIVE_POLL_MS); } });
+    }
+    liveTimer = window.setTimeout(poll, LIVE_POLL_MS);
+  }
+
+  function showLive(live) {
+    if (typeof live.text === "string") {
+      liveText.textContent = live.text;
+      liveStretches = live.stretches;
+    }
+    var heard = Math.round(live.heard_seconds), received = Math.round(live.received_seconds);
+    var line = heard ? "Heard " + heard + " s of the " + received + " s received." :
+      received + " s received; nothing heard yet.";
+    if (live.audio_shredded_at) {
+      line += " The audio of what was heard was deleted at " + clock(live.audio_shredded_at) + ".";
+    }
+    liveState.textContent = line;
   }
 
   // ---- Whole ----

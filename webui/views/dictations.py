@@ -60,6 +60,7 @@ from appliance.records.recordings import (
     Refusal,
     append_chunk,
     finish_recording,
+    live_transcript,
     start_recording,
 )
 from appliance.records.retention import deletion_due
@@ -336,6 +337,7 @@ def recording_start(request: Request) -> Response:
             "location": base,
             "chunks": f"{base}/chunks",
             "stop": f"{base}/stop",
+            "live": f"{base}/live",
             "next_sequence": view.chunks_received,
         },
         status_code=201,
@@ -424,3 +426,36 @@ def recording_stop(request: Request) -> Response:
     if workers is not None:
         workers.wake()
     return JSONResponse({"location": f"/dictations/{dictation_id}"})
+
+
+@allow(Role.CLINICIAN)
+def recording_live_json(request: Request) -> Response:
+    """The recording page's live transcript: polled every few seconds while recording, then
+    until the draft is ready. `after`: the stretches the page already shows."""
+    appliance = appliance_of(request)
+    after = whole_number(request.query_params.get("after", "0"))
+    if after is None:
+        return _json_error("after: a whole number (0 to start).", 400)
+    try:
+        with appliance.unit_of_work() as db:
+            live = live_transcript(
+                db,
+                appliance.keys,
+                current_actor(request),
+                request.path_params["dictation_id"],
+                after,
+            )
+    except (NotFound, AccessDenied):
+        return _json_error(NOT_FOUND, 404)
+    shredded = live.audio_shredded_at
+    body: dict[str, object] = {
+        "state": live.state,
+        "received_seconds": round(live.received_seconds, 1),
+        "heard_seconds": round(live.heard_seconds, 1),
+        "stretches": live.stretches,
+        "audio_shredded_at": None if shredded is None else shredded.isoformat(),
+        "location": f"/dictations/{request.path_params['dictation_id']}",
+    }
+    if live.text is not None:
+        body["text"] = live.text
+    return JSONResponse(body)
