@@ -36,7 +36,9 @@ line (eval.variants, made with sox and cached in build/eval-audio/), and one 20-
 dictation joined from the scripts (eval.long_dictation, synthesised here and cached there).
 
 Options: --cases ID,ID (default all); --voices espeak,piper (default both; each one drafted);
---variants tempo-0.9,tempo-1.1,noise-20db,phone-8k,long-20min (default all; `none` for none).
+--variants tempo-0.9,tempo-1.1,noise-20db,phone-8k,long-20min (default all; `none` for none);
+--no-streamed leaves out the voices (and long dictation) heard again in stretches, as the
+appliance hears a streamed recording (eval.streamed, issue 13).
 A quick run: `make eval EVAL_ARGS="--voices piper --variants none"`. The variants need sox, and
 the Piper audio must be current (make-piper.sh again after a script changes); otherwise the eval
 says so and exits 2.
@@ -62,7 +64,7 @@ from appliance.drafting.rewrite import LLMStatementWriter
 from appliance.drafting.router import LLMSectionClassifier
 from appliance.drafting.vocabulary import speech_vocabulary
 from appliance.inference.llm import LLMClient
-from eval import long_dictation
+from eval import long_dictation, streamed
 from eval.asr import Heard, Transcriber
 from eval.cases import SETS, Case, load_cases
 from eval.hearing import AudioChoice, asr_table, hear_all, summary_table, wer_matrix
@@ -680,6 +682,13 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(VARIANT_NAMES),
         help=f"Piper variants only transcribed, or none (default: {','.join(VARIANT_NAMES)})",
     )
+    parser.add_argument(
+        "--streamed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also hear each voice (and the long dictation) in stretches, as a streamed "
+        "recording is heard, beside the whole file (issue 13; default: on)",
+    )
     return parser
 
 
@@ -730,6 +739,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_model_server_settings()
         transcriber = Transcriber(settings)
         hearings, long = hear_all(transcriber, cases, choice, piper, sox)
+        streamings, long_streamed = (
+            streamed.stream_all(transcriber, cases, hearings, piper, long, sox)
+            if args.streamed
+            else ([], None)
+        )
         if server is not None:
             llm_url = server.llm_url()
         model = os.environ.get("EVAL_LLM_MODEL") or served_model(llm_url, api_key)
@@ -813,6 +827,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hearing.name in VOICE_SOURCE:
             say(f"## Speech recognition: {hearing.title} voice\n")
             say(asr_table(cases, hearing.heard)[0] + "\n")
+    streamed_failures: list[str] = []
+    if streamings or long_streamed:
+        streamed_md, streamed_failures = streamed.report(cases, streamings, long_streamed)
+        say(streamed_md)
     say("## Drafting per voice (issue 14)\n")
     say(sources_table(by_source) + "\n")
     for source in sources:
@@ -857,6 +875,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     say("## Targets (issue #5, issue 14)\n")
     targets_md, failures = targets_table(by_source)
+    failures += streamed_failures
     say(targets_md + "\n")
     say(_polarity_note(by_source))
     say("## Where the losses are\n")
@@ -897,6 +916,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if long is not None:
         timing_rows.append(["making audio, the long dictation", f"{long.prepare_seconds:.1f}"])
         timing_rows.append(["transcription, the long dictation", f"{long.heard.wall_seconds:.1f}"])
+    for streaming in streamings:
+        timing_rows.append(
+            [
+                f"transcription in stretches, {streaming.whole.title}",
+                f"{streaming.wall_seconds:.1f}",
+            ]
+        )
+    if long_streamed is not None:
+        timing_rows.append(
+            [
+                "transcription in stretches, the long dictation",
+                f"{long_streamed.streamed.heard.wall_seconds:.1f}",
+            ]
+        )
     timing_rows += [
         [
             f"drafting, all cases, {' + '.join(SOURCE_LABELS[s] for s in sources)}",
