@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from appliance.crypto.envelope import RecordKey, crypto_shred, new_record_key, open_record_keys
 from appliance.crypto.keyring import KeyRing
-from appliance.models import Dictation, RecordingChunk
+from appliance.models import DataKey, Dictation, RecordingChunk
 from appliance.records import audio_chunks
 
 
@@ -95,8 +95,7 @@ def shred_through(
     those before were shredded with it) and at or before byte `end`; what removes their files,
     to run once the destruction is committed (appliance.records.after_commit)."""
     gone = [c for c in _chunks(db, row.id) if since < c.start_byte + c.byte_count <= end]
-    for c in gone:
-        crypto_shred(db, c.data_key_id)
+    _shred(db, [c.data_key_id for c in gone])
     sequences = [c.sequence for c in gone]
 
     def remove() -> None:
@@ -109,10 +108,17 @@ def shred_through(
 def shred_all(db: Session, row: Dictation) -> None:
     """Every key the dictation's audio was ever sealed under: its audio key and each chunk's.
     The files are the caller's to remove after the commit (audio_store.remove)."""
-    if row.audio_key_id is not None:
-        crypto_shred(db, row.audio_key_id)
-    for c in _chunks(db, row.id):
-        crypto_shred(db, c.data_key_id)
+    ids = [c.data_key_id for c in _chunks(db, row.id)]
+    _shred(db, ids if row.audio_key_id is None else [row.audio_key_id, *ids])
+
+
+def _shred(db: Session, key_ids: list[int]) -> None:
+    # Loaded in one query first, so that crypto_shred finds each key in the session instead of
+    # asking the database once per chunk (a 20-minute recording has 400) while Stop waits.
+    if key_ids:
+        db.exec(select(DataKey).where(col(DataKey.id).in_(key_ids))).all()
+    for key_id in key_ids:
+        crypto_shred(db, key_id)
 
 
 def chunk_key_ids(db: Session, client_id: str) -> list[int]:
