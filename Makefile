@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python -m bench.web_requests
 	$(BIN)/python -m bench.crypto_audit_cost
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.note_copies
 	$(BIN)/python -m bench.note_workflow
 	$(BIN)/python -m bench.write_lock
@@ -71,7 +72,7 @@ bench-load: install
 eval:
 	@VENV=$(VENV) EXTRAS=dev WITH_EVAL_TOOLS=1 scripts/bootstrap.sh
 	$(BIN)/python -m eval.run $(EVAL_ARGS)
-	$(BIN)/python -m eval.run --set heldout --variants none $(EVAL_HELDOUT_ARGS)
+	$(BIN)/python -m eval.run --set heldout --variants none --no-streamed $(EVAL_HELDOUT_ARGS)
 
 # site.yml on a bare Debian 12 tree (debootstrap, cached in /var/cache/appliance-ci) for the
 # inventories, checked in the tree with the real tools; needs root. .ci/run runs it after make test.
