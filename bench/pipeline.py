@@ -29,7 +29,7 @@ DICTATIONS = Path(__file__).resolve().parents[1] / "tests/fixtures/dictations"
 PASSWORD = "quiet-harbour-lantern-47"
 
 
-def _speech(seconds: float) -> bytes:
+def speech_wav(seconds: float) -> bytes:
     """A wav of real dictation speech, the committed recordings joined to the length asked."""
     manifest = json.loads((DICTATIONS / "manifest.json").read_text())["dictations"]
     pieces = [
@@ -87,7 +87,7 @@ def main() -> int:
                 ("1-minute dictation", 60, 5),
                 ("5-minute dictation", 300, 3),
             ):
-                audio = _speech(seconds)
+                audio = speech_wav(seconds)
                 before = _stage_sums(metrics)
                 times = [submit_and_wait(audio) for _ in range(runs)]
                 after = _stage_sums(metrics)
@@ -98,7 +98,7 @@ def main() -> int:
                 rows.append(
                     (label, runs, statistics.median(times), max(times), (total - model) / total)
                 )
-            audio = _speech(60)
+            audio = speech_wav(60)
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=20) as pool:
                 burst = list(pool.map(submit_and_wait, [audio] * 20))

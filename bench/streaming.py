@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import secrets
 import sys
 import tempfile
@@ -49,18 +48,16 @@ import wave
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 
 import httpx
 import numpy as np
 
-from speech_io.audio import decode
+from bench.pipeline import speech_wav
 from tests.dictation_form import DICTATION_FORM
 from tests.served_app import LoopbackBrowser, run_model_server, serve_appliance
-from tests.wav import wav_bytes
 
-DICTATIONS = Path(__file__).resolve().parents[1] / "tests/fixtures/dictations"
 PASSWORD = "quiet-harbour-lantern-47"
 RATE = 16_000
 BYTES_PER_SECOND = RATE * 2
@@ -104,29 +101,6 @@ def p50_p95(values: Sequence[float]) -> tuple[float, float]:
 
 
 # ---- Audio ----
-
-
-@cache
-def _joined_recordings() -> bytes:
-    """The committed recordings one after the other, as s16le (tests.wav's conversion)."""
-    manifest = json.loads((DICTATIONS / "manifest.json").read_text())["dictations"]
-    pieces = [
-        decode((DICTATIONS / d["audio"]).read_bytes(), max_seconds=600).samples for d in manifest
-    ]
-    return _pcm_of(wav_bytes(np.concatenate(pieces)))
-
-
-def speech_wav(seconds: float) -> bytes:
-    """A wav of real dictation speech, the committed recordings joined to the length asked."""
-    pcm = _joined_recordings()
-    wanted = int(seconds * RATE) * 2
-    with io.BytesIO() as out:
-        with wave.open(out, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(RATE)
-            w.writeframes((pcm * (wanted // len(pcm) + 1))[:wanted])
-        return out.getvalue()
 
 
 def _pcm_of(wav: bytes) -> bytes:
