@@ -1,7 +1,7 @@
 """Each dictation heard as the appliance hears a streamed recording (issue 13, "same result").
 
 A recording streamed from the browser is transcribed a stretch at a time while it is spoken
-(appliance.jobs.stretch_stage), then the tail at Stop (appliance.jobs.dictation_stages). Here
+(speech_io.protocol), then the tail at Stop (appliance.jobs.dictation_stages). Here
 the same audio goes the same way, with nothing reimplemented: the case's audio as the browser's
 16 kHz s16le PCM, cut where speech_io.stretches.plan_stretches says a worker keeping up with
 3-second chunks would cut it, each stretch as WAV (appliance.records.pcm_stream.as_wav) through
@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from appliance.drafting import pipeline
-from appliance.jobs.stretch_stage import NOTHING_HEARD
 from appliance.records.pcm_stream import BYTES_PER_SECOND, as_wav
 from eval import long_dictation
 from eval.asr import Heard
@@ -31,6 +30,7 @@ from eval.report import table, verdict
 from eval.voices import Recording
 from model_server.wer import word_error_rate
 from speech_io.audio import AudioError, decode
+from speech_io.protocol import NOTHING_HEARD
 from speech_io.stretches import join_texts, plan_stretches
 
 # webui/static/recorder.js sends a chunk every 3 s of audio (CHUNK_SAMPLES).

@@ -42,3 +42,9 @@ ABOUT_THE_RECORDING = frozenset(
         SpeechErrorCode.NO_SPEECH,
     }
 )
+# What the speech service says of audio with nothing in it to hear. Of a stretch of a recording
+# still being spoken, or the tail after its last stretch, that is a pause the clinician took,
+# not a fault: the stretch's text is empty (appliance.jobs.stretch_stage).
+NOTHING_HEARD = frozenset(
+    {SpeechErrorCode.EMPTY, SpeechErrorCode.SILENT, SpeechErrorCode.NO_SPEECH}
+)

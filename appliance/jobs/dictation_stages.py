@@ -35,7 +35,6 @@ from appliance.jobs.queue import (
     stale_before,
     work_while_claimed,
 )
-from appliance.jobs.stretch_stage import NOTHING_HEARD
 from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
 from appliance.notes.review import start_note
@@ -51,7 +50,7 @@ from appliance.records.pcm_stream import as_wav
 from appliance.records.session_details import session_of
 from appliance.runtime import Appliance
 from appliance.settings import Settings
-from speech_io.protocol import ABOUT_THE_RECORDING, SpeechErrorCode
+from speech_io.protocol import ABOUT_THE_RECORDING, NOTHING_HEARD, SpeechErrorCode
 from speech_io.stretches import join_texts
 
 logger = logging.getLogger("appliance.jobs")

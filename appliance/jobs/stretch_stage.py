@@ -29,6 +29,7 @@ from appliance.audit.record import record_by
 from appliance.drafting import pipeline
 from appliance.inference.configured import configured_models
 from appliance.inference.speech import SpeechRejected, SpeechUnavailable
+from appliance.jobs.dictation_stages import renew_claim
 from appliance.jobs.queue import JobType, backoff_seconds, claim_first, stale_before
 from appliance.metrics import JOB_STAGE_SECONDS
 from appliance.models import Dictation
@@ -39,7 +40,7 @@ from appliance.records.dictations import State, read_partial, store_partial
 from appliance.records.pcm_stream import as_wav
 from appliance.records.session_details import session_of
 from appliance.runtime import Appliance
-from speech_io.protocol import SpeechErrorCode
+from speech_io.protocol import NOTHING_HEARD
 from speech_io.stretches import BYTES_PER_SECOND, DEFAULT_POLICY, find_cut, join_texts
 
 logger = logging.getLogger("appliance.jobs")
@@ -47,9 +48,6 @@ logger = logging.getLogger("appliance.jobs")
 DUE_BYTES = int(DEFAULT_POLICY.due_seconds * BYTES_PER_SECOND)
 # A stretch due but with no pause in it yet: look again when another chunk or two has come.
 NO_PAUSE_YET_SECONDS = 3.0
-# What the speech service says of a stretch with nothing in it to hear: a pause the clinician
-# took, not a fault. The stretch's text is empty and its audio is shredded like any other.
-NOTHING_HEARD = (SpeechErrorCode.EMPTY, SpeechErrorCode.SILENT, SpeechErrorCode.NO_SPEECH)
 
 
 def claim_next(appliance: Appliance) -> str | None:
@@ -73,14 +71,6 @@ def claim_next(appliance: Appliance) -> str | None:
         row.claimed_at = now
         db.add(row)
         return row.id
-
-
-def renew_claim(appliance: Appliance, dictation_id: str) -> None:
-    with appliance.unit_of_work() as db:
-        row = db.get(Dictation, dictation_id)
-        if row is not None and row.claimed_at is not None:
-            row.claimed_at = clock.utcnow()
-            db.add(row)
 
 
 def _release(appliance: Appliance, dictation_id: str, after_seconds: float) -> None:

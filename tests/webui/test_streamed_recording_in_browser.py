@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +36,28 @@ DICTATIONS = Path(__file__).resolve().parents[1] / "fixtures" / "dictations"
 DICTATION_URL = re.compile(r".*/dictations/[0-9a-f]{32}$")
 
 
-@pytest.fixture
-def microphone_browser(chromium_path: str) -> Iterator[Any]:
-    """Chromium whose microphone plays hello.wav once (then silence), allowed without asking."""
+@contextmanager
+def _chromium_hearing(chromium_path: str, speech: Path) -> Iterator[Any]:
+    """Chromium whose microphone plays `speech` once (then silence), allowed without asking."""
     from playwright.sync_api import sync_playwright
 
     flags = [
         *CHROMIUM_FLAGS,
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={SPEECH}%noloop",
+        f"--use-file-for-fake-audio-capture={speech}%noloop",
     ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def microphone_browser(chromium_path: str) -> Iterator[Any]:
+    """Chromium whose microphone says hello.wav."""
+    with _chromium_hearing(chromium_path, SPEECH) as browser:
+        yield browser
 
 
 def _status(page: Any, dictation_id: str) -> dict[str, Any]:
@@ -115,21 +123,11 @@ def test_it_streams_the_recording_as_it_is_spoken_and_drafts_it_after_stop(
 def dictating_browser(chromium_path: str, tmp_path: Path) -> Iterator[Any]:
     """Chromium whose microphone plays a 48-second dictation (cbt-01, espeak-ng) once: long
     enough for the appliance to hear a stretch of it while the recording goes on."""
-    from playwright.sync_api import sync_playwright
-
     samples = decode((DICTATIONS / "cbt-01.opus").read_bytes(), max_seconds=600).samples
     speech = tmp_path / "dictation.wav"
     speech.write_bytes(wav_bytes(samples))
-    flags = [
-        *CHROMIUM_FLAGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={speech}%noloop",
-    ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
+    with _chromium_hearing(chromium_path, speech) as browser:
         yield browser
-        browser.close()
 
 
 def test_the_transcript_forms_while_recording_and_the_draft_follows_stop(
