@@ -43,6 +43,16 @@ _CLAUSE_START = re.compile(
     r"next session|the next session|homework|symptoms|at the end)\b)",
     re.IGNORECASE,
 )
+# Whatever the sentence's length, what comes next after a comma is a statement of its own:
+# Whisper joins "The client denies suicidal ideation, intent, or plan. Homework is two thought
+# records." into one sentence, and a note must not file the homework under risk, nor the risk
+# under the plan. Only these plan openings: unlike "the client" or "we", nothing else in a
+# sentence starts with them ("When asked about sleep, the client said ..." is one statement).
+_NEXT_STEP_START = re.compile(
+    r",\s++(?=(?:homework|next session|the next session|we will meet|we'll meet|"
+    r"we will see|follow-up is|follow up is)\b)",
+    re.IGNORECASE,
+)
 _MIN_CLAUSE_WORDS = 4
 _WORD = re.compile(r"\S+")  # a word as str.split() finds it
 
@@ -147,11 +157,10 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     # bisection: splitting the rest of the sentence at every comma was quadratic on a typed
     # run-on ("..., we ..." thousands of times).
     words = [match.start() for match in _WORD.finditer(sentence)]
-    if len(words) <= RUN_ON_WORDS:
-        return [(0, len(sentence))]
+    starts = _CLAUSE_START if len(words) > RUN_ON_WORDS else _NEXT_STEP_START
     pieces: list[tuple[int, int]] = []
     start = 0
-    for match in _CLAUSE_START.finditer(sentence):
+    for match in starts.finditer(sentence):
         cut = match.start() + 1  # the comma stays with its clause
         # A blank follows `cut` and a word starts at `start` and at `match.end()`, so these are
         # the word counts of sentence[start:cut] and sentence[match.end():].

@@ -49,6 +49,24 @@ def test_a_short_sentence_with_a_comma_before_a_subject_stays_whole() -> None:
     assert [s.text for s in split_sentences(text)] == [text]
 
 
+def test_what_comes_next_is_its_own_statement_even_in_a_short_sentence() -> None:
+    text = "The client denies suicidal ideation, intent, or plan, homework is two thought records."
+    assert [s.text for s in split_sentences(text)] == [
+        "The client denies suicidal ideation, intent, or plan,",
+        "homework is two thought records.",
+    ]
+    measured = "the PHQ-9 was 16, we will meet again on Friday."
+    assert [s.text for s in split_sentences(measured)] == [
+        "the PHQ-9 was 16,",
+        "we will meet again on Friday.",
+    ]
+
+
+def test_a_plan_word_after_too_short_an_opening_keeps_the_sentence_whole() -> None:
+    text = "As planned, homework was reviewed first."
+    assert [s.text for s in split_sentences(text)] == [text]
+
+
 def test_each_typed_line_is_its_own_statement() -> None:
     text = "Reviewed diary card\nPracticed TIPP skills\n\nHomework: DEAR MAN script"
     assert [s.text for s in split_sentences(text)] == [
