@@ -69,6 +69,7 @@ def test_it_starts_a_recording_and_says_where_to_send_it(alice: Recorder) -> Non
         "location": f"/dictations/{dictation_id}",
         "chunks": f"/dictations/{dictation_id}/chunks",
         "stop": f"/dictations/{dictation_id}/stop",
+        "live": f"/dictations/{dictation_id}/live",
         "next_sequence": 0,
     }
     assert alice.status(dictation_id)["state"] == "recording"
@@ -197,3 +198,27 @@ def test_a_chunk_without_the_csrf_token_is_refused(alice: Recorder) -> None:
     refused = alice.chunk(dictation_id, 0, CHUNKS[0])
     assert refused.status_code == 403
     assert alice.status(dictation_id)["next_sequence"] == 0
+
+
+def test_the_live_transcript_says_what_arrived_and_refuses_a_bad_after(alice: Recorder) -> None:
+    dictation_id = _started(alice)
+    assert alice.chunk(dictation_id, 0, CHUNKS[0]).status_code == 201
+    live = alice.browser.get(
+        f"/dictations/{dictation_id}/live?after=0", headers={"x-background-poll": "1"}
+    )
+    assert live.status_code == 200
+    body = live.json()
+    assert body["state"] == "recording" and body["stretches"] == 0 and "text" not in body
+    assert body["received_seconds"] == 1.0 and body["heard_seconds"] == 0
+    assert body["audio_shredded_at"] is None
+    bad = alice.browser.get(f"/dictations/{dictation_id}/live?after=abc")
+    assert bad.status_code == 400 and "after" in bad.json()["error"]
+
+
+def test_bob_cannot_read_alices_live_transcript(
+    alice: Recorder, signed_in: Callable[[str], Browser]
+) -> None:
+    dictation_id = _started(alice)
+    bob = signed_in("bob")
+    answer = bob.get(f"/dictations/{dictation_id}/live?after=0")
+    assert answer.status_code == 404 and "text" not in answer.json()

@@ -37,6 +37,7 @@ NOT_PAGES = {
     "/metrics",
     "/",  # sends each role to its landing page
     "/dictations/{dictation_id}/status",
+    "/dictations/{dictation_id}/live",
     "/exports/{export_id}/status",
     "/audit/export.csv",
     # A signed note's copies are downloads (PDF, text, FHIR JSON), never pages.
