@@ -313,7 +313,8 @@ def live_transcript(
         audit_dictation(actor, "dictation.live_view", dictation_id, Outcome.DENIED, "not_found")
         raise NotFound("dictation")
     text = None
-    if row.stretches_transcribed > after:
+    # Once the whole transcript is stored the text so far is gone (the transcript holds it).
+    if row.stretches_transcribed > after and row.partial_transcript_sealed is not None:
         text = read_partial(db, keys, row)
         audit_dictation(actor, "dictation.live_view", dictation_id)
     return LiveTranscript(
