@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,23 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@contextmanager
+def chromium_hearing(chromium_path: str, speech: Path) -> Iterator[Any]:
+    """Chromium whose microphone plays `speech` once (then silence), allowed without asking."""
+    from playwright.sync_api import sync_playwright
+
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={speech}%noloop",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -126,23 +144,13 @@ def _open_new_dictation(page: Any, base: str) -> None:
 def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
     tmp_path: Path, models: Running, chromium_path: str
 ) -> None:
-
-    from playwright.sync_api import sync_playwright
-
     speech = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "hello.wav"
     with serve_appliance(
         tmp_path, speech_url=models.speech_url, llm_url=models.llm_url, workers="1"
     ) as served:
         served.add_user("alice", "clinician", PASSWORD)
-        flags = [
-            *CHROMIUM_FLAGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            # The fake microphone plays this file: real speech into MediaRecorder.
-            f"--use-file-for-fake-audio-capture={speech}%noloop",
-        ]
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
+        # The fake microphone plays this file: real speech into MediaRecorder.
+        with chromium_hearing(chromium_path, speech) as browser:
             page = browser.new_page()
             _open_new_dictation(page, served.base)
             # The appliance refuses to start a streamed recording: the page falls back to
@@ -182,7 +190,6 @@ def test_a_dictation_recorded_in_the_browser_becomes_a_draft(
             assert cited.get_attribute("id") == f"source-{ref}"
             words = statement.locator("textarea.st-text").input_value()
             assert cited.inner_text().strip() in words
-            browser.close()
 
 
 def test_a_waiting_dictation_offers_a_notification_asked_for_by_a_click(

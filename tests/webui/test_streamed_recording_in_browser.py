@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ from speech_io.audio import decode
 from tests.served_app import Running, serve_appliance
 from tests.wav import wav_bytes
 from tests.webui.test_in_browser import (
-    CHROMIUM_FLAGS,
     PASSWORD,
     _open_new_dictation,
+    chromium_hearing,
     chromium_path,
     models,
 )
@@ -36,27 +35,10 @@ DICTATIONS = Path(__file__).resolve().parents[1] / "fixtures" / "dictations"
 DICTATION_URL = re.compile(r".*/dictations/[0-9a-f]{32}$")
 
 
-@contextmanager
-def _chromium_hearing(chromium_path: str, speech: Path) -> Iterator[Any]:
-    """Chromium whose microphone plays `speech` once (then silence), allowed without asking."""
-    from playwright.sync_api import sync_playwright
-
-    flags = [
-        *CHROMIUM_FLAGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={speech}%noloop",
-    ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=flags)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def microphone_browser(chromium_path: str) -> Iterator[Any]:
     """Chromium whose microphone says hello.wav."""
-    with _chromium_hearing(chromium_path, SPEECH) as browser:
+    with chromium_hearing(chromium_path, SPEECH) as browser:
         yield browser
 
 
@@ -126,7 +108,7 @@ def dictating_browser(chromium_path: str, tmp_path: Path) -> Iterator[Any]:
     samples = decode((DICTATIONS / "cbt-01.opus").read_bytes(), max_seconds=600).samples
     speech = tmp_path / "dictation.wav"
     speech.write_bytes(wav_bytes(samples))
-    with _chromium_hearing(chromium_path, speech) as browser:
+    with chromium_hearing(chromium_path, speech) as browser:
         yield browser
 
 
