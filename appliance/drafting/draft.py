@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import count
 from typing import Any, Protocol
 
+from appliance.drafting.boundaries import spoken_statements
 from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
@@ -274,6 +275,39 @@ def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, flo
     return count
 
 
+def _file(
+    section: list[Statement],
+    statement_id: str,
+    routed_by: str,
+    sentence: Sentence,
+    previous: Sentence | None,
+    transcript: str,
+) -> Statement:
+    """Adds a statement of `sentence` to its section, citing the sentence's span, and returns
+    what the section now holds for it.
+
+    A written sentence cut into pieces (a run-on, appliance.drafting.boundaries) was cut so that
+    each piece could go to its own section. Where the piece before it, of the same written
+    sentence, went to this same section and is still the section's last statement, the two are
+    one statement again: the clinician reads the sentence as it was written, with one span."""
+    last = section[-1] if section else None
+    if (
+        last is not None
+        and previous is not None
+        and previous.written is not None
+        and previous.written == sentence.written
+        and last.provenance[-1].end == previous.end
+    ):
+        start = last.provenance[0].start
+        text = transcript[start : sentence.end]
+        section[-1] = replace(last, text=text, provenance=[Span(start, sentence.end, text)])
+        return section[-1]
+    span = Span(sentence.start, sentence.end, sentence.text)
+    filed = Statement(statement_id, sentence.text, [span], routed_by)
+    section.append(filed)
+    return filed
+
+
 def build_draft(
     transcript: str,
     modality: str,
@@ -293,7 +327,7 @@ def build_draft(
     form = FORMATS[note_format] if isinstance(note_format, str) else note_format
     if not form.sections or any(s.key == RISK for s in form.sections):
         raise ValueError("a note format needs sections of its own; risk is added to every draft")
-    sentences = split_sentences(transcript)
+    sentences = spoken_statements(split_sentences(transcript))
     sections: dict[str, list[Statement]] = {s.key: [] for s in form.sections}
     sections[RISK] = []
     flags: list[Flag] = []
@@ -311,22 +345,21 @@ def build_draft(
     if preamble and header is None:
         header = HEADER
         sections = {HEADER: []} | sections
+    previous: Sentence | None = None  # the sentence filed last, to join pieces of one sentence
     for number, (sentence, concept) in enumerate(
         zip(sentences, learned_concepts, strict=True), start=1
     ):
         check()  # each sentence may wait for the model, so the limit is checked before each
-        span = Span(sentence.start, sentence.end, sentence.text)
         if is_risk_sentence(sentence):
-            sections[RISK].append(Statement(f"s{number}", sentence.text, [span], "cue"))
-            continue
-        if number <= preamble and header is not None:
-            sections[header].append(Statement(f"s{number}", sentence.text, [span], "classifier"))
-            continue
-        learned = section_probabilities(concept, homes) if homes else {}
-        sureness = max(concept.values(), default=0.0)
-        key, how = _route(form, sentence, classifier, learned, sureness)
-        statement = Statement(f"s{number}", sentence.text, [span], how)
-        sections[key].append(statement)
+            key, how = RISK, "cue"
+        elif number <= preamble and header is not None:
+            key, how = header, "classifier"
+        else:
+            learned = section_probabilities(concept, homes) if homes else {}
+            sureness = max(concept.values(), default=0.0)
+            key, how = _route(form, sentence, classifier, learned, sureness)
+        statement = _file(sections[key], f"s{number}", how, sentence, previous, transcript)
+        previous = sentence
         if how == "default":
             flag(
                 "unplaced",

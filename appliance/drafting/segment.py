@@ -63,6 +63,10 @@ class Sentence:
     start: int
     end: int
     text: str
+    # Which written sentence (counted from 0) this one is, or is a piece of: a run-on cut into
+    # statements gives pieces of one written sentence, which a draft may show as one again.
+    # None where no one counted (a sentence made by hand).
+    written: int | None = None
 
 
 def split_sentences(transcript: str) -> list[Sentence]:
@@ -144,10 +148,12 @@ def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
     if not stripped:
         return
     offset = start + len(piece) - len(piece.lstrip())
+    previous = sentences[-1].written if sentences else None
+    written = previous + 1 if previous is not None else 0
     for clause_start, clause_end in _clauses(stripped):
         clause = stripped[clause_start:clause_end]
         sentences.append(
-            Sentence(len(sentences), offset + clause_start, offset + clause_end, clause)
+            Sentence(len(sentences), offset + clause_start, offset + clause_end, clause, written)
         )
 
 

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from appliance.drafting.boundaries import shared_boundaries
 from appliance.drafting.draft import build_draft
 from appliance.drafting.faithful import rejection
 from appliance.drafting.formats import FORMATS
@@ -153,9 +154,11 @@ def hostile_text(draw: st.DrawFn) -> str:
 
 @pytest.fixture(autouse=True, scope="module")
 def _trained_classifier() -> None:
-    """The placement classifier trains once per process (about a second, plus importing
-    scikit-learn) before its first draft; what is timed here is drafting, every time after."""
+    """The placement classifier and the boundary model train once per process (a few seconds,
+    plus importing scikit-learn) before the first draft; what is timed here is drafting, every
+    time after."""
     shared_classifier()
+    shared_boundaries()
 
 
 def _timed(stage: str, run: Callable[..., Any], *args: Any) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.drafting.draft import RISK, build_draft
+from appliance.drafting.boundaries import spoken_statements
+from appliance.drafting.draft import RISK, Statement, build_draft
 from appliance.drafting.grounding import ungrounded
 from appliance.drafting.risk import NOT_ADDRESSED
 from appliance.drafting.segment import split_sentences
@@ -190,3 +191,44 @@ def test_a_risk_statement_with_a_clear_denial_or_report_is_not_flagged(said: str
     assert draft.sections["risk"] and not any(
         f.code == "risk_polarity_unclear" for f in draft.flags
     )
+
+
+# Whisper's way with a natural voice: one sentence, comma-joined (appliance.drafting.boundaries).
+RUN_ON = (
+    "Individual therapy session 4, seen on Friday, the client reported that panic attacks "
+    "happened twice this week, the GAD-7 was 13, we practised paced breathing and reviewed the "
+    "panic cycle, the client was able to slow her breathing within two minutes, homework is to "
+    "log each attack. The client denies suicidal ideation."
+)
+
+
+def _statement_starting(draft_sections: dict[str, list[Statement]], opening: str) -> str:
+    for key, statements in draft_sections.items():
+        if any(s.text.startswith(opening) for s in statements):
+            return key
+    raise AssertionError(f"no statement starts with {opening!r}")
+
+
+def test_the_spoken_sentences_of_a_run_on_go_to_their_own_sections() -> None:
+    draft = build_draft(RUN_ON, "cbt", "birp")
+    sections = draft.sections
+    assert _statement_starting(sections, "we practised") == "intervention"
+    assert _statement_starting(sections, "the client was able") == "response"
+    assert _statement_starting(sections, "homework is") == "plan"
+    for statements in sections.values():
+        for statement in statements:
+            (span,) = statement.provenance
+            assert RUN_ON[span.start : span.end] == span.text == statement.text
+
+
+def test_pieces_of_one_sentence_that_land_in_one_section_read_as_one_statement() -> None:
+    # Without its commas, so that the learned model alone finds where sentences end.
+    bare = RUN_ON.replace(",", "")
+    pieces = spoken_statements(split_sentences(bare))
+    report = [p.text for p in pieces if p.text.startswith(("the client reported", "the GAD-7"))]
+    assert len(report) == 2  # the model cut between them ...
+    draft = build_draft(bare, "cbt", "birp")
+    joined = [s for s in draft.sections["behavior"] if s.text.startswith("the client reported")]
+    assert [s.text for s in joined] == [" ".join(report)]  # ... and the draft joined them again
+    (span,) = joined[0].provenance
+    assert bare[span.start : span.end] == joined[0].text

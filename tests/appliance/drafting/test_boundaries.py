@@ -1,0 +1,97 @@
+"""The learned boundary model: where a spoken sentence ends inside a Whisper run-on."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from appliance.drafting.boundaries import (
+    MIN_PIECE_WORDS,
+    MIN_SENTENCE_WORDS,
+    BoundaryModel,
+    shared_boundaries,
+    spoken_statements,
+)
+from appliance.drafting.placement import load_corpus
+from appliance.drafting.segment import split_sentences
+
+# Written for these tests in the way Whisper writes a natural voice: one sentence, commas only.
+COMMA_RUN_ON = (
+    "Individual therapy session 4, seen on Friday, the client reported that panic attacks "
+    "happened twice this week, the GAD-7 was 13, we practised paced breathing and reviewed the "
+    "panic cycle, the client was able to slow her breathing within two minutes, homework is to "
+    "log each attack."
+)
+OPENINGS = (
+    "the client reported",
+    "we practised",
+    "the client was able",
+    "homework is",
+)
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[start:end] for start, end in shared_boundaries().pieces(text)]
+
+
+def test_a_comma_joined_run_on_is_cut_where_each_spoken_sentence_begins() -> None:
+    pieces = _pieces(COMMA_RUN_ON)
+    assert pieces[0] == "Individual therapy session 4, seen on Friday,"
+    for opening in OPENINGS:
+        assert any(piece.startswith(opening) for piece in pieces), (opening, pieces)
+
+
+def test_a_run_on_with_no_punctuation_at_all_is_cut_too() -> None:
+    bare = COMMA_RUN_ON.replace(",", "").replace(".", "").lower()
+    pieces = _pieces(bare)
+    for opening in ("the client reported", "we practised", "the client was able"):
+        assert any(piece.startswith(opening) for piece in pieces), (opening, pieces)
+
+
+def test_the_pieces_cover_the_sentence_and_keep_its_commas() -> None:
+    pieces = shared_boundaries().pieces(COMMA_RUN_ON)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(COMMA_RUN_ON)
+    for (_, end), (start, _) in pairwise(pieces):
+        assert COMMA_RUN_ON[end:start] == " "  # nothing lost between pieces
+    assert all(COMMA_RUN_ON[end - 1] == "," for _, end in pieces[:-1])
+
+
+def test_a_sentence_shorter_than_the_minimum_is_never_cut() -> None:
+    short = "The client said, I always let people down, the PHQ-9 was 14 today."
+    assert len(short.split()) < MIN_SENTENCE_WORDS
+    assert _pieces(short) == [short]
+
+
+def test_no_piece_is_shorter_than_the_minimum() -> None:
+    choppy = ", ".join(["we met", "she cried", "I listened", "she slept"] * 8) + "."
+    pieces = _pieces(choppy)
+    assert all(len(piece.split()) >= MIN_PIECE_WORDS for piece in pieces)
+
+
+def test_a_long_written_sentence_with_the_writers_own_commas_stays_whole() -> None:
+    written = (
+        "The client arrived early, sat near the door, spoke quietly and kept her coat on for "
+        "most of the hour, which fits the anxious presentation we have seen since intake."
+    )
+    assert len(written.split()) >= MIN_SENTENCE_WORDS
+    assert _pieces(written) == [written]
+
+
+def test_spoken_statements_keep_their_spans_and_their_written_sentence() -> None:
+    # No commas: the openings segment.py cuts at ("..., the client") need one before them.
+    bare = COMMA_RUN_ON.replace(",", "")
+    transcript = "Session note for J.M. " + bare + " Next session is Tuesday."
+    written = split_sentences(transcript)
+    statements = spoken_statements(written)
+    assert len(statements) > len(written)
+    assert [s.index for s in statements] == list(range(len(statements)))
+    for statement in statements:
+        assert transcript[statement.start : statement.end] == statement.text
+    run_on = [s for s in statements if s.text in bare]
+    assert len({s.written for s in run_on}) == 1
+    assert statements[-1].written == written[-1].written != run_on[0].written
+
+
+def test_the_same_corpus_trains_the_same_model() -> None:
+    corpus = load_corpus()[:400]
+    words = COMMA_RUN_ON.split()
+    assert BoundaryModel(corpus).probabilities(words) == BoundaryModel(corpus).probabilities(words)
