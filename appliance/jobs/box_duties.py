@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
+from appliance.drafting.boundaries import shared_boundaries
 from appliance.drafting.placement import shared_classifier
 from appliance.jobs.job_types import JOB_TYPES
 from appliance.jobs.queue import Workers
@@ -38,6 +39,11 @@ logger = logging.getLogger("appliance.jobs")
 # The key of the advisory lock: any constant bigint the appliance uses for nothing else.
 DUTIES_LOCK_KEY = 0x617070_64757479  # "app" "duty"
 ELECTION_SECONDS = 5.0
+
+
+def _train_drafting_models() -> None:
+    shared_classifier()
+    shared_boundaries()
 
 
 class DutiesLock:
@@ -113,9 +119,12 @@ class BoxDuties:
             await asyncio.sleep(self.election_seconds)
 
     def _begin(self) -> None:
-        # The placement classifier trains on first use (a few seconds with scikit-learn's
-        # import): trained now, beside the workers, the first dictation does not wait for it.
-        threading.Thread(target=shared_classifier, name="placement-training", daemon=True).start()
+        # The placement classifier and the boundary model train on first use (a few seconds
+        # with scikit-learn's import): trained now, beside the workers, the first dictation
+        # does not wait for them.
+        threading.Thread(
+            target=_train_drafting_models, name="drafting-training", daemon=True
+        ).start()
         self._periodic = start_periodic_tasks(self.appliance)
         self.workers = Workers(self.appliance, list(JOB_TYPES), self.appliance.settings.workers)
         self.workers.start()
