@@ -61,6 +61,7 @@ _REGULARISATION = 1.0  # LogisticRegression's C
 # memory. liblinear fits this binary problem in under a second, in a fifth of L-BFGS's memory
 # on these features (about 45 MB against 300 MB), with the same placements.
 _HASH_BITS = 18
+_CLAUSE_BAG = 6
 _SOLVER = "liblinear"
 
 
@@ -92,6 +93,8 @@ def gap_features(words: Sequence[str]) -> list[list[str]]:
     clause_end = [count - 1] * count
     for i in range(count - 2, -1, -1):
         clause_end[i] = i if marks[i] else clause_end[i + 1]
+    left_has = [f"left has={w}" for w in plain]
+    right_has = [f"right has={w}" for w in plain]
     rows: list[list[str]] = []
     for i in range(count - 1):
         mark = marks[i] or "_"
@@ -128,6 +131,14 @@ def gap_features(words: Sequence[str]) -> list[list[str]]:
                 f"earlier opener={earlier}",
             ]
         )
+        # The words of the clauses either side (up to _CLAUSE_BAG of each, nearest the gap):
+        # whether the clause after has a subject and a verb of its own ("the PHQ-9 was 14") or
+        # continues the one before ("down from 20 at intake"). On the corpus's cross-validation
+        # they found 0.66 of the joins instead of 0.63, with 0.84 of the cuts right, not 0.80.
+        # (Sliced from names made once per word: made per gap, they doubled the time a long
+        # run-on took.)
+        rows[-1] += left_has[max(clause_start[i], i + 1 - _CLAUSE_BAG) : i + 1]
+        rows[-1] += right_has[i + 1 : min(clause_end[i + 1], i + _CLAUSE_BAG) + 1]
     return rows
 
 
