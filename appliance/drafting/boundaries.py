@@ -48,6 +48,27 @@ MIN_PIECE_WORDS = 4
 THRESHOLD = 0.5
 
 _WORD = re.compile(r"\S+")  # a word as str.split() finds it
+# A quote a clinician introduces ("she said, I just freeze", "told me, I'm a fraud") goes on
+# the sentence that introduces it. The corpus's joins teach that ", I ..." starts a sentence
+# (it often does, in Whisper's run-ons), so the model alone cut there; no cut follows these.
+_SPEECH_VERBS = frozenset(
+    {
+        "said",
+        "says",
+        "say",
+        "saying",
+        "stated",
+        "states",
+        "asked",
+        "asks",
+        "replied",
+        "added",
+        "explained",
+        "wondered",
+    }
+)
+_TOLD = frozenset({"told", "tells", "tell", "asked", "asks", "reminded", "warned"})
+_HEARER = frozenset({"me", "us", "him", "her", "them", "everyone", "you"})
 _NUMBER = re.compile(r"\d+(?:[.:]\d+)?%?")
 _TRAINING_SEED = 7
 _TRAINING_ROUNDS = 3  # passes over the corpus, each joining its sentences in a new order
@@ -219,13 +240,16 @@ class BoundaryModel:
         matches = list(_WORD.finditer(sentence))
         if len(matches) < max(MIN_SENTENCE_WORDS, 2 * MIN_PIECE_WORDS):
             return [(0, len(sentence))]
-        chances = self.probabilities([m.group() for m in matches])
+        words = [m.group() for m in matches]
+        chances = self.probabilities(words)
         # Gap i is cut after word i. `cuts` holds -1 and the last word as sentinels, so each
         # candidate's neighbours are found by bisection.
         cuts = [-1, len(matches) - 1]
         for gap in sorted(range(len(chances)), key=lambda g: (-chances[g], g)):
             if chances[gap] < THRESHOLD:
                 break
+            if _introduces_speech(words, gap):
+                continue
             place = bisect_left(cuts, gap)
             if gap - cuts[place - 1] >= MIN_PIECE_WORDS and cuts[place] - gap >= MIN_PIECE_WORDS:
                 insort(cuts, gap)
@@ -236,6 +260,14 @@ class BoundaryModel:
             start = matches[gap + 1].start()
         pieces.append((start, len(sentence)))
         return pieces
+
+
+def _introduces_speech(words: Sequence[str], gap: int) -> bool:
+    """Whether the words before `gap` introduce a quote ("... said," / "... told me,")."""
+    last = _word(words[gap])
+    if last in _SPEECH_VERBS:
+        return True
+    return gap >= 1 and last in _HEARER and _word(words[gap - 1]) in _TOLD
 
 
 _lock = threading.Lock()

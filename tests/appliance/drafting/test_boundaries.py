@@ -95,3 +95,17 @@ def test_the_same_corpus_trains_the_same_model() -> None:
     corpus = load_corpus()[:400]
     words = COMMA_RUN_ON.split()
     assert BoundaryModel(corpus).probabilities(words) == BoundaryModel(corpus).probabilities(words)
+
+
+def test_a_quote_a_clinician_introduces_stays_with_its_sentence() -> None:
+    said = (
+        "D.H. was quieter than usual and said, I just don't see the point of any of this "
+        "anymore, and when I checked in after group he denied suicidal ideation."
+    )
+    told = (
+        "She talked about the presentation she keeps putting off, and told me, I just freeze, "
+        "and everyone will see I'm a fraud, which she said twice."
+    )
+    assert len(said.split()) >= MIN_SENTENCE_WORDS and len(told.split()) >= MIN_SENTENCE_WORDS
+    assert _pieces(said) == [said]
+    assert _pieces(told) == [told]
