@@ -14,7 +14,7 @@ from appliance.drafting.segment import split_sentences
 from eval.cases import CASES_DIR, CASES_FILE, load_cases
 from eval.validate import audio_problems, case_problems, coverage_problems
 
-MAX_SET_BYTES = 4 * 1024 * 1024  # two voices (espeak-ng, Piper), about 1.9 MB each
+MAX_SET_BYTES = 6 * 1024 * 1024  # 22 cases in two voices (espeak-ng, Piper), about 3 MB each
 
 
 def _raw() -> list[dict[str, Any]]:
