@@ -64,7 +64,7 @@ bench-asr: install
 bench-load: install
 	$(BIN)/python -m bench.load $(LOAD_ARGS)
 
-# Draft quality on the 14 labelled development dictations, heard in two voices (espeak-ng,
+# Draft quality on the 22 labelled development dictations, heard in two voices (espeak-ng,
 # Piper) and in five variants of the Piper audio, then on the 14 held-out ones (never tuned on;
 # both voices, no variants), each reported on its own (prints tables; never part of `make test`).
 # Installs sox for the variants when run as root. A quick run: make eval EVAL_ARGS="--voices
