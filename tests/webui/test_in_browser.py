@@ -209,7 +209,9 @@ def test_a_waiting_dictation_offers_a_notification_asked_for_by_a_click(
         page.click("#dictation-submit")
         page.wait_for_selector("#progress")
         assert page.evaluate("Notification.permission") == "default"
-        assert page.is_visible("#notify-me")
+        # The page's script shows the button; "#progress" is in the document before it has run
+        # (is_visible right away failed once in CI), so wait for the button, as a person would.
+        page.wait_for_selector("#notify-me", state="visible", timeout=5_000)
         context.grant_permissions(["notifications"])  # what the person's "Allow" does
         page.click("#notify-me")
         page.wait_for_selector("#notify-me", state="hidden")
