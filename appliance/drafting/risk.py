@@ -17,13 +17,37 @@ from appliance.drafting.segment import Sentence
 
 # Passive ideation in the words clients use, as the C-SSRS's first question asks about it
 # ("wished you were dead or wished you could go to sleep and not wake up"): a wish to be dead,
-# to die, not to wake up, to be better off dead. Each is bounded (a few words between), so no
-# text makes it backtrack.
+# to die, not to wake up, to be better off dead, and the ways clinicians write down what
+# clients said of it (others "better off without me", "no reason to live", "life isn't worth
+# living", "doesn't want to be here anymore", "wouldn't mind if she didn't wake up"). Some
+# near misses are left out on purpose: "better off without him" alone is said of a partner
+# left behind, so the third person counts only after those who would be better off ("her
+# family would be better off without her"); "doesn't want to live with her mother" and
+# "thoughts of dying" (a panic attack's fear) are not death wishes. Each gap is bounded (a few
+# words), so no text makes it backtrack.
+_PERSON = r"(?:i|he|she|they)"
+_GAP = r"(?:\W+\w+){0,4}?\W+"
+_OTHERS = (
+    r"(?:everyone|everybody|family|kids|children|people|parents|friends|world|husband|wife"
+    r"|partner|son|daughter|they)"
+)
 DEATH_WISH = re.compile(
-    r"\b(?:wish(?:es|ed|ing)?\b(?:\W+\w+){0,4}?\W+(?:dead|die|not wake up|never wake up)\b"
+    rf"\b(?:wish(?:es|ed|ing)?\b{_GAP}(?:dead|die|not wake up|never wake up|never been born)\b"
     r"|want(?:s|ed|ing)? to die\b|better off dead\b"
     r"|(?:go|went|going) to sleep and (?:not|never) wake up\b"
-    r"|end (?:my|his|her|their) (?:own )?life\b)",
+    r"|end (?:my|his|her|their) (?:own )?life\b"
+    r"|better off without me\b"
+    rf"|{_OTHERS}\b{_GAP}better off without (?:me|him|her|them)\b"
+    rf"|better off (?:if|when) {_PERSON}\b{_GAP}(?:dead|died|gone|wake up|alive|around|here)\b"
+    rf"|(?:wouldn't|would not|won't|will not) mind (?:dying|if {_PERSON}\b{_GAP}"
+    r"(?:died|dead|wake up))\b"
+    r"|no (?:reason|point) (?:in |to )?(?:living|live|go(?:ing)? on)\b|nothing to live for\b"
+    r"|(?:life|living) (?:isn't|wasn't|is not|was not|is no longer|was no longer)"
+    r"(?: really)? worth (?:living|it)\b|(?:not|n't|no longer) (?:really )?worth living\b"
+    r"|(?:tired|sick) of (?:living|being alive)\b"
+    r"|(?:don't|doesn't|didn't|do not|does not|did not) want to (?:be alive|exist"
+    r"|live(?!\s+\w)|live any ?more|be here any ?more|be around any ?more)\b"
+    r"|thoughts? (?:of|about) (?:being dead|not being (?:here|around|alive))\b)",
     re.IGNORECASE,
 )
 RISK_PATTERN = re.compile(

@@ -23,7 +23,12 @@ from appliance.drafting.formats import FORMATS
 from appliance.drafting.grounding import implausible_scores, specifics, ungrounded
 from appliance.drafting.modalities import FIELDS, extract_fields
 from appliance.drafting.placement import shared_classifier
-from appliance.drafting.risk import is_risk_sentence, polarity_unclear, reported_risk
+from appliance.drafting.risk import (
+    is_risk_sentence,
+    polarity_unclear,
+    reported_death_wishes,
+    reported_risk,
+)
 from appliance.drafting.segment import Sentence, split_sentences
 from appliance.records.dictations import MAX_TYPED
 
@@ -128,6 +133,14 @@ PIECES = (
     "HW: ",
     "f/u ",
     "passive ",
+    # Passive ideation's phrasings: bounded gaps between a person and a wish.
+    "better off ",
+    "without me ",
+    "if she ",
+    "wake up ",
+    "wish ",
+    "worth living ",
+    "want to ",
     # Passive ideation in words (a wish to be dead, not to wake up).
     "wishes ",
     "wish, ",
@@ -177,6 +190,7 @@ def _every_stage_is_fast(text: str, modality: str) -> None:
     _timed("is_risk_sentence", lambda: [is_risk_sentence(s) for s in [whole, *sentences]])
     _timed("polarity_unclear", lambda: polarity_unclear(text))
     _timed("reported_risk", lambda: reported_risk(text))
+    _timed("reported_death_wishes", lambda: reported_death_wishes(text))
     _timed("specifics", lambda: specifics(text))
     _timed("ungrounded", lambda: ungrounded(text, text))
     _timed("implausible_scores", lambda: implausible_scores(text))

@@ -197,6 +197,20 @@ def test_shorthand_words_that_speech_also_has_do_not_hide_a_misheard_denial(hear
         "Client wished he could go to sleep and not wake up.",
         "He told me that some days he wants to die.",
         "Pt states her family would be better off dead without her.",
+        # The ways clinicians write down what clients said of it.
+        "She said her family would be better off if she didn't wake up.",
+        "He feels everyone would be better off without him.",
+        "Client stated, I think they'd be better off without me.",
+        "She reports there is no reason to live.",
+        "He said life isn't worth living lately.",
+        "She said she has nothing to live for.",
+        "She doesn't want to be here anymore.",
+        "He wouldn't mind if he didn't wake up.",
+        "She is tired of living.",
+        "He said it's not worth living like this.",
+        "She wishes she had never been born.",
+        "He has thoughts of not being around.",
+        "She said the kids would be better off if she were gone.",
     ],
 )
 def test_a_wish_to_be_dead_lands_in_risk_and_is_flagged_for_review(said: str) -> None:
@@ -207,7 +221,13 @@ def test_a_wish_to_be_dead_lands_in_risk_and_is_flagged_for_review(said: str) ->
 
 @pytest.mark.parametrize(
     "said",
-    ["Denies any wish to be dead.", "She denies wanting to die, and she denies SI."],
+    [
+        "Denies any wish to be dead.",
+        "She denies wanting to die, and she denies SI.",
+        "Denies thoughts that her family would be better off without her.",
+        "She denies feeling there is no reason to live.",
+        "He denied that life isn't worth living.",
+    ],
 )
 def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> None:
     draft = build_draft(said, "integrative", "soap")
@@ -221,6 +241,15 @@ def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> 
         "She did not wake up during the night.",
         "She wishes she could see her sister more.",
         "The plant in her office died.",
+        # Near misses: a partner left behind, a home, a panic attack's fear, a plan, a habit.
+        "She is better off without him.",
+        "He is better off without the job.",
+        "She doesn't want to live with her mother.",
+        "She wants to live closer to her sister.",
+        "She reports thoughts of dying during panic attacks.",
+        "She said the argument isn't worth it.",
+        "She said life is worth living again.",
+        "She didn't want to wake up early.",
     ],
 )
 def test_sleep_and_other_wishes_are_not_risk(said: str) -> None:
