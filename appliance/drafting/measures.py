@@ -117,7 +117,9 @@ _END_LINKS = frozenset(
     }
 )
 # Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
-_TO_LINKS = frozenset({",", "and", "then", "it", "went", "came", "had", "has"} | _END_LINKS)
+# When the value was taken, said between it and an earlier one ("9 today, down from 14").
+_NOW = frozenset({"today", "now", "currently"})
+_TO_LINKS = frozenset({",", "and", "then", "it", "went", "came", "had", "has"} | _END_LINKS | _NOW)
 _DIRECTION = frozenset(
     {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell"}
 )
@@ -300,8 +302,9 @@ def read_after(text: str, at: int) -> Reading | None:
                 if scale is not None:
                     out_of, i = scale[0].value, scale[1]
     elif following == "from" and not came_from:
-        # "11, down from 15": only after a direction word or directly after the value.
-        between = joined_by - {","}
+        # "11, down from 15" (or "9 today, down from 14"): only after a direction word or
+        # directly after the value.
+        between = joined_by - {","} - _NOW
         if between <= _DIRECTION and len(between) <= 1:
             before = _number_at(tokens, j + 1)
             if before is not None:

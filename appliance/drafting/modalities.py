@@ -204,28 +204,35 @@ def _each(extract: Callable[[Sentence], Iterable[FieldValue]]) -> Extractor:
     return each
 
 
-def _term_pattern(term: str, case_sensitive: bool) -> re.Pattern[str]:
+def _term_pattern(term: str, case_sensitive: bool, *also: str) -> re.Pattern[str]:
     # "all-or-nothing" or "all or nothing"; a plural ("thought records", "exiles") is the term.
-    words = r"[- ]".join(re.escape(w) for w in re.split(r"[- ]", term))
+    spellings = [r"[- ]".join(re.escape(w) for w in re.split(r"[- ]", t)) for t in (term, *also)]
     flags = 0 if case_sensitive else re.IGNORECASE
-    return re.compile(rf"\b{words}(?:e?s)?\b", flags)
+    return re.compile(rf"\b(?:{'|'.join(spellings)})(?:e?s)?\b", flags)
 
 
 def _terms(
-    *terms: str, case_sensitive: Iterable[str] = (), excluded: Mapping[str, str] | None = None
+    *terms: str,
+    case_sensitive: Iterable[str] = (),
+    excluded: Mapping[str, str] | None = None,
+    written_as: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Extractor:
     """Every listed term the dictation mentions, once, with the first sentence naming it.
 
     case_sensitive: acronyms that are also plain words ("GIVE", "STOP" in DBT) count only in
     capitals. excluded: words after a term that make it something else ("acceptance and
-    commitment therapy" is the therapy's name, not the process of acceptance).
+    commitment therapy" is the therapy's name, not the process of acceptance). written_as:
+    other ways a term comes out of Whisper and keyboards, which in the modality's note can mean
+    only the term ("cognitive diffusion" in an ACT note is defusion); the value is the term,
+    its span the words as written.
     """
     exact = set(case_sensitive)
     skip = excluded or {}
+    other = written_as or {}
     patterns = [
         (
             t,
-            _term_pattern(t, t in exact),
+            _term_pattern(t, t in exact, *other.get(t, ())),
             None if t not in skip else re.compile(skip[t], re.IGNORECASE),
         )
         for t in terms
@@ -558,6 +565,36 @@ def _start_and_end(reading: Reading, role: str | None) -> dict[str, tuple[str, i
     return {which: (value.value, value.start, value.end)}
 
 
+# "Starting SUD was 8, and after twenty-two sets it dropped to 2": where the scale ended, said
+# of "it" later in the sentence that gave its start. Only within WENT_ON_CHARS of that value,
+# and only while no other measure is named in between ("... and the PCL-5, it dropped to 40"
+# is the PCL-5's).
+_IT_WENT_TO = re.compile(
+    r"\b(?:it|that)\s++(?:had\s++|has\s++)?"
+    r"(?:dropped|fell|came\s++down|went\s++down|decreased|reduced|rose|went\s++up|increased"
+    r"|climbed|came\s++up|was\s++down|was\s++up)\s++to\s++",
+    re.IGNORECASE,
+)
+WENT_ON_CHARS = 120
+
+
+def _reading_end(reading: Reading) -> int:
+    return max(n.end for n in (reading.value, reading.to, reading.previous) if n is not None)
+
+
+def _went_on_to(name: str, text: str, after: int) -> tuple[str, int, int] | None:
+    """The value "it" went to after position `after`, as (value, start, end), if said."""
+    stop = min(len(text), after + WENT_ON_CHARS)
+    went = _IT_WENT_TO.search(text, after, stop)
+    if went is None:
+        return None
+    others = (p for key, p in MEASURES.items() if key != name)
+    if any(p.search(text, after, went.start()) for p in others):
+        return None
+    number = number_after(text, went.end())
+    return None if number is None else (number.value, number.start, number.end)
+
+
 def _scale(name: str, which: str) -> Extractor:
     """SUD/VOC start or end: "SUD went from 7 to 2", "starting SUD was 8", "at the end the SUD
     was 3", "the SUD dropped to two": the first value the words give that role to. A value with
@@ -573,6 +610,8 @@ def _scale(name: str, which: str) -> Extractor:
                 continue
             role = reading.role or role_before(text, match.start())
             found = _start_and_end(reading, role).get(which)
+            if found is None and which == "end" and reading.to is None:
+                found = _went_on_to(name, text, _reading_end(reading))
             if found is not None:
                 out_of = reading.out_of if name == "voc" else None
                 yield _value(sentence, found[0], found[1], found[2], out_of=out_of)
@@ -724,6 +763,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "values",
             "committed action",
             excluded={"acceptance": r"\s++and\s++commitment\b"},
+            written_as={"defusion": ("diffusion",)},
         ),
         "values": _any_of(
             _named_values,
@@ -761,12 +801,16 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             _described(
                 r"(?<!transference\s)\b(?:theme|pattern)s?\s++(?:of|was|is|were|are|included|"
                 r"include|including|around|about)\b\s*+|\b(?:theme|pattern)s?\s*+:\s*+"
+                # "the theme underneath it is longing for ...": a few words, then "is".
+                r"|(?<!transference\s)\btheme\s++(?:(?!is\b|was\b)[\w']++\s++){1,3}?"
+                r"(?:is|was)\s++"
             )
         ),
         "defenses": _terms(
             "denial",
             "projection",
             "intellectualization",
+            "isolation of affect",
             "rationalization",
             "displacement",
             "splitting",
@@ -774,6 +818,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "reaction formation",
             "sublimation",
             "humor",
+            written_as={"isolation of affect": ("isolation of effect",)},
         ),
         "transference": _any_of(_transference(r"\btransference")),
         "countertransference": _any_of(_transference(r"\bcountertransference")),

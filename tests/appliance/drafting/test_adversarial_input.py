@@ -141,6 +141,11 @@ PIECES = (
     "wish ",
     "worth living ",
     "want to ",
+    # Fields read across a few words: "the theme underneath it is", "it dropped to".
+    "theme ",
+    "it dropped to ",
+    "today, down from ",
+    "diffusion ",
     # Passive ideation in words (a wish to be dead, not to wake up).
     "wishes ",
     "wish, ",

@@ -67,6 +67,17 @@ def _said(text: str, value: FieldValue) -> str:
             "Subjective units of disturbance were at nine initially.",
             {"sud_start": "9"},
         ),
+        # Where "it" went, later in the sentence that gave the start.
+        (
+            "Starting SUD was 8, and after twenty-two sets of eye movements it dropped to 2.",
+            {"sud_start": "8", "sud_end": "2"},
+        ),
+        (
+            "The VOC was 3 at first, and by the end of the session it rose to 6.",
+            {"voc_start": "3", "voc_end": "6"},
+        ),
+        # ... but not when another measure was named in between: that "it" is the other's.
+        ("The SUD was 7, the PCL-5 was 50 and it dropped to 40.", {"sud_start": "7"}),
     ],
 )
 def test_emdr_scales_hold_their_start_and_end_values(text: str, expected: dict[str, str]) -> None:
@@ -215,6 +226,11 @@ def test_a_change_from_one_value_to_another_keeps_both() -> None:
     assert got["pcl_5"][0].text == "47 (up from 40)"
 
 
+def test_an_earlier_value_counts_when_the_session_day_comes_between() -> None:
+    got = _fields("cbt", "Her PHQ-9 was 9 today, down from 14 three weeks ago.")
+    assert [(v.value, v.previous) for v in got["phq_9"]] == [("9", "14")]
+
+
 def test_mood_and_anxiety_count_only_as_ratings_on_a_scale() -> None:
     text = (
         "Mood was 4 out of 10 and anxiety 6/10. "
@@ -358,6 +374,33 @@ def test_the_name_of_the_therapy_is_not_the_process_of_acceptance() -> None:
     assert _values("act", text)["hexaflex_processes"] == ["defusion"]
 
 
+# Whisper and keyboards write these terms so; in the modality's note they mean only the term.
+@pytest.mark.parametrize(
+    ("modality", "text", "field", "term", "written"),
+    [
+        (
+            "act",
+            "We practiced cognitive diffusion by singing the thought.",
+            "hexaflex_processes",
+            "defusion",
+            "diffusion",
+        ),
+        (
+            "psychodynamic",
+            "I wondered whether isolation of effect keeps the sting away.",
+            "defenses",
+            "isolation of affect",
+            "isolation of effect",
+        ),
+    ],
+)
+def test_a_term_as_whisper_writes_it_is_the_term_citing_what_was_written(
+    modality: str, text: str, field: str, term: str, written: str
+) -> None:
+    (found,) = _fields(modality, text)[field]
+    assert (found.value, _said(text, found)) == (term, written)
+
+
 @pytest.mark.parametrize(
     ("modality", "text", "field", "value"),
     [
@@ -397,6 +440,13 @@ def test_the_name_of_the_therapy_is_not_the_process_of_acceptance() -> None:
             "The goal is to understand the pattern of choosing distant partners.",
             "themes",
             "choosing distant partners",
+        ),
+        (
+            "psychodynamic",
+            "His detachment is starting to crack, and the theme underneath it is longing for "
+            "his father's recognition.",
+            "themes",
+            "longing for his father's recognition",
         ),
         (
             "psychodynamic",
