@@ -285,65 +285,25 @@ def shared_boundaries() -> BoundaryModel:
         return _shared
 
 
-# A dictation's preamble ends with the session's length ("BIRP note, client S.M., 45 minutes,
-# the client came in ..."): Whisper joins the first spoken sentence to it with a comma, and the
-# model, which learns from sentences joined in any order, gives that gap less than an even
-# chance (0.37 on a development dictation). So in the first sentence of a dictation, a length
-# closes the preamble when a clause with its own subject follows it ("she said ...", "they
-# came in ...", "six of seven members attended"); a length followed by more of the preamble
-# ("60 minutes, 90837, in office") does not.
-_PREAMBLE_LENGTH = re.compile(
-    r"\b[\w-]{1,20}[\s-]*+(?:minutes?|mins?|hours?)(?:\s++session)?,\s++", re.IGNORECASE
-)
-_SUBJECT = re.compile(
-    r"(?:she|he|they|we|i|it|the|her|his|their|this|today|today's|both|each|client|patient"
-    r"|pt|one|two|three|four|five|six|seven|eight|nine|ten|all|most|members?)\b"
-    r"|(?-i:[A-Z](?:\.?[A-Z]){1,3}\b)",
-    re.IGNORECASE,
-)
-_PREAMBLE_WORDS = 25  # a length further into the first sentence is no longer the preamble's
-
-
-def preamble_end(text: str) -> int | None:
-    """Where the preamble ends in a dictation's first sentence (after the comma that follows
-    the session's length), or None when it does not end there."""
-    for match in _PREAMBLE_LENGTH.finditer(text):
-        if len(_WORD.findall(text, 0, match.start())) >= _PREAMBLE_WORDS:
-            return None
-        rest = text[match.end() :]
-        if _SUBJECT.match(rest) and len(_WORD.findall(rest)) >= MIN_PIECE_WORDS:
-            return match.end()
-    return None
-
-
 def spoken_statements(
     sentences: Sequence[Sentence], model: BoundaryModel | None = None
 ) -> list[Sentence]:
     """`sentences` (appliance.drafting.segment's), each long one cut where the model finds a
     spoken sentence's end; renumbered, each piece keeping its written sentence's number.
-    `model`: None for the shipped one, trained only if some sentence is long enough to cut.
-    The dictation's first sentence is also cut where its preamble ends (preamble_end)."""
+    `model`: None for the shipped one, trained only if some sentence is long enough to cut."""
     statements: list[Sentence] = []
-    for position, sentence in enumerate(sentences):
-        spans = [(0, len(sentence.text))]
-        cut = preamble_end(sentence.text) if position == 0 else None
-        if cut is not None:
-            spans = [(0, cut), (cut, len(sentence.text))]
-        for span_start, span_end in spans:
-            part = sentence.text[span_start:span_end]
-            pieces = [(0, len(part))]
-            if len(_WORD.findall(part)) >= MIN_SENTENCE_WORDS:
-                found = model if model is not None else shared_boundaries()
-                pieces = found.pieces(part)
-            for start, end in pieces:
-                text = part[start:end].rstrip()
-                statements.append(
-                    Sentence(
-                        len(statements),
-                        sentence.start + span_start + start,
-                        sentence.start + span_start + start + len(text),
-                        text,
-                        sentence.written,
-                    )
+    for sentence in sentences:
+        pieces = [(0, len(sentence.text))]
+        if len(_WORD.findall(sentence.text)) >= MIN_SENTENCE_WORDS:
+            pieces = (model if model is not None else shared_boundaries()).pieces(sentence.text)
+        for start, end in pieces:
+            statements.append(
+                Sentence(
+                    len(statements),
+                    sentence.start + start,
+                    sentence.start + end,
+                    sentence.text[start:end],
+                    sentence.written,
                 )
+            )
     return statements

@@ -12,7 +12,6 @@ the draft only when appliance.drafting.faithful accepts them.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -24,12 +23,7 @@ from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.modalities import FieldValue, extract_fields
-from appliance.drafting.placement import (
-    HEADER,
-    SESSION,
-    section_probabilities,
-    shared_classifier,
-)
+from appliance.drafting.placement import HEADER, section_probabilities, shared_classifier
 from appliance.drafting.risk import (
     NOT_ADDRESSED,
     RISK_REPORTED,
@@ -269,38 +263,13 @@ def _concepts(reader: ConceptReader, sentences: Sequence[Sentence]) -> list[dict
     return [guesses.get(s.text, {}) for s in sentences]
 
 
-# What makes a preamble a header rather than a description of the session: it names the note
-# or the client. Whisper keeps the client's initials, if not their periods ("client SM",
-# "partners MR and JR"), but mangles a format's name into a word of its own ("soapnote",
-# "GURP-NO"), so the classifier, trained on written headers, is unsure of the sentences it
-# hears. Only the first sentences, and only those the classifier reads as a header or as the
-# session's description, are looked at: "Client J.M. reported a hard week" is a report.
-_NAMES_THE_CLIENT = re.compile(
-    r"\b(?:client|patient|pt|partners?|couple|member)\b[\s,:-]*+(?:initials\s++)?"
-    r"(?-i:[A-Z](?:\.?\s?[A-Z]){1,3}\b)"
-    r"|\b(?:progress|session|soap|dap|birp|girp)\s*+note\b",
-    re.IGNORECASE,
-)
-PREAMBLE_CONCEPTS = (HEADER, SESSION)
-
-
-def _reads_as_header(sentence: Sentence, concept: Mapping[str, float]) -> bool:
-    """Whether one of the first sentences is the note's header: the classifier is sure of it,
-    or it reads as a preamble and names the note or the client."""
-    if concept.get(HEADER, 0.0) >= HEADER_CERTAINTY:
-        return True
-    if not concept or max(concept, key=lambda key: concept[key]) not in PREAMBLE_CONCEPTS:
-        return False
-    return _NAMES_THE_CLIENT.search(sentence.text) is not None
-
-
 def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, float]]) -> int:
     """How many of the first sentences are the note's header ("EMDR session note, client
     J.M."): at most the first two, and only while each reads as one. A sentence that names the
     note type later in a dictation stays where its section is."""
     count = 0
-    for sentence, concept in zip(sentences[:MAX_HEADER_SENTENCES], concepts, strict=False):
-        if not _reads_as_header(sentence, concept):
+    for concept in concepts[:MAX_HEADER_SENTENCES]:
+        if concept.get(HEADER, 0.0) < HEADER_CERTAINTY:
             break
         count += 1
     return count

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-import pytest
-
 from appliance.drafting.boundaries import (
     MIN_PIECE_WORDS,
     MIN_SENTENCE_WORDS,
@@ -111,46 +109,3 @@ def test_a_quote_a_clinician_introduces_stays_with_its_sentence() -> None:
     assert len(said.split()) >= MIN_SENTENCE_WORDS and len(told.split()) >= MIN_SENTENCE_WORDS
     assert _pieces(said) == [said]
     assert _pieces(told) == [told]
-
-
-# Whisper's first sentence of a dictation: the preamble, its length, and the first spoken
-# sentence joined to it with a comma (written for these tests).
-@pytest.mark.parametrize(
-    ("first", "preamble"),
-    [
-        (
-            "DAP note for client RT, 50 minutes, she said the week was rough at work.",
-            "DAP note for client RT, 50 minutes,",
-        ),
-        (
-            "Conjoint session, CPT 90847, partners MR and JR, 55 minutes, they came in tense.",
-            "Conjoint session, CPT 90847, partners MR and JR, 55 minutes,",
-        ),
-        (
-            "Skills group, session 5, ninety minutes, six of seven members attended today.",
-            "Skills group, session 5, ninety minutes,",
-        ),
-    ],
-)
-def test_a_dictations_preamble_ends_after_the_sessions_length(first: str, preamble: str) -> None:
-    statements = spoken_statements(split_sentences(first + " We reviewed the plan."))
-    assert statements[0].text == preamble
-    assert statements[1].text == first[len(preamble) + 1 :]
-    assert statements[1].start == len(preamble) + 1
-    assert {s.written for s in statements[:2]} == {0}
-
-
-@pytest.mark.parametrize(
-    "first",
-    [
-        # More of the preamble follows the length.
-        "EMDR session 6, 60 minutes, 90837, in office, telehealth from her home office.",
-        # Not the first sentence.
-        "We reviewed the plan. Session was 50 minutes, she said the week was rough at work.",
-    ],
-)
-def test_a_length_followed_by_more_preamble_or_later_in_the_dictation_is_no_cut(
-    first: str,
-) -> None:
-    statements = spoken_statements(split_sentences(first))
-    assert [s.text for s in statements] == [s.text for s in split_sentences(first)]

@@ -123,31 +123,3 @@ def test_an_intervention_lands_in_intervention_in_every_format_that_has_one() ->
     for key in ("birp", "girp"):
         draft = build_draft(sentence, "emdr", key)
         assert [s.text for s in draft.sections["intervention"]] == [sentence], key
-
-
-# Headers as Whisper writes them from a natural voice (written for these tests): the format's
-# name mangled, the initials without their periods; what names the client still names it.
-@pytest.mark.parametrize(
-    "heard",
-    [
-        "Soapnote for client AW, 50 minutes, psychodynamic psychotherapy.",
-        "Burpno, client SM, 45 minutes, acceptance and commitment therapy.",
-        "Progress note, partners MR and JR, 55 minutes.",
-    ],
-)
-def test_a_preamble_that_names_the_client_is_the_header_as_whisper_writes_it(heard: str) -> None:
-    transcript = f"{heard} The client reported two nightmares this week."
-    draft = build_draft(transcript, "integrative", "birp")
-    assert [s.text for s in draft.sections[HEADER]] == [heard]
-
-
-@pytest.mark.parametrize(
-    "first",
-    [
-        "Client JM reported two nightmares this week.",
-        "Individual session 4, 50 minutes, in person.",
-    ],
-)
-def test_a_report_naming_the_client_or_a_session_description_is_no_header(first: str) -> None:
-    draft = build_draft(f"{first} We practised grounding.", "integrative", "birp")
-    assert HEADER not in draft.sections
