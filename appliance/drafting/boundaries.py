@@ -37,6 +37,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from appliance.drafting.placement import LabelledSentence, load_corpus
+from appliance.drafting.risk import is_risk_sentence
 from appliance.drafting.segment import Sentence
 
 # Only sentences at least this long are cut by the model (see the module doc).
@@ -47,6 +48,10 @@ MIN_PIECE_WORDS = 4
 # eval's 22 development dictations: 0.4 placed 4 more espeak-ng sentences right and lost a field
 # from the scripts; 0.6 lost 3 espeak-ng sentences; Piper and the scripts placed the same.
 THRESHOLD = 0.5
+# In a piece that mentions risk (spoken_statements says why): cut at this chance, in pieces of
+# this many words or more.
+RISK_THRESHOLD = 0.3
+RISK_MIN_WORDS = 12
 
 _WORD = re.compile(r"\S+")  # a word as str.split() finds it
 # A quote a clinician introduces ("she said, I just freeze", "told me, I'm a fraud") goes on
@@ -234,12 +239,18 @@ class BoundaryModel:
         found: Any = self._model.predict_proba(self._hasher.transform(rows))
         return [float(p) for p in found[:, 1]]
 
-    def pieces(self, sentence: str) -> list[tuple[int, int]]:
-        """(start, end) of each statement in `sentence`: the whole of it unless it is long and
-        the model finds boundaries in it. The cuts are taken most likely first, each only where
-        it leaves no piece under MIN_PIECE_WORDS words; a piece ends after its comma."""
+    def pieces(
+        self,
+        sentence: str,
+        threshold: float = THRESHOLD,
+        min_words: int = MIN_SENTENCE_WORDS,
+    ) -> list[tuple[int, int]]:
+        """(start, end) of each statement in `sentence`: the whole of it unless it has
+        `min_words` words or more and the model finds boundaries in it (chance `threshold` or
+        more). The cuts are taken most likely first, each only where it leaves no piece under
+        MIN_PIECE_WORDS words; a piece ends after its comma."""
         matches = list(_WORD.finditer(sentence))
-        if len(matches) < max(MIN_SENTENCE_WORDS, 2 * MIN_PIECE_WORDS):
+        if len(matches) < max(min_words, 2 * MIN_PIECE_WORDS):
             return [(0, len(sentence))]
         words = [m.group() for m in matches]
         chances = self.probabilities(words)
@@ -247,7 +258,7 @@ class BoundaryModel:
         # candidate's neighbours are found by bisection.
         cuts = [-1, len(matches) - 1]
         for gap in sorted(range(len(chances)), key=lambda g: (-chances[g], g)):
-            if chances[gap] < THRESHOLD:
+            if chances[gap] < threshold:
                 break
             if _introduces_speech(words, gap):
                 continue
@@ -290,12 +301,22 @@ def spoken_statements(
 ) -> list[Sentence]:
     """`sentences` (appliance.drafting.segment's), each long one cut where the model finds a
     spoken sentence's end; renumbered, each piece keeping its written sentence's number.
-    `model`: None for the shipped one, trained only if some sentence is long enough to cut."""
+    `model`: None for the shipped one, trained only if some sentence is long enough to cut.
+
+    A piece that mentions risk is looked at again, more readily (RISK_THRESHOLD, from
+    RISK_MIN_WORDS words): risk is placed by rule, a whole statement at a time, so a missed
+    boundary there hides the next spoken sentence in the Risk section ("... denied any
+    suicidal ideation, intent or plan, she takes sertraline 50 milligrams daily")."""
     statements: list[Sentence] = []
     for sentence in sentences:
         pieces = [(0, len(sentence.text))]
-        if len(_WORD.findall(sentence.text)) >= MIN_SENTENCE_WORDS:
-            pieces = (model if model is not None else shared_boundaries()).pieces(sentence.text)
+        if len(_WORD.findall(sentence.text)) >= RISK_MIN_WORDS:
+            found = model if model is not None else shared_boundaries()
+            pieces = [
+                (start + inner_start, start + inner_end)
+                for start, end in found.pieces(sentence.text)
+                for inner_start, inner_end in _risk_pieces(found, sentence.text[start:end])
+            ]
         for start, end in pieces:
             statements.append(
                 Sentence(
@@ -307,3 +328,10 @@ def spoken_statements(
                 )
             )
     return statements
+
+
+def _risk_pieces(model: BoundaryModel, piece: str) -> list[tuple[int, int]]:
+    """`piece` cut again, more readily, where it mentions risk; otherwise whole."""
+    if not is_risk_sentence(Sentence(0, 0, len(piece), piece)):
+        return [(0, len(piece))]
+    return model.pieces(piece, threshold=RISK_THRESHOLD, min_words=RISK_MIN_WORDS)

@@ -11,6 +11,7 @@ from appliance.drafting.boundaries import (
     shared_boundaries,
     spoken_statements,
 )
+from appliance.drafting.draft import RISK, build_draft
 from appliance.drafting.placement import load_corpus
 from appliance.drafting.segment import split_sentences
 
@@ -109,3 +110,29 @@ def test_a_quote_a_clinician_introduces_stays_with_its_sentence() -> None:
     assert len(said.split()) >= MIN_SENTENCE_WORDS and len(told.split()) >= MIN_SENTENCE_WORDS
     assert _pieces(said) == [said]
     assert _pieces(told) == [told]
+
+
+# Risk is placed by rule, a whole statement at a time; a run-on that joins the next spoken
+# sentence to a risk statement would hide it in Risk (written for these tests).
+def test_a_risk_statement_lets_go_of_the_spoken_sentence_joined_to_it() -> None:
+    heard = (
+        "He denied suicidal ideation, intent or plan, he continues fluoxetine 20 milligrams "
+        "each morning with no side effects."
+    )
+    assert len(heard.split()) < MIN_SENTENCE_WORDS  # too short for the general pass
+    statements = spoken_statements(split_sentences(heard))
+    assert [s.text for s in statements] == [
+        "He denied suicidal ideation, intent or plan,",
+        "he continues fluoxetine 20 milligrams each morning with no side effects.",
+    ]
+    draft = build_draft(heard, "cbt", "dap")
+    assert [s.text for s in draft.sections[RISK]] == [statements[0].text]
+    assert [s.text for s in draft.sections["data"]] == [statements[1].text]
+
+
+def test_a_risk_statement_with_its_own_commas_stays_whole() -> None:
+    said = (
+        "She reported passive thoughts last week that her family would be better off without "
+        "her, with no plan or intent."
+    )
+    assert [s.text for s in spoken_statements(split_sentences(said))] == [said]
