@@ -400,8 +400,12 @@ _TARGET = re.compile(
     r"(?:\s++(?:memory|image|incident|event|was|is|of|on)\b|\s*+[:,])*+\s*+",
     re.IGNORECASE,
 )
-# "a memory of being bitten": the field holds the memory's description.
-_MEMORY_OF = re.compile(r"(?:an?|the)\s++memory\s++(?:of|that|when|where)\s++", re.IGNORECASE)
+# "a memory of being bitten", "on the target memory of the crash", "her memory of the night":
+# the field holds the memory's description.
+_MEMORY_OF = re.compile(
+    r"(?:an?|the|her|his|their)\s++(?:target\s++)?memory\s++(?:of|that|when|where)\s++",
+    re.IGNORECASE,
+)
 
 
 def _target(sentence: Sentence) -> Iterable[FieldValue]:

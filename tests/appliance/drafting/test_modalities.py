@@ -164,6 +164,14 @@ def test_a_cognition_label_followed_by_the_clinicians_words_is_not_a_cognition()
             "We continued phase four on the memory of the flood when the client was twelve.",
             "the flood when the client was twelve",
         ),
+        (
+            "We continued desensitization on the target memory of the ferry capsizing in 2019.",
+            "the ferry capsizing in 2019",
+        ),
+        (
+            "We reprocessed her memory of the night the alarm went off, with a SUD of 8.",
+            "the night the alarm went off",
+        ),
     ],
 )
 def test_the_target_holds_the_memorys_description(text: str, target: str) -> None:
