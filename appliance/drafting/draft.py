@@ -308,6 +308,25 @@ def _file(
     return filed
 
 
+def _as_filed(sections: Mapping[str, list[Statement]], transcript: str) -> list[Sentence]:
+    """The statements as filed, in the dictation's order, each as the sentence it cites: the
+    modality fields are read from these. A run-on's pieces that went to different sections are
+    read apart (a cognition does not hold the whole run-on); pieces that went together are read
+    as the one sentence they were written as, so a free-text value ("chain analysis of
+    Saturday, and the links were ..., ..., and ...") is not cut where the model saw a boundary
+    the placement did not need."""
+    spans = sorted(
+        (statement.provenance[0].start, statement.provenance[-1].end)
+        for statements in sections.values()
+        for statement in statements
+        if statement.provenance
+    )
+    return [
+        Sentence(number, start, end, transcript[start:end])
+        for number, (start, end) in enumerate(spans)
+    ]
+
+
 def build_draft(
     transcript: str,
     modality: str,
@@ -410,7 +429,7 @@ def build_draft(
                     statement,
                 )
     check()
-    fields = extract_fields(modality, sentences)
+    fields = extract_fields(modality, _as_filed(sections, transcript))
     return Draft(
         transcript=transcript,
         modality=modality,

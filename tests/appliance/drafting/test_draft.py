@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.drafting import boundaries
 from appliance.drafting.boundaries import spoken_statements
 from appliance.drafting.draft import RISK, Statement, build_draft
 from appliance.drafting.grounding import ungrounded
@@ -232,3 +233,37 @@ def test_pieces_of_one_sentence_that_land_in_one_section_read_as_one_statement()
     assert [s.text for s in joined] == [" ".join(report)]  # ... and the draft joined them again
     (span,) = joined[0].provenance
     assert bare[span.start : span.end] == joined[0].text
+
+
+class _CutsAfter:
+    """A boundary model that cuts each sentence after one given word, and nowhere else."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+    def pieces(
+        self, sentence: str, threshold: float = 0.5, min_words: int = 20
+    ) -> list[tuple[int, int]]:
+        at = sentence.find(self.word)
+        if at == -1:
+            return [(0, len(sentence))]
+        end = at + len(self.word)
+        return [(0, end), (end + 1, len(sentence))]
+
+
+def test_fields_are_read_from_the_sentence_as_filed_not_from_its_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = (
+        "We did a chain analysis of Thursday night, and the links were an argument with her "
+        "boss, the thought that nobody respects her, anger, and skipping dinner."
+    )
+    monkeypatch.setattr(boundaries, "_shared", _CutsAfter("her boss,"))
+    assert len(spoken_statements(split_sentences(said))) == 2  # cut in two ...
+    draft = build_draft(said, "dbt", "birp")
+    assert [s.text for s in draft.sections["intervention"]] == [said]  # ... filed as one
+    (chain,) = draft.fields["chain_analysis"]
+    assert chain.value == (
+        "Thursday night, and the links were an argument with her boss, the thought that nobody "
+        "respects her, anger, and skipping dinner"
+    )
