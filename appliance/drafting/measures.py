@@ -117,6 +117,9 @@ _END_LINKS = frozenset(
     }
 )
 # Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
+# What may follow a value linked to its measure by a comma alone, as a dictated list gives it
+# ("Validity of cognition, two. Subjective units of disturbance, eight, ..."): the clause's end.
+_LISTED_END = frozenset({",", "out", "/", "and"})
 # When the value was taken, said between it and an earlier one ("9 today, down from 14").
 _NOW = frozenset({"today", "now", "currently"})
 _TO_LINKS = frozenset({",", "and", "then", "it", "went", "came", "had", "has"} | _END_LINKS | _NOW)
@@ -252,7 +255,9 @@ def read_after(text: str, at: int) -> Reading | None:
         found = _number_at(tokens, i)
         if found is not None:
             break
-        if word == "from":
+        if word == "," and i == 0:
+            pass  # "Validity of cognition, two." (checked below: the number ends the clause)
+        elif word == "from":
             came_from = True
         elif word == "to":
             role = END  # "dropped to 2", "went to 2": where it ended
@@ -268,6 +273,8 @@ def read_after(text: str, at: int) -> Reading | None:
     value, i = found
     out_of: str | None = None
     fill(i + 4)
+    if tokens[0].text == "," and i < len(tokens) and tokens[i].text not in _LISTED_END:
+        return None  # "the PHQ-9, 2 weeks ago, was 14": a comma links only a listed value
     if i < len(tokens) and tokens[i].text in (":", "am", "pm"):
         return None  # a time ("PHQ-9 at 10:30"), not a score
     if i + 2 < len(tokens) and tokens[i].text == "out" and tokens[i + 1].text == "of":

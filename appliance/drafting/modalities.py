@@ -368,9 +368,19 @@ def _opens_a_target(word: str) -> bool:
     return word in _TARGET_OPENERS or (word.endswith(("ing", "'s")) and len(word) > 4)
 
 
+# Other names of each cognition: "the preferred belief is, I did the best I could".
+_COGNITION_KINDS = {"positive": "positive|preferred|desired", "negative": "negative"}
+# Who chose it, said between the label and its words: "the positive cognition she chose was,
+# I can keep myself safe".
+_CHOSEN = (
+    r"(?:\s++(?:she|he|they|the\s++client|we)\s++"
+    r"(?:chose|picked|named|identified|wanted|selected|came\s++up\s++with|settled\s++on)\b)?"
+)
+
+
 def _cognition(kind: str) -> Extractor:
     label = re.compile(
-        rf"\b{kind}\s++(?:cognition|belief)s?\b"
+        rf"\b(?:{_COGNITION_KINDS[kind]})\s++(?:cognition|belief)s?\b{_CHOSEN}"
         r"(?:\s*+(?:(?:was|is|were|of|being|that)\b|[:,\"'\u201c-]))*+\s*+",
         re.IGNORECASE,
     )
@@ -400,10 +410,12 @@ _TARGET = re.compile(
     r"(?:\s++(?:memory|image|incident|event|was|is|of|on)\b|\s*+[:,])*+\s*+",
     re.IGNORECASE,
 )
-# "a memory of being bitten", "on the target memory of the crash", "her memory of the night":
+# "a memory of being bitten", "on the target memory of the crash", "her memory of the night",
+# "reprocessing the target of the break-in":
 # the field holds the memory's description.
 _MEMORY_OF = re.compile(
-    r"(?:an?|the|her|his|their)\s++(?:target\s++)?memory\s++(?:of|that|when|where)\s++",
+    r"(?:an?|the|her|his|their)\s++(?:target(?:\s++(?:memory|image|incident|event))?|memory)"
+    r"\s++(?:of|that|when|where)\s++",
     re.IGNORECASE,
 )
 
@@ -431,6 +443,13 @@ def _target(sentence: Sentence) -> Iterable[FieldValue]:
 _PHASE = re.compile(r"\bphase\b", re.IGNORECASE)
 
 
+# A phase named for later with the plan after it: "so phase four begins next week".
+_STARTS_LATER = re.compile(
+    r"\s*+(?:begins|starts|will\b|is\s++planned|is\s++scheduled|next\s++(?:week|session|time))",
+    re.IGNORECASE,
+)
+
+
 def _phase(sentence: Sentence) -> Iterable[FieldValue]:
     text = sentence.text
     for match in _PHASE.finditer(text):
@@ -441,7 +460,7 @@ def _phase(sentence: Sentence) -> Iterable[FieldValue]:
         if negated is not None:
             yield _not_done(sentence, number.value, negated, number.end)
             return
-        if not _planned(text, match.start()):
+        if not _planned(text, match.start()) and not _STARTS_LATER.match(text, number.end):
             yield _value(sentence, number.value, number.start, number.end)
             return
 
@@ -576,7 +595,10 @@ def _start_and_end(reading: Reading, role: str | None) -> dict[str, tuple[str, i
 _IT_WENT_TO = re.compile(
     r"\b(?:it|that)\s++(?:had\s++|has\s++)?"
     r"(?:dropped|fell|came\s++down|went\s++down|decreased|reduced|rose|went\s++up|increased"
-    r"|climbed|came\s++up|was\s++down|was\s++up)\s++to\s++",
+    r"|climbed|came\s++up|was\s++down|was\s++up)\s++to\s++(?:a\s++)?"
+    # "... started at a 7, and by the end of the session it was a 3"
+    r"|\b(?:by|at)\s++the\s++end\b(?:\s++of\s++(?:the\s++|today's\s++)?session)?,?\s++"
+    r"(?:it|that)\s++(?:was|had\s++been|ended)\s++(?:at\s++)?(?:a\s++)?",
     re.IGNORECASE,
 )
 WENT_ON_CHARS = 120
@@ -599,12 +621,22 @@ def _went_on_to(name: str, text: str, after: int) -> tuple[str, int, int] | None
     return None if number is None else (number.value, number.start, number.end)
 
 
+# In an EMDR note "the disturbance" with a number is the SUD ("the disturbance started at a 7"),
+# but a sleep disturbance is not.
+_EMDR_MENTIONS = {
+    "sud": re.compile(
+        rf"{MEASURES['sud'].pattern}|(?<!sleep\s)\b(?:level\s++of\s++)?disturbance\b",
+        re.IGNORECASE,
+    )
+}
+
+
 def _scale(name: str, which: str) -> Extractor:
     """SUD/VOC start or end: "SUD went from 7 to 2", "starting SUD was 8", "at the end the SUD
     was 3", "the SUD dropped to two": the first value the words give that role to. A value with
     no marker at all is the start; a second one is not taken for the end (that would be a guess).
     """
-    mention = MEASURES[name]
+    mention = _EMDR_MENTIONS.get(name, MEASURES[name])
 
     def extract(sentence: Sentence) -> Iterable[FieldValue]:
         text = sentence.text

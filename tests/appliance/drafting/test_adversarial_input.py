@@ -146,6 +146,10 @@ PIECES = (
     "it dropped to ",
     "today, down from ",
     "diffusion ",
+    "disturbance ",
+    "by the end of the session it was a ",
+    "preferred belief she chose was, ",
+    "phase four begins ",
     # Passive ideation in words (a wish to be dead, not to wake up).
     "wishes ",
     "wish, ",

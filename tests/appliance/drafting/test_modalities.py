@@ -615,3 +615,46 @@ def test_field_extraction_stays_fast_on_a_repeated_trigger(trigger: str) -> None
             extract_fields(modality, sentences)
             took = time.perf_counter() - started
             assert took < 1.0, f"{modality} on {trigger!r}: {took:.2f} s"
+
+
+# EMDR said the ways a dictation lists it (written for these tests).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The positive cognition she chose was, I can keep myself safe.",
+            {"positive_cognition": ["I can keep myself safe"]},
+        ),
+        (
+            "The negative belief is, it's my fault, and the preferred belief is, I did my best.",
+            {"negative_cognition": ["it's my fault"], "positive_cognition": ["I did my best"]},
+        ),
+        (
+            "We are in phase four, reprocessing the target of the night the shed burned down.",
+            {"phase": ["4"], "target": ["the night the shed burned down"]},
+        ),
+        (
+            "The disturbance started at a seven and by the end of the session it was a three.",
+            {"sud_start": ["7"], "sud_end": ["3"]},
+        ),
+        (
+            "Validity of cognition, two. Subjective units of disturbance, eight, in the chest.",
+            {"voc_start": ["2"], "sud_start": ["8"]},
+        ),
+        (
+            "We ran out of time before desensitization, so phase four begins next week.",
+            {},
+        ),
+        ("Sleep disturbance was 3 nights this week.", {}),
+    ],
+)
+def test_emdr_fields_said_as_a_dictation_lists_them(
+    text: str, expected: dict[str, list[str]]
+) -> None:
+    got = _values("emdr", text)
+    assert {k: [v.split(" out of ")[0] for v in values] for k, values in got.items()} == expected
+
+
+def test_a_comma_links_a_score_only_when_the_score_ends_the_clause() -> None:
+    assert "phq_9" not in _values("cbt", "We went over the PHQ-9, 2 weeks ago, with her.")
+    assert _values("cbt", "PHQ-9, 14, GAD-7, 9.") == {"phq_9": ["14"], "gad_7": ["9"]}
