@@ -784,7 +784,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         ),
         "chain_analysis": _any_of(
             _described(
-                r"\bchain analys[ie]s\b(?:\s++(?:of|on|for|about|regarding)\b)?[\s,:]*+",
+                r"\bchain analys[ie]s\b(?:\s++(?:(?:was|were)\s++)?(?:of|on|for|about|regarding"
+                r"|focused\s++on|looked\s++at|centered\s++on)\b)?[\s,:]*+",
                 fallback=True,
             )
         ),
@@ -804,6 +805,12 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         "values": _any_of(
             _named_values,
             _described(r"\bvalues?\s++(?:are|were|is|was|include[sd]?|including|of)\b[\s:]*+"),
+            # "she identified her values as honesty and ...", "what matters most to him is ..."
+            _described(
+                r"\b(?:identified|named|described|listed|chose|clarified)\s++(?:her|his|their)"
+                r"\s++(?:(?:core|top|main|key|personal)\s++)?values\s++as\s++"
+                r"|\bwhat\s++matters\s++(?:most\s++)?to\s++(?:her|him|them|me)\s++(?:is|are)\s++"
+            ),
         ),
         "committed_action": _any_of(
             _described(

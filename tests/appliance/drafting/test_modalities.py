@@ -439,6 +439,24 @@ def test_a_term_as_whisper_writes_it_is_the_term_citing_what_was_written(
         ),
         (
             "act",
+            "She identified her values as honesty and being a good aunt.",
+            "values",
+            "honesty and being a good aunt",
+        ),
+        (
+            "act",
+            "He said what matters most to him is family and making things.",
+            "values",
+            "family and making things",
+        ),
+        (
+            "dbt",
+            "The chain analysis focused on the fight with her roommate on Tuesday.",
+            "chain_analysis",
+            "the fight with her roommate on Tuesday",
+        ),
+        (
+            "act",
             "For committed action, the client will garden for 20 minutes.",
             "committed_action",
             "the client will garden for 20 minutes",
