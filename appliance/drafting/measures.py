@@ -116,12 +116,12 @@ _END_LINKS = frozenset(
         "close",
     }
 )
-# Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
 # What may follow a value linked to its measure by a comma alone, as a dictated list gives it
 # ("Validity of cognition, two. Subjective units of disturbance, eight, ..."): the clause's end.
 _LISTED_END = frozenset({",", "out", "/", "and"})
 # When the value was taken, said between it and an earlier one ("9 today, down from 14").
 _NOW = frozenset({"today", "now", "currently"})
+# Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
 _TO_LINKS = frozenset({",", "and", "then", "it", "went", "came", "had", "has"} | _END_LINKS | _NOW)
 _DIRECTION = frozenset(
     {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell"}
@@ -232,6 +232,25 @@ def _clause_stop(text: str, at: int, limit: int) -> int:
     return stop if found is None else found.start()
 
 
+_SCORED = frozenset({"scored", "scoring", "totaled", "totalled"})
+
+
+def _said_earlier(
+    tokens: list[_Token], j: int, between: frozenset[str] | set[str]
+) -> tuple[Number, int] | None:
+    """An earlier value said after a first one as "compared with 18" or "previously 15"
+    (tokens[j] the word after the first value and its joining words), and the index after it;
+    only directly after the value or its comma."""
+    if between or j >= len(tokens):
+        return None
+    word = tokens[j].text
+    if word == "compared" and j + 1 < len(tokens) and tokens[j + 1].text in ("with", "to"):
+        return _number_at(tokens, j + 2)
+    if word in ("previously", "previous", "prior"):
+        return _number_at(tokens, j + 1)
+    return None
+
+
 def read_after(text: str, at: int) -> Reading | None:
     """The reading of the mention that ends at `at`, or None when no number is attached to it."""
     stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
@@ -265,8 +284,10 @@ def read_after(text: str, at: int) -> Reading | None:
             role = START
         elif word in _END_LINKS:
             role = END
-        elif word == "in" and i > 0 and tokens[i - 1].text in ("came", "come", "comes"):
+        elif word in ("in", "back") and i > 0 and tokens[i - 1].text in ("came", "come", "comes"):
             pass  # "the GAD-7 came in at eleven"; "in" alone is no link ("PHQ-9 in four weeks")
+        elif word == "and" and i + 1 < len(tokens) and tokens[i + 1].text in _SCORED:
+            pass  # "she completed the PHQ-9 and scored 16"
         elif word not in _LINKS:
             return None
         i += 1
@@ -308,6 +329,11 @@ def read_after(text: str, at: int) -> Reading | None:
                 scale = _number_at(tokens, i + 2)
                 if scale is not None:
                     out_of, i = scale[0].value, scale[1]
+    elif (
+        earlier := _said_earlier(tokens, j, joined_by - {","} - _NOW)
+    ) is not None and not came_from:
+        # "12 compared with 18 last month", "11, previously 15"
+        previous, i = earlier
     elif following == "from" and not came_from:
         # "11, down from 15" (or "9 today, down from 14"): only after a direction word or
         # directly after the value.
@@ -387,11 +413,27 @@ def _rated_later(text: str, at: int) -> Reading | None:
     return None
 
 
+# "She scored 14 on the PHQ-9", "a score of 41 on the PCL-5": the number said before the name.
+_SCORED_BEFORE = re.compile(
+    r"\b(?:scored|scoring|score\s++of|scores\s++of)\s++(?P<number>[\w-]++(?:\s++[\w-]++)?)"
+    r"\s++on\s++(?:the\s++|her\s++|his\s++|their\s++|a\s++)?$",
+    re.IGNORECASE,
+)
+
+
+def _scored_before(text: str, at: int) -> Reading | None:
+    found = _SCORED_BEFORE.search(text, clause_floor(text, at, 60), at)
+    if found is None or parse_number(found.group("number")) is None:
+        return None
+    start, end = found.span("number")
+    return Reading(value=Number(str(parse_number(found.group("number"))), start, end))
+
+
 def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None:
     """The reading of one mention of measure `name`, or None when it gives no attached value."""
     reading = read_after(text, mention.end())
     if name not in RATINGS:
-        return reading
+        return reading if reading is not None else _scored_before(text, mention.start())
     rated = _RATED_BEFORE.search(text, clause_floor(text, mention.start()), mention.start())
     if reading is not None and (reading.out_of is not None or rated is not None):
         return reading

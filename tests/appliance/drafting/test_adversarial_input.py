@@ -150,6 +150,10 @@ PIECES = (
     "by the end of the session it was a ",
     "preferred belief she chose was, ",
     "phase four begins ",
+    "scored 14 on the ",
+    "compared with ",
+    "previously ",
+    "came back at ",
     # Passive ideation in words (a wish to be dead, not to wake up).
     "wishes ",
     "wish, ",

@@ -676,3 +676,27 @@ def test_emdr_fields_said_as_a_dictation_lists_them(
 def test_a_comma_links_a_score_only_when_the_score_ends_the_clause() -> None:
     assert "phq_9" not in _values("cbt", "We went over the PHQ-9, 2 weeks ago, with her.")
     assert _values("cbt", "PHQ-9, 14, GAD-7, 9.") == {"phq_9": ["14"], "gad_7": ["9"]}
+
+
+# The measures as clinicians also say them (written for these tests).
+@pytest.mark.parametrize(
+    ("text", "field", "value", "previous"),
+    [
+        ("She scored 14 on the PHQ-9.", "phq_9", "14", None),
+        ("A score of forty-one on the PCL-5 today.", "pcl_5", "41", None),
+        ("Her PHQ-9 came back at 12.", "phq_9", "12", None),
+        ("She completed the GAD-7 and scored 16.", "gad_7", "16", None),
+        ("PHQ-9 was 12 compared with 18 last month.", "phq_9", "12", "18"),
+        ("GAD-7 score today is 11, previously 15.", "gad_7", "11", "15"),
+    ],
+)
+def test_a_measure_said_another_way_keeps_its_value(
+    text: str, field: str, value: str, previous: str | None
+) -> None:
+    (found,) = _fields("integrative", text)[field]
+    assert (found.value, found.previous) == (value, previous)
+    assert text[found.start : found.end] in (value, "forty-one")
+
+
+def test_a_score_on_something_else_is_not_the_measures() -> None:
+    assert "phq_9" not in _values("cbt", "She scored 14 on the quiz; the PHQ-9 is due next week.")
