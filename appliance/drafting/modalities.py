@@ -732,6 +732,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "labeling",
             "discounting the positive",
             "magnification",
+            # The verb says the same distortion: "she catastrophized about the test".
+            written_as={"catastrophizing": ("catastrophized", "catastrophizes", "catastrophising")},
         ),
         "interventions": _terms(
             "thought record",
@@ -742,6 +744,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "behavioral experiment",
             "psychoeducation",
             "activity scheduling",
+            "downward arrow",
         ),
         "homework": _any_of(
             _described(
@@ -759,8 +762,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
     "dbt": {
         "diary_card_targets": _any_of(
             _described(
-                r"\bdiary cards?\s++(?:showed|shows|show|noted|recorded|tracked|indicated|"
-                r"listed|included|reflected|had)\b\s*+"
+                r"\bdiary cards?(?:\s++(?:showed|shows|show|noted|recorded|tracked|indicated|"
+                r"listed|included|reflected|had)\b\s*+|\s*+:\s*+)"
             ),
             _described(r"\bdiary card targets?\s++(?:were|was|are|is|included|includes?)\b\s*+"),
         ),
@@ -833,7 +836,19 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         **_common(without=("sud", "voc")),
     },
     "ifs": {
-        "parts": _terms("protector", "manager", "firefighter", "exile"),
+        "parts": _terms(
+            "protector",
+            "manager",
+            "firefighter",
+            "exile",
+            # A part named by what it does: "a protective part", "an exiled part".
+            written_as={
+                "protector": ("protective part",),
+                "manager": ("managing part",),
+                "firefighter": ("firefighting part",),
+                "exile": ("exiled part",),
+            },
+        ),
         "self_energy": _first(_self_energy),
         "unblending": _event(r"\bunblend\w*"),
         "unburdening": _event(r"\bunburden\w*"),

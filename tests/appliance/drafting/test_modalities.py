@@ -400,6 +400,23 @@ def test_the_name_of_the_therapy_is_not_the_process_of_acceptance() -> None:
             "isolation of affect",
             "isolation of effect",
         ),
+        # A part named by what it does, a distortion by its verb.
+        ("ifs", "A protective part showed up at once.", "parts", "protector", "protective part"),
+        ("ifs", "We met an exiled part that holds loneliness.", "parts", "exile", "exiled part"),
+        (
+            "ifs",
+            "A firefighting part urges her to binge.",
+            "parts",
+            "firefighter",
+            "firefighting part",
+        ),
+        (
+            "cbt",
+            "She catastrophized about the test.",
+            "cognitive_distortions",
+            "catastrophizing",
+            "catastrophized",
+        ),
     ],
 )
 def test_a_term_as_whisper_writes_it_is_the_term_citing_what_was_written(
@@ -448,6 +465,12 @@ def test_a_term_as_whisper_writes_it_is_the_term_citing_what_was_written(
             "He said what matters most to him is family and making things.",
             "values",
             "family and making things",
+        ),
+        (
+            "dbt",
+            "We reviewed her diary card: urges to use at 3 of 5 on two days, no use.",
+            "diary_card_targets",
+            "urges to use at 3 of 5 on two days, no use",
         ),
         (
             "dbt",
