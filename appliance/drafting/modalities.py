@@ -411,8 +411,7 @@ _TARGET = re.compile(
     re.IGNORECASE,
 )
 # "a memory of being bitten", "on the target memory of the crash", "her memory of the night",
-# "reprocessing the target of the break-in":
-# the field holds the memory's description.
+# "reprocessing the target of the break-in": the field holds the memory's description.
 _MEMORY_OF = re.compile(
     r"(?:an?|the|her|his|their)\s++(?:target(?:\s++(?:memory|image|incident|event))?|memory)"
     r"\s++(?:of|that|when|where)\s++",
