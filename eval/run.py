@@ -199,6 +199,8 @@ class Totals:
     polarity_flags: int
     fields_correct: int = 0
     fields_total: int = 0
+    fields_heard_correct: int = 0
+    fields_heard: int = 0
 
     @property
     def fact_recall(self) -> float:
@@ -229,6 +231,8 @@ def totals(results: Sequence[Result]) -> Totals:
         polarity_flags=sum(r.score.flags.get("risk_polarity_unclear", 0) for r in results),
         fields_correct=sum(r.score.fields_correct for r in results),
         fields_total=sum(len(r.score.fields) for r in results),
+        fields_heard_correct=sum(f.correct for r in results for f in r.score.fields if f.heard),
+        fields_heard=sum(f.heard for r in results for f in r.score.fields),
     )
 
 
@@ -404,6 +408,23 @@ def fields_table(by_source: Mapping[str, Sequence[Result]]) -> str:
     for source in sources:
         headers += [SOURCE_LABELS[source], f"{SOURCE_LABELS[source]} accuracy"]
     return table(headers, rows)
+
+
+def heard_fields_table(by_source: Mapping[str, Sequence[Result]]) -> str:
+    """The fields drafting could fill against those it filled: a labelled value Whisper did not
+    hear is lost before drafting begins, so accuracy among the heard ones is drafting's own."""
+    rows: list[list[object]] = []
+    for source in sources_of(by_source):
+        t = totals(by_source[source])
+        rows.append(
+            [
+                SOURCE_LABELS[source],
+                f"{t.fields_heard}/{t.fields_total}",
+                f"{t.fields_heard_correct}/{t.fields_heard}",
+                f"{_ratio(t.fields_heard_correct, t.fields_heard):.3f}",
+            ]
+        )
+    return table(["drafted from", "fields heard", "heard and correct", "accuracy when heard"], rows)
 
 
 def wrong_fields_table(results: Sequence[Result]) -> str:
@@ -872,6 +893,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "A field is correct when the draft holds exactly its labelled values (expected_fields "
         "in cases.json; numbers and words after normalisation, in any order), or nothing where "
         "the script does not mention it; a negated field must be marked not done.\n"
+    )
+    say(heard_fields_table(by_source) + "\n")
+    say(
+        "Heard: every labelled value (and the earlier value said with it) is in the words the "
+        "draft was made from; a field labelled empty is heard. From audio, a value Whisper "
+        "misheard is lost before drafting begins.\n"
     )
     say("## Targets (issue #5, issue 14)\n")
     targets_md, failures = targets_table(by_source)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from appliance.drafting.draft import RISK, Draft, Flag, Statement
 from appliance.drafting.grounding import specifics
-from appliance.drafting.modalities import NOT_DONE, FieldValue
+from appliance.drafting.modalities import EVENT_DONE, NOT_DONE, PRESENT, FieldValue
 from appliance.drafting.risk import NOT_ADDRESSED, RISK_PATTERN
 from eval.align import align
 from eval.cases import Case, ExpectedValue
@@ -60,6 +60,10 @@ class FieldResult:
     name: str
     expected: tuple[ValueKey, ...]
     got: tuple[ValueKey, ...]
+    # Whether every labelled value's words are in what the draft was made from: a value Whisper
+    # did not hear ("SUD that won" for "SUD at 1") no drafting can fill. A field labelled
+    # empty is heard (there is nothing to hear).
+    heard: bool = True
 
     @property
     def correct(self) -> bool:
@@ -67,7 +71,9 @@ class FieldResult:
 
 
 def score_fields(
-    expected: Mapping[str, Sequence[ExpectedValue]], fields: Mapping[str, Sequence[FieldValue]]
+    expected: Mapping[str, Sequence[ExpectedValue]],
+    fields: Mapping[str, Sequence[FieldValue]],
+    source_words: Sequence[str] | None = None,
 ) -> list[FieldResult]:
     """Each labelled field against the draft's values; a field the draft lacks is empty.
 
@@ -82,9 +88,20 @@ def score_fields(
             got=tuple(
                 sorted(value_key(v.value, v.status, v.previous) for v in fields.get(name, ()))
             ),
+            heard=source_words is None
+            or all(_heard(source_words, e) for e in labels if e.value.strip()),
         )
         for name, labels in expected.items()
     ]
+
+
+def _heard(source_words: Sequence[str], label: ExpectedValue) -> bool:
+    """Whether the label's value, and the earlier value said with it, are in `source_words`.
+    An event's "done" and Self-energy's "present" are no words of the dictation: heard."""
+    if label.value in (EVENT_DONE, PRESENT):
+        return True
+    said = [label.value] + ([label.previous] if label.previous else [])
+    return all(not words(v) or contains(source_words, v) for v in said)
 
 
 @dataclass
@@ -245,5 +262,5 @@ def score_draft(case: Case, draft: Draft, vocabulary: Sequence[str] = ()) -> Dra
         leaked_flagged=[term for term in leaked if is_flagged(term, draft)],
         leaked_unflagged=[term for term in leaked if not is_flagged(term, draft)],
         flags=flags,
-        fields=score_fields(case.expected_fields, draft.fields),
+        fields=score_fields(case.expected_fields, draft.fields, words(transcript)),
     )

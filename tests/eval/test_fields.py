@@ -16,6 +16,7 @@ from eval.cases import CASES_DIR, CASES_FILE, Case, ExpectedValue, expected_valu
 from eval.llm import CountingClassifier
 from eval.run import FIELDS_TARGET, SOURCES, draft_all, fields_table, targets_table, totals
 from eval.score import score_draft, score_fields
+from eval.text import words
 from eval.validate import case_problems
 
 CASES = {c.id: c for c in load_cases()}
@@ -50,6 +51,26 @@ def test_an_empty_field_is_correct_only_where_the_label_is_empty() -> None:
     # A labelled field the draft does not have at all (a draft stored before it existed).
     (result,) = score_fields({"phq_9": [ExpectedValue("11")]}, {})
     assert not result.correct and result.got == ()
+
+
+def test_a_field_is_heard_only_when_whisper_kept_its_labelled_words() -> None:
+    heard = words("the SUD started at seven and dropped to one, down from two")
+    labels = {
+        "sud_start": [ExpectedValue("7")],
+        "sud_end": [ExpectedValue("1", previous="2")],
+        "voc_start": [ExpectedValue("3")],  # misheard: no 3 in the transcript
+        "voc_end": [],  # nothing to hear
+        "unblending": [ExpectedValue("done")],  # an event, no word of the dictation
+    }
+    results = {r.name: r.heard for r in score_fields(labels, {}, heard)}
+    assert results == {
+        "sud_start": True,
+        "sud_end": True,
+        "voc_start": False,
+        "voc_end": True,
+        "unblending": True,
+    }
+    assert not score_fields({"f": [ExpectedValue("1", previous="9")]}, {}, heard)[0].heard
 
 
 def test_a_negated_field_must_be_marked_not_done() -> None:
