@@ -88,8 +88,7 @@ def score_fields(
             got=tuple(
                 sorted(value_key(v.value, v.status, v.previous) for v in fields.get(name, ()))
             ),
-            heard=source_words is None
-            or all(_heard(source_words, e) for e in labels if e.value.strip()),
+            heard=source_words is None or all(_heard(source_words, e) for e in labels),
         )
         for name, labels in expected.items()
     ]

@@ -423,10 +423,11 @@ _SCORED_BEFORE = re.compile(
 
 def _scored_before(text: str, at: int) -> Reading | None:
     found = _SCORED_BEFORE.search(text, clause_floor(text, at, 60), at)
-    if found is None or parse_number(found.group("number")) is None:
+    value = None if found is None else parse_number(found.group("number"))
+    if found is None or value is None:
         return None
     start, end = found.span("number")
-    return Reading(value=Number(str(parse_number(found.group("number"))), start, end))
+    return Reading(value=Number(str(value), start, end))
 
 
 def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None:
