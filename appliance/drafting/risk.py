@@ -50,8 +50,12 @@ DEATH_WISH = re.compile(
     r"|thoughts? (?:of|about) (?:being dead|not being (?:here|around|alive))\b)",
     re.IGNORECASE,
 )
+# "Cutting" is self-harm, but not "cutting down on crisis calls" (a DBT goal), "cutting back
+# on drinking" or "cutting class": the words after it that make it something else.
+_NOT_SELF_HARM_CUTTING = r"(?!\s++(?:down|back|out|off|ties|corners|costs|class(?:es)?|school)\b)"
 RISK_PATTERN = re.compile(
-    r"\b(suicid\w*|self[- ]harm\w*|cutting|kill (?:him|her|my|them)sel\w*|homicid\w*|"
+    rf"\b(suicid\w*|self[- ]harm\w*|cutting{_NOT_SELF_HARM_CUTTING}|"
+    r"kill (?:him|her|my|them)sel\w*|homicid\w*|"
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm (?:to )?others|hurt (?:him|her|them)sel\w*|"
     r"crisis line|988|lethal means|plan or intent|ideation|c-?ssrs|[SH]\.I\.)",
     re.IGNORECASE,

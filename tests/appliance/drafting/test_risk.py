@@ -250,10 +250,27 @@ def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> 
         "She said the argument isn't worth it.",
         "She said life is worth living again.",
         "She didn't want to wake up early.",
+        # "Cutting" that is not self-harm: a DBT goal, a habit, school.
+        "Her goals remain cutting down on crisis calls and building a life worth living.",
+        "He has been cutting back on drinking since the new year.",
+        "She talked about cutting off contact with her cousin.",
+        "He admitted to cutting class twice this week.",
     ],
 )
 def test_sleep_and_other_wishes_are_not_risk(said: str) -> None:
     assert not is_risk_sentence(Sentence(0, 0, len(said), said))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She reports cutting on her forearm twice this week.",
+        "He has been cutting again since the breakup.",
+        "Urges to cutting were a 3 out of 5.",
+    ],
+)
+def test_cutting_as_self_harm_is_still_risk(said: str) -> None:
+    assert is_risk_sentence(_sentence(said))
 
 
 # Shorthand said aloud, as Whisper base wrote it from a neural voice saying the letters
