@@ -73,6 +73,12 @@ _SPEECH_VERBS = frozenset(
         "wondered",
     }
 )
+# A field's label said as a heading ("for committed action the client will garden ...", "as
+# homework she will ..."): what follows is the field's value, so no cut comes straight after it,
+# where the model, used to new sentences starting with "the client", put one.
+_LABEL_LEADS = frozenset({"for", "as"})
+_LABELS = (("committed", "action"), ("homework",), ("hw",), ("the", "homework"))
+_LABEL_ENDS = frozenset(label[-1] for label in _LABELS)
 _TOLD = frozenset({"told", "tells", "tell", "asked", "asks", "reminded", "warned"})
 _HEARER = frozenset({"me", "us", "him", "her", "them", "everyone", "you"})
 _NUMBER = re.compile(r"\d+(?:[.:]\d+)?%?")
@@ -244,23 +250,26 @@ class BoundaryModel:
         sentence: str,
         threshold: float = THRESHOLD,
         min_words: int = MIN_SENTENCE_WORDS,
+        chances: Sequence[float] | None = None,
     ) -> list[tuple[int, int]]:
         """(start, end) of each statement in `sentence`: the whole of it unless it has
         `min_words` words or more and the model finds boundaries in it (chance `threshold` or
         more). The cuts are taken most likely first, each only where it leaves no piece under
-        MIN_PIECE_WORDS words; a piece ends after its comma."""
+        MIN_PIECE_WORDS words; a piece ends after its comma. `chances`: this model's
+        probabilities for `sentence`'s gaps, where the caller has them already."""
         matches = list(_WORD.finditer(sentence))
         if len(matches) < max(min_words, 2 * MIN_PIECE_WORDS):
             return [(0, len(sentence))]
         words = [m.group() for m in matches]
-        chances = self.probabilities(words)
+        if chances is None:
+            chances = self.probabilities(words)
         # Gap i is cut after word i. `cuts` holds -1 and the last word as sentinels, so each
         # candidate's neighbours are found by bisection.
         cuts = [-1, len(matches) - 1]
         for gap in sorted(range(len(chances)), key=lambda g: (-chances[g], g)):
             if chances[gap] < threshold:
                 break
-            if _introduces_speech(words, gap):
+            if _introduces_speech(words, gap) or _heads_a_field(words, gap):
                 continue
             place = bisect_left(cuts, gap)
             if gap - cuts[place - 1] >= MIN_PIECE_WORDS and cuts[place] - gap >= MIN_PIECE_WORDS:
@@ -280,6 +289,19 @@ def _introduces_speech(words: Sequence[str], gap: int) -> bool:
     if last in _SPEECH_VERBS:
         return True
     return gap >= 1 and last in _HEARER and _word(words[gap - 1]) in _TOLD
+
+
+def _heads_a_field(words: Sequence[str], gap: int) -> bool:
+    """Whether the words before `gap` are a field's label said as a heading ("for committed
+    action"), with no comma after it."""
+    if words[gap].endswith((",", ";", ".")) or _word(words[gap]) not in _LABEL_ENDS:
+        return False  # "For homework," leads a sentence a writer cut there
+    for label in _LABELS:
+        lead = gap - len(label)
+        said = [_word(w) for w in words[lead + 1 : gap + 1]]
+        if lead >= 0 and said == list(label) and _word(words[lead]) in _LABEL_LEADS:
+            return True
+    return False
 
 
 _lock = threading.Lock()
@@ -310,12 +332,18 @@ def spoken_statements(
     statements: list[Sentence] = []
     for sentence in sentences:
         pieces = [(0, len(sentence.text))]
-        if len(_WORD.findall(sentence.text)) >= RISK_MIN_WORDS:
+        words = _WORD.findall(sentence.text)
+        if len(words) >= RISK_MIN_WORDS:
             found = model if model is not None else shared_boundaries()
+            # Read once: a risk sentence the first pass left whole is looked at again with the
+            # same chances (a typed note of 50,000 characters is one such sentence).
+            chances = found.probabilities(words) if len(words) >= MIN_SENTENCE_WORDS else None
+            outer = found.pieces(sentence.text, chances=chances)
+            whole = chances if len(outer) == 1 else None
             pieces = [
                 (start + inner_start, start + inner_end)
-                for start, end in found.pieces(sentence.text)
-                for inner_start, inner_end in _risk_pieces(found, sentence.text[start:end])
+                for start, end in outer
+                for inner_start, inner_end in _risk_pieces(found, sentence.text[start:end], whole)
             ]
         for start, end in pieces:
             statements.append(
@@ -330,8 +358,11 @@ def spoken_statements(
     return statements
 
 
-def _risk_pieces(model: BoundaryModel, piece: str) -> list[tuple[int, int]]:
-    """`piece` cut again, more readily, where it mentions risk; otherwise whole."""
+def _risk_pieces(
+    model: BoundaryModel, piece: str, chances: Sequence[float] | None = None
+) -> list[tuple[int, int]]:
+    """`piece` cut again, more readily, where it mentions risk; otherwise whole. `chances`:
+    the model's probabilities for `piece`'s gaps, where they are known."""
     if not is_risk_sentence(Sentence(0, 0, len(piece), piece)):
         return [(0, len(piece))]
-    return model.pieces(piece, threshold=RISK_THRESHOLD, min_words=RISK_MIN_WORDS)
+    return model.pieces(piece, threshold=RISK_THRESHOLD, min_words=RISK_MIN_WORDS, chances=chances)

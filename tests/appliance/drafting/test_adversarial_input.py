@@ -3,12 +3,11 @@
 Drafting runs inside `appliance serve` on the job workers, so one dictation whose text makes a
 regular expression backtrack quadratically ("PHQ-9" and 20,000 spaces took ~13 s, 50,000
 characters ~85 s) stalls drafting for every user. Each stage is timed on its own, with the
-typed-note limit as the largest input, and must finish well under a second.
+typed-note limit as the largest input, and must finish within STAGE_SECONDS.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,10 +30,14 @@ from appliance.drafting.risk import (
 )
 from appliance.drafting.segment import Sentence, split_sentences
 from appliance.records.dictations import MAX_TYPED
+from tests.appliance.drafting.timing import fastest_run
 
-# Generous against the ~0.1 s each stage takes on 50,000 characters after the fix, so that a
-# busy 2-core machine does not make the test flaky; the blow-ups it guards against took 6-85 s.
-STAGE_SECONDS = 1.0
+# The blow-ups this guards against took 6-85 s. A pattern stage takes about 0.1 s on 50,000
+# characters, but a whole draft of them (the boundary model over 12,500 words, the concept
+# classifier, every field) took 0.55-1.1 s on the 2-core CI machine on 2026-11-28, from run to
+# run of the same text: so 2 s, judged on the fastest of a few runs (tests/appliance/drafting/
+# timing.py), fails every blow-up and no busy machine.
+STAGE_SECONDS = 2.0
 
 # Pieces that the drafting patterns react to: scale names and the words around a score, runs
 # of the characters their gaps skip (spaces, punctuation, digits), sentence ends and
@@ -154,6 +157,21 @@ PIECES = (
     "compared with ",
     "previously ",
     "came back at ",
+    # Earlier values, cognitions, targets and values as clinicians say them.
+    "at intake back in March it was ",
+    "last time it was ",
+    "basically unchanged from ",
+    "rated the memory a ",
+    "at the start and a ",
+    "that goes with it is ",
+    "belief she'd like to have is ",
+    "target from last week, which is ",
+    "Self energy there, maybe ",
+    "values she said ",
+    "named ",
+    "is what matters most to him ",
+    "for committed action ",
+    "cutting down ",
     # Passive ideation in words (a wish to be dead, not to wake up).
     "wishes ",
     "wish, ",
@@ -188,9 +206,7 @@ def _trained_classifier() -> None:
 
 
 def _timed(stage: str, run: Callable[..., Any], *args: Any) -> None:
-    started = time.perf_counter()
-    run(*args)
-    took = time.perf_counter() - started
+    took = fastest_run(STAGE_SECONDS, run, *args)
     assert took < STAGE_SECONDS, f"{stage} took {took:.2f} s"
 
 
@@ -230,9 +246,7 @@ def _every_stage_is_fast(text: str, modality: str) -> None:
 @example(text="PHQ-9" + " " * 20_000, modality="emdr")
 @example(text="PHQ-9" + " " * (MAX_TYPED - 5), modality="cbt")
 @example(text="SUD " * (MAX_TYPED // 4), modality="emdr")
-def test_every_drafting_stage_stays_under_a_second_on_hostile_text(
-    text: str, modality: str
-) -> None:
+def test_every_drafting_stage_stays_linear_on_hostile_text(text: str, modality: str) -> None:
     _every_stage_is_fast(text, modality)
 
 
@@ -255,7 +269,7 @@ PATHOLOGICAL = {
 
 
 @pytest.mark.parametrize("text", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
-def test_the_reviews_pathological_inputs_draft_in_under_a_second(text: str) -> None:
+def test_the_reviews_pathological_inputs_draft_in_linear_time(text: str) -> None:
     assert len(text) <= MAX_TYPED
     _timed("implausible_scores", lambda: implausible_scores(text))
     _timed("split_sentences", lambda: split_sentences(text))

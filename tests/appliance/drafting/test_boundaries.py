@@ -136,3 +136,16 @@ def test_a_risk_statement_with_its_own_commas_stays_whole() -> None:
         "her, with no plan or intent."
     )
     assert [s.text for s in spoken_statements(split_sentences(said))] == [said]
+
+
+# Written for this test the way Whisper wrote a neural voice: no comma after the label.
+def test_no_cut_comes_straight_after_a_fields_label_said_as_a_heading() -> None:
+    heard = (
+        "the client reports taking sertraline daily and shows more flexibility and is moving "
+        "toward acceptance for committed action the client will walk for 20 minutes on three "
+        "mornings"
+    )
+    for piece in _pieces(heard):
+        assert not piece.rstrip(", ").endswith("for committed action")
+    labelled = "For homework, she will log each urge and what she did instead of acting on it."
+    assert all(not p.endswith("For homework") for p in _pieces(labelled))

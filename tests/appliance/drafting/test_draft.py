@@ -241,8 +241,15 @@ class _CutsAfter:
     def __init__(self, word: str) -> None:
         self.word = word
 
+    def probabilities(self, words: Sequence[str]) -> list[float]:
+        return [0.0] * max(0, len(words) - 1)  # unused by pieces below
+
     def pieces(
-        self, sentence: str, threshold: float = 0.5, min_words: int = 20
+        self,
+        sentence: str,
+        threshold: float = 0.5,
+        min_words: int = 20,
+        chances: Sequence[float] | None = None,
     ) -> list[tuple[int, int]]:
         at = sentence.find(self.word)
         if at == -1:
