@@ -51,6 +51,8 @@ LOOK_BACK = 80
 _LINKS = frozenset(
     {
         "a",
+        "an",
+        "as",
         "about",
         "approximately",
         "around",
@@ -121,13 +123,26 @@ _END_LINKS = frozenset(
 _LISTED_END = frozenset({",", "out", "/", "and"})
 # When the value was taken, said between it and an earlier one ("9 today, down from 14").
 _NOW = frozenset({"today", "now", "currently"})
+# How much a value changed, said before the earlier one: "19, basically unchanged from 20".
+_HEDGES = frozenset({"basically", "essentially", "largely", "slightly"})
 # Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
-_TO_LINKS = frozenset({",", "and", "then", "it", "went", "came", "had", "has"} | _END_LINKS | _NOW)
+_TO_LINKS = frozenset(
+    {",", "and", "then", "it", "went", "came", "had", "has", "unchanged"}
+    | _END_LINKS
+    | _NOW
+    | _HEDGES
+)
 _DIRECTION = frozenset(
-    {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell"}
+    {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell", "unchanged"}
 )
 # After the value: "rated the SUD at 1 afterward", "VOC of 6 at the end".
 _AFTER_END = re.compile(r"\s*+(?:afterwards?|after|at the end|by the end|post)\b", re.IGNORECASE)
+# The second of "a 3 at the start and a 5 when we checked it at the end": its end marker may
+# come a few words later, since the first value's start marker already says there are two.
+_AFTER_END_SOON = re.compile(
+    r"(?:\s++(?!and\b|but\b)[\w']++){0,5}?\s*+(?:at the end|by the end|afterwards?)\b",
+    re.IGNORECASE,
+)
 _AFTER_START = re.compile(
     r"\s*+(?:at the (?:start|beginning)|at baseline|initially|at first|before)\b", re.IGNORECASE
 )
@@ -208,6 +223,15 @@ def _number_at(tokens: list[_Token], i: int) -> tuple[Number, int] | None:
     return None
 
 
+def _number_or_article(tokens: list[_Token], i: int) -> tuple[Number, int] | None:
+    """The number at tokens[i], or after an article there: "down to a three", "from an 8", and
+    as Whisper hears "and a 5" ("and the 5")."""
+    found = _number_at(tokens, i)
+    if found is None and i < len(tokens) and tokens[i].text in ("a", "an", "the"):
+        found = _number_at(tokens, i + 1)
+    return found
+
+
 def parse_number(text: str) -> int | None:
     """The whole of `text` as one number ("7", "seven", "forty-seven"), else None."""
     tokens = list(_tokens(text, 0, len(text)))
@@ -248,7 +272,52 @@ def _said_earlier(
         return _number_at(tokens, j + 2)
     if word in ("previously", "previous", "prior"):
         return _number_at(tokens, j + 1)
+    return _it_was_then(tokens, j)
+
+
+# When an earlier value was taken, said before it: "at intake it was 22", "last time it was
+# nineteen", "at intake back in March it was 20", "two weeks ago it was 18".
+_EARLIER_TIMES = frozenset({"last", "intake", "baseline", "previous", "prior", "ago", "before"})
+_EARLIER_GAP_TOKENS = 6
+
+
+def _it_was_then(tokens: list[_Token], j: int) -> tuple[Number, int] | None:
+    """ "<when, earlier> it was <n>" from tokens[j]: the earlier value and the index after it."""
+    anchored = False
+    for k in range(j, min(len(tokens), j + _EARLIER_GAP_TOKENS + 1)):
+        word = tokens[k].text
+        if word == "it" and anchored:
+            following = [t.text for t in tokens[k + 1 : k + 3]]
+            skip = 3 if following == ["had", "been"] else 2 if following[:1] == ["was"] else 0
+            return _number_or_article(tokens, k + skip) if skip else None
+        if not word.isalpha() or word in ("and", "but"):
+            return None  # a number, a comma or another clause: not the time of an earlier value
+        anchored = anchored or word in _EARLIER_TIMES
     return None
+
+
+# What may follow an earlier value said in a sentence of its own ("At intake it was 22 back in
+# March."): a time or the scale, not a noun that makes it a count of something else ("Last
+# week it was 3 panic attacks.").
+_AFTER_EARLIER = frozenset(
+    {",", ".", ";", "out", "/", "at", "in", "on", "when", "back", "last", "before", "ago"}
+)
+
+
+def earlier_value_opening(text: str) -> Number | None:
+    """An earlier value that opens `text`, the sentence after a score, as Whisper splits "PHQ-9
+    was 17 today, at intake it was 22" at the pause: "At intake it was 22.", "Last time it was
+    nineteen.", "Previously 15." None when `text` opens otherwise."""
+    stream = _tokens(text, 0, _clause_stop(text, 0, WINDOW))
+    tokens = [token for _, token in zip(range(_EARLIER_GAP_TOKENS + 8), stream, strict=False)]
+    first = 1 if tokens and tokens[0].text == "and" else 0
+    found = _said_earlier(tokens, first, frozenset())
+    if found is None:
+        return None
+    number, after = found
+    if after < len(tokens) and tokens[after].text not in _AFTER_EARLIER:
+        return None
+    return number
 
 
 def read_after(text: str, at: int) -> Reading | None:
@@ -286,6 +355,8 @@ def read_after(text: str, at: int) -> Reading | None:
             role = END
         elif word in ("in", "back") and i > 0 and tokens[i - 1].text in ("came", "come", "comes"):
             pass  # "the GAD-7 came in at eleven"; "in" alone is no link ("PHQ-9 in four weeks")
+        elif word == "in" and i > 0 and tokens[i - 1].text in ("was", "were", "is"):
+            pass  # "SUDs at the start were an eight" as Whisper heard it: "were in 8"
         elif word == "and" and i + 1 < len(tokens) and tokens[i + 1].text in _SCORED:
             pass  # "she completed the PHQ-9 and scored 16"
         elif word not in _LINKS:
@@ -317,11 +388,13 @@ def read_after(text: str, at: int) -> Reading | None:
     fill(j + 8)
     while j < len(tokens) and j - i < 5 and tokens[j].text in _TO_LINKS:
         j += 1
+    if j < len(tokens) and tokens[j].text.isalpha():
+        fill(j + 12)  # an earlier value said as "at intake back in March it was 20"
     joined_by = {t.text for t in tokens[i:j]}
     following = tokens[j].text if j < len(tokens) else ""
     ended = following == "at" and bool(joined_by & _END_LINKS)  # "7 and ended at 2"
     if (following == "to" and (came_from or j > i)) or ended:
-        after = _number_at(tokens, j + 1)
+        after = _number_or_article(tokens, j + 1)
         if after is not None:
             to, i = after[0], after[1]
             fill(i + 3)
@@ -337,9 +410,9 @@ def read_after(text: str, at: int) -> Reading | None:
     elif following == "from" and not came_from:
         # "11, down from 15" (or "9 today, down from 14"): only after a direction word or
         # directly after the value.
-        between = joined_by - {","} - _NOW
+        between = joined_by - {","} - _NOW - _HEDGES
         if between <= _DIRECTION and len(between) <= 1:
-            before = _number_at(tokens, j + 1)
+            before = _number_or_article(tokens, j + 1)
             if before is not None:
                 previous, i = before[0], before[1]
     if came_from and to is None:
@@ -355,8 +428,8 @@ def read_after(text: str, at: int) -> Reading | None:
             # "8 at the start and 3 at the end": the second value, with its own marker.
             joined = _AND.match(text, marked.end(), _clause_stop(text, marked.end(), 20))
             second = None if joined is None else number_after(text, joined.end())
-            if second is not None and _AFTER_END.match(
-                text, second.end, _clause_stop(text, second.end, 40)
+            if second is not None and _AFTER_END_SOON.match(
+                text, second.end, _clause_stop(text, second.end, 60)
             ):
                 to = second
     return Reading(value=value, to=to, previous=previous, out_of=out_of, role=role)
@@ -444,8 +517,8 @@ def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None
 def number_after(text: str, at: int) -> Number | None:
     """The number that starts right after position `at` ("phase 4", "phase four"), if any."""
     stream = _tokens(text, at, _clause_stop(text, at, 40))
-    tokens = [token for _, token in zip(range(3), stream, strict=False)]
-    found = _number_at(tokens, 0)
+    tokens = [token for _, token in zip(range(4), stream, strict=False)]
+    found = _number_or_article(tokens, 0)  # "phase four", "and a 5 at the end"
     return None if found is None else found[0]
 
 

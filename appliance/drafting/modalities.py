@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 from appliance.drafting.measures import (
@@ -32,6 +33,7 @@ from appliance.drafting.measures import (
     MEASURES,
     Reading,
     clause_floor,
+    earlier_value_opening,
     number_after,
     number_before,
     parse_number,
@@ -276,10 +278,21 @@ _PHRASE_END = re.compile(
 )
 _PHRASE_CHARS = 200  # a cognition or a target is short: a longer stretch was misread
 _PHRASE_WORDS = 20
+# A target memory is described at more length than a cognition ("being called up to the board in
+# fourth grade and the teacher laughing at her wrong answer in front of the class": 21 words).
+_TARGET_WORDS = 28
 # Where a free-text value ends: a semicolon, or a comma before another clause's subject.
 _DESCRIPTION_END = re.compile(
     r";|,\s*+(?:and\s++|but\s++|so\s++)?(?:the client|client|we|the therapist|"
-    r"next session|the next session|the plan|plan is|homework)\b",
+    r"next session|the next session|the plan|plan is|homework)\b"
+    # Whisper's run-on without the comma: "... on three mornings next session is in one week"
+    r"|\s++(?:the\s++)?next\s++session\s++(?:is|will)\b|\s++we\s++(?:will|'ll)\b"
+    # "..., and I'll gently bring ...", "..., and her defenses are ...": another subject.
+    r"|,\s*+(?:and|but)\s++(?:I|I'll|I'd|she|he|they|will|we'll|said|says|added)\b"
+    r"|,\s*+(?:and|but)\s++(?:her|his|their)\s++[\w-]++\s++(?:is|are|was|were)\b"
+    # "her values of connection and health and talked about ...": the clinician's next act.
+    r"|\s++and\s++(?:then\s++)?(?:talked|discussed|explored|reviewed|practi[cs]ed|worked"
+    r"|processed)\b",
     re.IGNORECASE,
 )
 _TRIM = " \t\n,.;:!?\"'\u201c\u201d"
@@ -378,10 +391,24 @@ _CHOSEN = (
 )
 
 
+# The memory it belongs to, said between the label and its words: "the negative belief that
+# goes with it is, I'm stupid".
+_GOES_WITH = r"(?:\s++that\s++(?:goes|went|comes|came)\s++with\s++(?:it|that|this|the\s++memory))?"
+# A positive cognition said as the belief wished for: "the belief she'd like to have is, ...".
+_WISHED_BELIEF = (
+    r"\bbelief\s++(?:she|he|they|the\s++client)(?:'d|\s++would)\s++(?:like|want|love)\s++to"
+    r"\s++(?:have|hold|believe|feel)\b"
+)
+
+
 def _cognition(kind: str) -> Extractor:
+    wished = f"|{_WISHED_BELIEF}" if kind == "positive" else ""
     label = re.compile(
-        rf"\b(?:{_COGNITION_KINDS[kind]})\s++(?:cognition|belief)s?\b{_CHOSEN}"
-        r"(?:\s*+(?:(?:was|is|were|of|being|that)\b|[:,\"'\u201c-]))*+\s*+",
+        rf"(?:\b(?:{_COGNITION_KINDS[kind]})\s++(?:cognition|belief)s?\b{_CHOSEN}{_GOES_WITH}"
+        rf"{wished})"
+        # "the negative cognition remains, I'm going to die"
+        r"(?:\s*+(?:(?:was|is|were|of|being|that|remains|remained|still)\b|[:,\"'\u201c-]))*+"
+        r"\s*+",
         re.IGNORECASE,
     )
 
@@ -407,7 +434,9 @@ _TARGET = re.compile(
     r"\b(?:target(?:ed|ing|s)?|desensiti[sz](?:ed|ing|ation)|reprocess(?:ed|ing)?"
     # "we continued phase four on the memory of the house fire": the memory worked on.
     r"|on(?=\s++(?:the|a)\s++memory\s++of\b))\b"
-    r"(?:\s++(?:memory|image|incident|event|was|is|of|on)\b|\s*+[:,])*+\s*+",
+    r"(?:\s++(?:memory|image|incident|event|was|is|of|on|which)\b|\s*+[:,]"
+    # "we picked up the target from last week, which is being called up to the board"
+    r"|\s++from\s++(?:the\s++|our\s++)?last\s++(?:week|session|time)\b)*+\s*+",
     re.IGNORECASE,
 )
 # "a memory of being bitten", "on the target memory of the crash", "her memory of the night",
@@ -434,7 +463,7 @@ def _target(sentence: Sentence) -> Iterable[FieldValue]:
         if span is None:
             continue
         words = text[span[0] : span[1]].split()
-        if _opens_a_target(words[0]) and len(words) <= _PHRASE_WORDS:
+        if _opens_a_target(words[0]) and len(words) <= _TARGET_WORDS:
             yield _value(sentence, text[span[0] : span[1]], *span)
             return
 
@@ -507,10 +536,34 @@ def _any_of(*extractors: Callable[[Sentence], Iterable[FieldValue]]) -> Extracto
     return _each(extract)
 
 
+def _or_next_after(
+    extractor: Extractor, lead: re.Pattern[str], then: Callable[[Sentence], Iterable[FieldValue]]
+) -> Extractor:
+    """`extractor`'s values, and `then`'s from a sentence that gave none where the sentence
+    before it mentions `lead`: "Then we moved into values work. He named being present and
+    being playful, ..." names the values a sentence after the word."""
+
+    def extract(sentences: list[Sentence]) -> list[FieldValue]:
+        found = extractor(sentences)
+        given = {value.sentence for value in found}
+        for before, sentence in pairwise(sentences):
+            if sentence.index not in given and lead.search(before.text):
+                found.extend(then(sentence))
+        return sorted(found, key=lambda value: (value.sentence, value.start))
+
+    return extract
+
+
+# The sentence before the values are named: "Then we moved into values work."
+_VALUES_WORK = re.compile(r"\bvalues\b", re.IGNORECASE)
+
 # ACT values named in a list: "the client named independence and friendship as top values".
 _NAMED_VALUES = re.compile(
-    r"\bnamed\s++(?P<values>(?:[\w'-]++\s++){0,7}?[\w'-]++)\s++as\s++"
-    r"(?:(?:their|her|his|top|core|key|important|main|personal|most|the)\s++)*values?\b",
+    r"\bnamed\s++(?P<values>(?:[\w'-]++,?\s++){0,9}?[\w'-]++),?\s++"
+    r"(?:as\s++(?:(?:their|her|his|top|core|key|important|main|personal|most|the)\s++)*values?\b"
+    # "he named being a present, playful dad and staying creative as what matters most to him",
+    # and as Whisper heard it, "... and staying creative is what matters most"
+    r"|(?:as|is)\s++what\s++matters\s++(?:most\s++)?to\s++(?:her|him|them))",
     re.IGNORECASE,
 )
 
@@ -547,6 +600,13 @@ _SELF = re.compile(
 )
 
 
+_SELF_ASIDE = re.compile(
+    r"(?:\s++(?:there|present|here|in\s++the\s++room))?\s*+,\s*+"
+    r"(?:(?:maybe|perhaps|probably|about|around|roughly|approximately)\s++)+",
+    re.IGNORECASE,
+)
+
+
 def _self_energy(sentence: Sentence) -> Iterable[FieldValue]:
     text = sentence.text
     for match in _SELF.finditer(text):
@@ -562,7 +622,9 @@ def _self_energy(sentence: Sentence) -> Iterable[FieldValue]:
         if before is not None:
             yield _value(sentence, before.value, before.start, before.end)
             return
-        reading = read_after(text, match.end())
+        # "some Self energy there, maybe sixty percent": the estimate after a short aside.
+        aside = _SELF_ASIDE.match(text, match.end())
+        reading = read_after(text, aside.end() if aside else match.end())
         if reading is not None and (reading.out_of or reading.value.value.endswith("%")):
             number = reading.value
             yield _value(sentence, number.value, number.start, number.end, out_of=reading.out_of)
@@ -621,10 +683,12 @@ def _went_on_to(name: str, text: str, after: int) -> tuple[str, int, int] | None
 
 
 # In an EMDR note "the disturbance" with a number is the SUD ("the disturbance started at a 7"),
-# but a sleep disturbance is not.
+# but a sleep disturbance is not; so is the rating of the memory ("she rated the memory a seven
+# out of ten at the start").
 _EMDR_MENTIONS = {
     "sud": re.compile(
-        rf"{MEASURES['sud'].pattern}|(?<!sleep\s)\b(?:level\s++of\s++)?disturbance\b",
+        rf"{MEASURES['sud'].pattern}|(?<!sleep\s)\b(?:level\s++of\s++)?disturbance\b"
+        r"|\brated\s++(?:the\s++|that\s++|this\s++)?(?:target\s++)?memory\b",
         re.IGNORECASE,
     )
 }
@@ -679,7 +743,42 @@ def _measure(name: str) -> Extractor:
                 out_of=reading.out_of,
             )
 
-    return _each(extract)
+    each = _each(extract)
+
+    def extract_all(sentences: list[Sentence]) -> list[FieldValue]:
+        found = each(sentences)
+        after = {before.index: sentence for before, sentence in pairwise(sentences)}
+        said_in = {sentence.index: sentence for sentence in sentences}
+        for i, value in enumerate(found):
+            last = i + 1 == len(found) or found[i + 1].sentence != value.sentence
+            following = after.get(value.sentence)
+            if value.previous is None and last and following is not None:
+                earlier = _earlier_in_next(said_in[value.sentence], value, following)
+                if earlier is not None:
+                    found[i] = replace(value, previous=earlier)
+        return found
+
+    return extract_all
+
+
+# A value that ends its sentence: "PHQ-9 was 17 today." (then the next may give the earlier one).
+_ENDS_SENTENCE = re.compile(
+    r"\s*+(?:(?:out\s++of|/)\s*+\w++)?[\s,]*+(?:today|now|this\s++(?:week|session))?"
+    r"\s*+[.;!?]?\s*+$",
+    re.IGNORECASE,
+)
+
+
+def _earlier_in_next(sentence: Sentence, value: FieldValue, following: Sentence) -> str | None:
+    """The earlier value of a score that ends `sentence`, said by the next one on its own: "PHQ-9
+    was 17 today. At intake it was 22." (Whisper ends a sentence at a comma's pause). Not when
+    the next sentence names a measure of its own."""
+    if value.end is None or not _ENDS_SENTENCE.match(sentence.text, value.end - sentence.start):
+        return None
+    if any(pattern.search(following.text) for pattern in MEASURES.values()):
+        return None
+    earlier = earlier_value_opening(following.text)
+    return None if earlier is None else earlier.value
 
 
 def _common(*, without: Iterable[str] = ()) -> dict[str, Extractor]:
@@ -732,7 +831,10 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "discounting the positive",
             "magnification",
             # The verb says the same distortion: "she catastrophized about the test".
-            written_as={"catastrophizing": ("catastrophized", "catastrophizes", "catastrophising")},
+            written_as={
+                "catastrophizing": ("catastrophized", "catastrophizes", "catastrophising"),
+                "discounting the positive": ("discounts the positive", "discounted the positive"),
+            },
         ),
         "interventions": _terms(
             "thought record",
@@ -761,8 +863,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
     "dbt": {
         "diary_card_targets": _any_of(
             _described(
-                r"\bdiary cards?(?:\s++(?:showed|shows|show|noted|recorded|tracked|indicated|"
-                r"listed|included|reflected|had)\b\s*+|\s*+:\s*+)"
+                r"\bdiary cards?(?:,?\s++which)?(?:\s++(?:showed|shows|show|noted|recorded|tracked"
+                r"|indicated|listed|included|reflected|had)\b\s*+|\s*+:\s*+)"
             ),
             _described(r"\bdiary card targets?\s++(?:were|was|are|is|included|includes?)\b\s*+"),
         ),
@@ -804,19 +906,31 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             excluded={"acceptance": r"\s++and\s++commitment\b"},
             written_as={"defusion": ("diffusion",)},
         ),
-        "values": _any_of(
-            _named_values,
-            _described(r"\bvalues?\s++(?:are|were|is|was|include[sd]?|including|of)\b[\s:]*+"),
-            # "she identified her values as honesty and ...", "what matters most to him is ..."
+        "values": _or_next_after(
+            _any_of(
+                _named_values,
+                _described(r"\bvalues?\s++(?:are|were|is|was|include[sd]?|including|of)\b[\s:]*+"),
+                # "she identified her values as honesty and ...", "what matters most to him is"
+                _described(
+                    r"\b(?:identified|named|described|listed|chose|clarified)\s++(?:her|his|their)"
+                    r"\s++(?:(?:core|top|main|key|personal)\s++)?values\s++as\s++"
+                    r"|\bwhat\s++matters\s++(?:most\s++)?to\s++(?:her|him|them|me)\s++(?:is|are)"
+                    r"\s++"
+                    # "when we looked at values she said family and honesty"
+                    r"|\bvalues,?\s++(?:she|he|they|the\s++client)\s++(?:said|named|chose|picked"
+                    r"|identified|listed)\s++"
+                ),
+            ),
+            _VALUES_WORK,
             _described(
-                r"\b(?:identified|named|described|listed|chose|clarified)\s++(?:her|his|their)"
-                r"\s++(?:(?:core|top|main|key|personal)\s++)?values\s++as\s++"
-                r"|\bwhat\s++matters\s++(?:most\s++)?to\s++(?:her|him|them|me)\s++(?:is|are)\s++"
+                r"^\s*+(?:he|she|they|the\s++client)\s++(?:named|chose|picked|identified|listed)"
+                r"\s++"
             ),
         ),
         "committed_action": _any_of(
             _described(
-                r"\bcommitted actions?\b(?:\s*+(?:(?:is|was|will\s++be)\b|[:,]))*+\s*+(?:to\s++)?"
+                r"\bcommitted actions?\b(?:\s++for\s++(?:the|this|next)\s++week\b)?"
+                r"(?:\s*+(?:(?:is|was|will\s++be)\b|[:,]))*+\s*+(?:to\s++)?"
             ),
             _described(r"\bcommit(?:s|ted)?\s++to\s++"),
         ),
@@ -875,7 +989,20 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "reaction formation",
             "sublimation",
             "humor",
-            written_as={"isolation of affect": ("isolation of effect",)},
+            # A defense named by its verb, as clinicians write it down: "the anger is being
+            # displaced onto his wife", "intellectualizing to stay away from the feelings".
+            written_as={
+                "isolation of affect": ("isolation of effect",),
+                "intellectualization": (
+                    "intellectualizing",
+                    "intellectualized",
+                    "intellectualizes",
+                ),
+                "rationalization": ("rationalizing", "rationalized", "rationalizes"),
+                "displacement": ("displaced onto", "displacing onto", "displaces onto"),
+                "projection": ("projecting onto", "projected onto", "projects onto"),
+                "sublimation": ("sublimating", "sublimated", "sublimates"),
+            },
         ),
         "transference": _any_of(_transference(r"\btransference")),
         "countertransference": _any_of(_transference(r"\bcountertransference")),

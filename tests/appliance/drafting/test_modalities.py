@@ -5,7 +5,6 @@ was said."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 
 import pytest
@@ -21,6 +20,7 @@ from appliance.drafting.modalities import (
 )
 from appliance.drafting.segment import Sentence, split_sentences
 from appliance.records.dictations import MAX_TYPED
+from tests.appliance.drafting.timing import fastest_run
 
 # Whisper's comma-joined run-on for a natural voice (issue 14's example).
 RUN_ON = (
@@ -643,6 +643,13 @@ TRIGGERS = (
     "came in at ",
     "at the start and ",
     "will ",
+    "at intake it was ",
+    "last time it was ",
+    "PHQ-9 was 9. At intake it was ",
+    "rated the memory a ",
+    "the belief she'd like to have is ",
+    "values. She named ",
+    "named a, b, ",
 )
 
 
@@ -652,9 +659,7 @@ def test_field_extraction_stays_fast_on_a_repeated_trigger(trigger: str) -> None
     # As the segmenter splits it, and as one typed line: one sentence of 50,000 characters.
     for sentences in (split_sentences(text), [Sentence(0, 0, len(text), text)]):
         for modality in FIELDS:
-            started = time.perf_counter()
-            extract_fields(modality, sentences)
-            took = time.perf_counter() - started
+            took = fastest_run(1.0, extract_fields, modality, sentences)
             assert took < 1.0, f"{modality} on {trigger!r}: {took:.2f} s"
 
 
@@ -723,3 +728,210 @@ def test_a_measure_said_another_way_keeps_its_value(
 
 def test_a_score_on_something_else_is_not_the_measures() -> None:
     assert "phq_9" not in _values("cbt", "She scored 14 on the quiz; the PHQ-9 is due next week.")
+
+
+# Found by speaking sixteen dictations written for the purpose (not the evaluation sets) with
+# Piper and reading what was missed; the sentences here are written for these tests.
+@pytest.mark.parametrize(
+    ("text", "field", "value", "previous"),
+    [
+        ("PHQ-9 was 16 today, at intake it was 21.", "phq_9", "16", "21"),
+        ("GAD-7 today was 9, at intake back in June it was 17.", "gad_7", "9", "17"),
+        ("Her GAD-7 was twelve, last time it was fourteen.", "gad_7", "12", "14"),
+        ("PHQ-9 was 18, basically unchanged from 19 in May.", "phq_9", "18", "19"),
+        ("She puts her mood as about a five out of ten, up from a three.", "mood_rating", "5", "3"),
+        ("In the exposure her SUDs went from a seven down to a four.", "sud", "4", "7"),
+        ("SUDs at the start were an eight.", "sud", "8", None),
+        # Whisper's "an eight" and a sentence ended at the pause before the earlier value.
+        ("Her SUDs were in 6.", "sud", "6", None),
+        ("PHQ-9 was 13 today. At intake it was 20.", "phq_9", "13", "20"),
+        ("Her GAD-7 was 10. Last time it was eleven.", "gad_7", "10", "11"),
+    ],
+)
+def test_an_earlier_score_said_as_clinicians_say_it_is_the_previous_value(
+    text: str, field: str, value: str, previous: str | None
+) -> None:
+    (found,) = _fields("integrative", text)[field]
+    assert (found.value, found.previous) == (value, previous)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PHQ-9 was 14. Last week it was 3 panic attacks.",
+        "PHQ-9 was 14 today. Last week she had 2 panic attacks.",
+        "PHQ-9 was 14, at intake she had 3 panic attacks a week.",
+        "PHQ-9 was 14 today. At intake the GAD-7 was 15.",
+    ],
+)
+def test_a_number_after_a_score_that_is_no_earlier_score_is_not_taken(text: str) -> None:
+    (found,) = _fields("integrative", text)["phq_9"]
+    assert (found.value, found.previous) == ("14", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Her negative cognition remains I'm unlovable, and the belief she'd like to have is "
+            "I am worthy of love.",
+            {
+                "negative_cognition": ["I'm unlovable"],
+                "positive_cognition": ["I am worthy of love"],
+            },
+        ),
+        (
+            "The negative belief that goes with it is I'm trapped.",
+            {"negative_cognition": ["I'm trapped"]},
+        ),
+        (
+            "She rated the memory a six out of ten at the start and it came down to a one by the "
+            "end of the session.",
+            {"sud_start": ["6"], "sud_end": ["1"]},
+        ),
+        (
+            "VOC was a 2 at the start and a 6 when we checked it at the end.",
+            {"voc_start": ["2"], "voc_end": ["6"]},
+        ),
+        # Whisper's "and the 6" for "and a 6".
+        (
+            "VOC was a 2 at the start and the 6 when we checked at the end.",
+            {"voc_start": ["2"], "voc_end": ["6"]},
+        ),
+        (
+            "We picked up the target from last week, which is being shut in the garden shed in "
+            "the snow at seven years old while her parents argued inside about who would go.",
+            {
+                "target": [
+                    "being shut in the garden shed in the snow at seven years old while her "
+                    "parents argued inside about who would go"
+                ]
+            },
+        ),
+        # A second value with no end marker near it is not the end.
+        ("SUD was 8 at the start and 6 and then we stopped at the end.", {"sud_start": ["8"]}),
+    ],
+)
+def test_emdr_fields_said_in_a_clinicians_own_words(
+    text: str, expected: dict[str, list[str]]
+) -> None:
+    got = _values("emdr", text)
+    assert {k: [v.split(" out of ")[0] for v in values] for k, values in got.items()} == expected
+
+
+@pytest.mark.parametrize(
+    ("modality", "text", "field", "value"),
+    [
+        (
+            "dbt",
+            "We reviewed her diary card, which showed shame at a three and no urges to use.",
+            "diary_card_targets",
+            "shame at a three and no urges to use",
+        ),
+        (
+            "dbt",
+            "We did a chain analysis of Monday, when he skipped class and spent the day in bed.",
+            "chain_analysis",
+            "Monday, when he skipped class and spent the day in bed",
+        ),
+        (
+            "act",
+            "His committed action for the week is to call his brother on Thursday.",
+            "committed_action",
+            "call his brother on Thursday",
+        ),
+        (
+            "act",
+            "She committed to swimming twice this week, and we'll review it next time.",
+            "committed_action",
+            "swimming twice this week",
+        ),
+        (
+            "act",
+            "When we looked at values she said courage and kindness, and she teared up.",
+            "values",
+            "courage and kindness",
+        ),
+        (
+            "act",
+            "He named being a steady, patient brother and learning Spanish as what matters most "
+            "to him.",
+            "values",
+            "being a steady, patient brother and learning Spanish",
+        ),
+        (
+            "act",
+            "We revisited her values of learning and friendship and talked about a small step.",
+            "values",
+            "learning and friendship",
+        ),
+        (
+            "psychodynamic",
+            "The central themes are shame and a fear of being seen, and his defenses are mostly "
+            "jokes.",
+            "themes",
+            "shame and a fear of being seen",
+        ),
+    ],
+)
+def test_free_text_fields_end_where_the_clinicians_next_clause_begins(
+    modality: str, text: str, field: str, value: str
+) -> None:
+    assert _values(modality, text)[field] == [value]
+
+
+def test_values_named_in_the_sentence_after_values_work_are_the_values() -> None:
+    text = (
+        "Then we turned to values work and what she wants her life to stand for. She named "
+        "generosity and being brave, and said the move fits both."
+    )
+    assert _values("act", text)["values"] == ["generosity and being brave"]
+    # Without values work before it, "named" is anything named.
+    assert "values" not in _values("act", "She named three reasons to stay, and said so twice.")
+
+
+@pytest.mark.parametrize(
+    ("modality", "text", "field", "term", "written"),
+    [
+        (
+            "cbt",
+            "He discounts the positive when praised.",
+            "cognitive_distortions",
+            "discounting the positive",
+            "discounts the positive",
+        ),
+        (
+            "psychodynamic",
+            "She kept intellectualizing the loss.",
+            "defenses",
+            "intellectualization",
+            "intellectualizing",
+        ),
+        (
+            "psychodynamic",
+            "The anger at his boss is displaced onto his son.",
+            "defenses",
+            "displacement",
+            "displaced onto",
+        ),
+        (
+            "psychodynamic",
+            "He rationalized skipping the visit.",
+            "defenses",
+            "rationalization",
+            "rationalized",
+        ),
+    ],
+)
+def test_a_distortion_or_defense_named_by_its_verb_is_the_term(
+    modality: str, text: str, field: str, term: str, written: str
+) -> None:
+    (found,) = _fields(modality, text)[field]
+    assert (found.value, _said(text, found)) == (term, written)
+
+
+def test_self_energy_estimated_after_an_aside_keeps_its_percentage() -> None:
+    text = (
+        "She felt curious toward the critic, so there was some Self energy there, maybe 40 percent."
+    )
+    assert _values("ifs", text)["self_energy"] == ["40%"]
