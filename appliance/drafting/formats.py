@@ -114,6 +114,9 @@ _ASSESS = (
 )
 _INTERVENE = (
     "we practiced",
+    "we worked on",
+    "we spent time on",
+    "we focused on",
     "practiced",
     "reviewed",
     "introduced",

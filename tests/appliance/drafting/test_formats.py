@@ -81,3 +81,15 @@ def test_a_custom_template_section_named_plan_takes_typed_plan_shorthand() -> No
 def test_shorthand_cues_match_whole_words_only(text: str, found: int) -> None:
     cues = (" hw ", "hw:", "thought record", " cont ", " c/o ", " f/u ")
     assert CueText.of(text).count(cues) == found
+
+
+# "We + what we did" is an intervention in every format that has one (issue 14). Written for
+# this test: the classifier alone was unsure between the response and the intervention.
+@pytest.mark.parametrize("note_format", ["birp", "girp"])
+def test_what_we_spent_time_on_is_the_intervention(note_format: str) -> None:
+    said = (
+        "We spent time on unblending from the critic, which she described as a manager part "
+        "that keeps her working until midnight."
+    )
+    draft = build_draft(said, "ifs", note_format)
+    assert [s.text for s in draft.sections["intervention"]] == [said]
