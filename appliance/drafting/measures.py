@@ -171,7 +171,9 @@ class Reading:
 
     value: the first number attached; to: a second one it went to ("from 7 to 2", "8, then
     dropped to 3"); previous: an earlier value given after it ("11, down from 15 at intake");
-    out_of: the scale said with it ("3 out of 7"); role: START or END when the words say so.
+    out_of: the scale said with it ("3 out of 7"); role: START or END when the words say so;
+    earlier_session: the previous value is said to be from another session ("at intake it was
+    22", "last time it was 19"), so it is no start of this one (an EMDR SUD's).
     """
 
     value: Number
@@ -179,6 +181,7 @@ class Reading:
     previous: Number | None = None
     out_of: str | None = None
     role: str | None = None
+    earlier_session: bool = False
 
 
 @dataclass
@@ -272,7 +275,7 @@ def _said_earlier(
         return _number_at(tokens, j + 2)
     if word in ("previously", "previous", "prior"):
         return _number_at(tokens, j + 1)
-    return _it_was_then(tokens, j)
+    return None
 
 
 # When an earlier value was taken, said before it: "at intake it was 22", "last time it was
@@ -311,7 +314,7 @@ def earlier_value_opening(text: str) -> Number | None:
     stream = _tokens(text, 0, _clause_stop(text, 0, WINDOW))
     tokens = [token for _, token in zip(range(_EARLIER_GAP_TOKENS + 8), stream, strict=False)]
     first = 1 if tokens and tokens[0].text == "and" else 0
-    found = _said_earlier(tokens, first, frozenset())
+    found = _said_earlier(tokens, first, frozenset()) or _it_was_then(tokens, first)
     if found is None:
         return None
     number, after = found
@@ -333,6 +336,7 @@ def read_after(text: str, at: int) -> Reading | None:
             tokens.append(token)
 
     role: str | None = None
+    earlier_session = False
     came_from = False
     i = 0
     while True:
@@ -407,6 +411,9 @@ def read_after(text: str, at: int) -> Reading | None:
     ) is not None and not came_from:
         # "12 compared with 18 last month", "11, previously 15"
         previous, i = earlier
+    elif not joined_by - {","} - _NOW and not came_from and (then := _it_was_then(tokens, j)):
+        # "17 today, at intake it was 22"
+        (previous, i), earlier_session = then, True
     elif following == "from" and not came_from:
         # "11, down from 15" (or "9 today, down from 14"): only after a direction word or
         # directly after the value.
@@ -432,7 +439,14 @@ def read_after(text: str, at: int) -> Reading | None:
                 text, second.end, _clause_stop(text, second.end, 60)
             ):
                 to = second
-    return Reading(value=value, to=to, previous=previous, out_of=out_of, role=role)
+    return Reading(
+        value=value,
+        to=to,
+        previous=previous,
+        out_of=out_of,
+        role=role,
+        earlier_session=earlier_session,
+    )
 
 
 def clause_floor(text: str, at: int, limit: int = LOOK_BACK) -> int:

@@ -639,7 +639,8 @@ def _start_and_end(reading: Reading, role: str | None) -> dict[str, tuple[str, i
     if reading.to is not None:  # "from 7 to 2", "8, then dropped to 3"
         to = reading.to
         return {"start": (value.value, value.start, value.end), "end": (to.value, to.start, to.end)}
-    if reading.previous is not None:  # "3, down from 8"
+    # "3, down from 8"; not "2, last session it was 5" (another session's, not this one's start)
+    if reading.previous is not None and not reading.earlier_session:
         before = reading.previous
         return {
             "start": (before.value, before.start, before.end),

@@ -808,6 +808,8 @@ def test_a_number_after_a_score_that_is_no_earlier_score_is_not_taken(text: str)
                 ]
             },
         ),
+        # Another session's value is no start of this one.
+        ("At the end the SUD was 2, last session it was 5.", {"sud_end": ["2"]}),
         # A second value with no end marker near it is not the end.
         ("SUD was 8 at the start and 6 and then we stopped at the end.", {"sud_start": ["8"]}),
     ],
