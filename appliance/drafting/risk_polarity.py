@@ -271,11 +271,27 @@ def _list_end(tokens: list[_Token], first: int) -> int:
         token = tokens[j]
         if (token.mention and token.screen == screen) or token.word in _NOUNS:
             last = j
+        elif _carries_on(tokens, j):
+            continue  # "denied suicidal ideation or thoughts of self-harm": one list
         elif _ends_clause(tokens, j) or (
             token.word not in _JOINERS and token.word not in _WEAK_REPORT
         ):
             break
     return last
+
+
+# "thoughts of self-harm", "urges to self-harm": the noun's link to the mention it is about.
+_NOUN_LINKS = frozenset({"of", "about", "to"})
+
+
+def _carries_on(tokens: list[_Token], j: int) -> bool:
+    """Whether tokens[j] links a noun of the list to the mention after it ("thoughts of")."""
+    return (
+        tokens[j].word in _NOUN_LINKS
+        and tokens[j - 1].word in _NOUNS
+        and j + 1 < len(tokens)
+        and tokens[j + 1].mention
+    )
 
 
 # A risk sentence is read twice (is it unclear? what does it report?), and a typed note may

@@ -66,3 +66,25 @@ def test_a_risk_screen_is_read_but_never_needs_a_direction() -> None:
     [screen] = read_mentions("C-SSRS completed")
     assert screen.screen and screen.polarity is None
     assert _read("CSSRS +") == [("CSSRS", REPORTED)]
+
+
+# "thoughts of" and "urges to" between two mentions keep them one list, sharing the denial
+# (found on a dictation written for issue 14: the denial was flagged as reported self-harm).
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        (
+            "She denied suicidal ideation or thoughts of self-harm and denied HI.",
+            [("suicidal", DENIED), ("ideation", DENIED), ("self-harm", DENIED), ("HI", DENIED)],
+        ),
+        ("Denies SI and urges to self-harm.", [("SI", DENIED), ("self-harm", DENIED)]),
+        # Still reported where nothing denies them, or where the clause changes.
+        ("She reports thoughts of self-harm.", [("self-harm", REPORTED)]),
+        ("Denies SI but has urges to self-harm.", [("SI", DENIED), ("self-harm", REPORTED)]),
+        ("No SI, thoughts of self-harm present.", [("SI", DENIED), ("self-harm", REPORTED)]),
+    ],
+)
+def test_thoughts_of_and_urges_to_keep_a_denied_list_together(
+    text: str, read: list[tuple[str, Polarity | None]]
+) -> None:
+    assert _read(text) == read
