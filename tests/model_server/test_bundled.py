@@ -53,8 +53,10 @@ def test_base_transcribes_real_speech(tmp_path: Path) -> None:
     engine = FasterWhisperEngine(
         bundled.whisper_base_dir(tmp_path), device="cpu", cpu_threads=0, beam_size=5
     )
-    audio = decode((AUDIO / "hello.wav").read_bytes(), max_seconds=60)
+    # hello.txt in Piper's neural voice. The espeak-ng clip (hello.wav) measured 0.23 on one CPU
+    # and 0.54 on an AVX2-only one ("PHQ Hines Cora 14"), same weights and packages: a robotic
+    # voice is make eval's hard case, not a test of whether the weights work.
+    audio = decode((AUDIO / "hello.piper.wav").read_bytes(), max_seconds=60)
     text = engine.transcribe(audio.samples, TranscribeOptions(language="en")).text
-    # Measured 0.23 on this 13-word clip ("denies" heard as "the high"); 0.098 on the eval's
-    # fourteen dictations. The bound leaves room for other CPUs' rounding.
-    assert word_error_rate((AUDIO / "hello.txt").read_text(), text) <= 0.35, text
+    # Measured 0.0 on this 13-word clip; the bound allows two words for other CPUs' rounding.
+    assert word_error_rate((AUDIO / "hello.txt").read_text(), text) <= 0.16, text
