@@ -286,7 +286,7 @@ _DESCRIPTION_END = re.compile(
     r";|,\s*+(?:and\s++|but\s++|so\s++)?(?:the client|client|we|the therapist|"
     r"next session|the next session|the plan|plan is|homework)\b"
     # Whisper's run-on without the comma: "... on three mornings next session is in one week"
-    r"|\s++(?:the\s++)?next\s++session\s++(?:is|will)\b|\s++we\s++(?:will|'ll)\b"
+    r"|\s++(?:the\s++)?next\s++session\s++(?:is|will)\b|\s++we(?:\s++will|'ll)\b"
     # "..., and I'll gently bring ...", "..., and her defenses are ...": another subject.
     r"|,\s*+(?:and|but)\s++(?:I|I'll|I'd|she|he|they|will|we'll|said|says|added)\b"
     r"|,\s*+(?:and|but)\s++(?:her|his|their)\s++[\w-]++\s++(?:is|are|was|were)\b"
@@ -549,7 +549,7 @@ def _or_next_after(
         for before, sentence in pairwise(sentences):
             if sentence.index not in given and lead.search(before.text):
                 found.extend(then(sentence))
-        return sorted(found, key=lambda value: (value.sentence, value.start))
+        return sorted(found, key=lambda value: (value.sentence, value.start or 0))
 
     return extract
 

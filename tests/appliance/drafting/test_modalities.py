@@ -850,6 +850,12 @@ def test_emdr_fields_said_in_a_clinicians_own_words(
         ),
         (
             "act",
+            "She committed to swimming twice this week we'll review it next time.",
+            "committed_action",
+            "swimming twice this week",
+        ),
+        (
+            "act",
             "When we looked at values she said courage and kindness, and she teared up.",
             "values",
             "courage and kindness",
