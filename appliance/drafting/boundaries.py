@@ -242,8 +242,15 @@ class BoundaryModel:
         rows = gap_features(words)
         if not rows:
             return []
-        found: Any = self._model.predict_proba(self._hasher.transform(rows))
-        return [float(p) for p in found[:, 1]]
+        # Each distinct gap is scored once: the features are words and counts bucketed past
+        # ten, so a run that repeats itself ("SUD SUD SUD ...", a pasted line over and over)
+        # gives the same few rows thousands of times, and hashing them was most of the time.
+        distinct: dict[tuple[str, ...], int] = {}
+        which = [distinct.setdefault(tuple(row), len(distinct)) for row in rows]
+        unique = [list(row) for row in distinct]
+        found: Any = self._model.predict_proba(self._hasher.transform(unique))
+        chances = [float(p) for p in found[:, 1]]
+        return [chances[i] for i in which]
 
     def pieces(
         self,

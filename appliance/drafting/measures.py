@@ -323,10 +323,25 @@ def earlier_value_opening(text: str) -> Number | None:
     return number
 
 
+# Every word the loop of read_after can step over or stop at (a number in words, a link, a
+# marker): a first word outside them ends the reading before more of the text is tokenized.
+_MAY_LEAD_TO_A_NUMBER = frozenset(
+    {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and"}
+    | _START_LINKS
+    | _END_LINKS
+    | _LINKS
+)
+
+
 def read_after(text: str, at: int) -> Reading | None:
     """The reading of the mention that ends at `at`, or None when no number is attached to it."""
     stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
-    tokens: list[_Token] = []
+    first = next(stream, None)
+    # Most mentions are followed by a word that cannot lead to a number ("the PHQ-9 showed",
+    # and a hostile note's "SUD SUD SUD ..."): answered from one token.
+    if first is None or not (first.text[0].isdigit() or first.text in _MAY_LEAD_TO_A_NUMBER):
+        return None
+    tokens: list[_Token] = [first]
 
     def fill(upto: int) -> None:
         while len(tokens) < upto:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
@@ -695,20 +696,42 @@ _EMDR_MENTIONS = {
 }
 
 
+# The readings of a scale's mentions, per sentence, while one extract_fields call runs: the
+# start field and the end field read the same mentions, and a sentence as long as a typed note
+# (a hostile one: "SUD SUD SUD ...") was read twice. Kept for that one call only, so no
+# dictation's words outlive its draft in a module-level cache.
+_READINGS_OF_THIS_CALL: ContextVar[dict[tuple[str, int, int], list[tuple[Reading, str | None]]]] = (
+    ContextVar("readings_of_this_call")
+)
+
+
+def _scale_readings(name: str, sentence: Sentence) -> list[tuple[Reading, str | None]]:
+    """Each attached reading of scale `name` in `sentence`, with the role its words give it."""
+    memo = _READINGS_OF_THIS_CALL.get(None)
+    key = (name, sentence.start, sentence.end)
+    if memo is not None and key in memo:
+        return memo[key]
+    mention = _EMDR_MENTIONS.get(name, MEASURES[name])
+    text = sentence.text
+    readings: list[tuple[Reading, str | None]] = []
+    for match in mention.finditer(text):
+        reading = read_after(text, match.end())
+        if reading is not None:
+            readings.append((reading, reading.role or role_before(text, match.start())))
+    if memo is not None:
+        memo[key] = readings
+    return readings
+
+
 def _scale(name: str, which: str) -> Extractor:
     """SUD/VOC start or end: "SUD went from 7 to 2", "starting SUD was 8", "at the end the SUD
     was 3", "the SUD dropped to two": the first value the words give that role to. A value with
     no marker at all is the start; a second one is not taken for the end (that would be a guess).
     """
-    mention = _EMDR_MENTIONS.get(name, MEASURES[name])
 
     def extract(sentence: Sentence) -> Iterable[FieldValue]:
         text = sentence.text
-        for match in mention.finditer(text):
-            reading = read_after(text, match.end())
-            if reading is None:
-                continue
-            role = reading.role or role_before(text, match.start())
+        for reading, role in _scale_readings(name, sentence):
             found = _start_and_end(reading, role).get(which)
             if found is None and which == "end" and reading.to is None:
                 found = _went_on_to(name, text, _reading_end(reading))
@@ -1014,4 +1037,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
 
 
 def extract_fields(modality: str, sentences: list[Sentence]) -> dict[str, list[FieldValue]]:
-    return {name: extract(sentences) for name, extract in FIELDS[modality].items()}
+    memo = _READINGS_OF_THIS_CALL.set({})
+    try:
+        return {name: extract(sentences) for name, extract in FIELDS[modality].items()}
+    finally:
+        _READINGS_OF_THIS_CALL.reset(memo)
