@@ -113,8 +113,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 def start_appliance(
     request: pytest.FixtureRequest, settings: Settings, sqlite_template: Path
 ) -> Appliance:
-    """An appliance on an empty, migrated database (dispose of its engine on SQLite)."""
-    settings.data_dir.mkdir(parents=True)
+    """An appliance on an empty, migrated database (dispose of its engine on SQLite); keys
+    already in its data folder are kept."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     paths = KeyPaths.from_settings(settings)
     create_missing_keys(paths)
     if POSTGRES_URL:

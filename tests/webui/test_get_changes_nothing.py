@@ -20,10 +20,12 @@ from starlette.routing import Route
 from appliance.runtime import Appliance
 from tests.conftest import Browser
 from tests.webui.route_samples import RouteSamples
-from tests.webui.test_route_matrix import ROUTES, allowed_visitors, samples, visitor
+from tests.webui.sampled_appliance import appliance, people, sampled_state, samples
+from tests.webui.test_route_matrix import ROUTES, allowed_visitors, visitor
 from webui.app import routes
 
-__all__ = ["samples", "visitor"]  # fixtures, shared with test_route_matrix
+# Fixtures, shared with test_route_matrix.
+__all__ = ["appliance", "people", "sampled_state", "samples", "visitor"]
 
 IGNORED_TABLES = {"audit_events", "audit_head"}
 IGNORED_COLUMNS = {"user_sessions": {"last_seen_at"}}

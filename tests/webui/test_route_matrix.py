@@ -31,9 +31,13 @@ from appliance.audit.chain import EventData
 from appliance.audit.record import Outcome
 from appliance.roles import Role
 from appliance.runtime import Appliance
-from tests.conftest import Browser, People
-from tests.webui.route_samples import RouteSamples, make_route_samples
+from tests.conftest import Browser
+from tests.webui.route_samples import RouteSamples
+from tests.webui.sampled_appliance import appliance, people, sampled_state, samples
 from webui.app import create_app, routes
+
+# Fixtures: the appliance, its personas and samples, copied into each test (sampled_appliance).
+__all__ = ["appliance", "people", "sampled_state", "samples"]
 
 PUBLIC = "public"  # no sign-in at all
 EVERYONE = frozenset(Role)
@@ -184,11 +188,6 @@ def allowed_visitors(method: str, path: str) -> list[str]:
     if (method, path) in BEFORE_SECOND_FACTOR:
         allowed.append(PASSWORD_ONLY)
     return allowed
-
-
-@pytest.fixture
-def samples(appliance: Appliance, people: People) -> RouteSamples:
-    return make_route_samples(appliance, people)
 
 
 @pytest.fixture

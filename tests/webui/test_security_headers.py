@@ -19,17 +19,18 @@ import pytest
 from appliance.roles import Role
 from tests.conftest import Browser
 from tests.webui.route_samples import RouteSamples
+from tests.webui.sampled_appliance import appliance, people, sampled_state, samples
 from tests.webui.test_route_matrix import (
     PERSONA_OF_ROLE,
     ROUTES,
     SIGNED_OUT,
     allowed_visitors,
     request_as,
-    samples,
     visitor,
 )
 
-__all__ = ["samples", "visitor"]  # fixtures, shared with test_route_matrix
+# Fixtures, shared with test_route_matrix.
+__all__ = ["appliance", "people", "sampled_state", "samples", "visitor"]
 
 # GET routes that answer with something other than a page (JSON, CSV, metrics, a redirect).
 NOT_PAGES = {
