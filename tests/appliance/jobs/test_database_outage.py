@@ -72,7 +72,12 @@ def test_a_heartbeat_that_cannot_reach_the_database_beats_again(
                 pass
 
     def work(_appliance: Appliance, _job_id: str) -> None:
-        time.sleep(0.6)  # six beats of 0.1 s
+        # Until the fourth beat (two failed, two after), or long enough that a heartbeat that
+        # stopped at the outage cannot pass: a fixed 0.6 s (six beats of 0.1 s) was too short
+        # once on a loaded 2-core machine, where the first failed connect took most of it.
+        deadline = time.monotonic() + 10
+        while len(beats) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     work_while_claimed(appliance, JobType("slow", lambda _a: None, work, renew), "j1")
     assert len(beats) >= 4, "the heartbeat stopped at the outage"
