@@ -247,8 +247,7 @@ class BoundaryModel:
         # gives the same few rows thousands of times, and hashing them was most of the time.
         distinct: dict[tuple[str, ...], int] = {}
         which = [distinct.setdefault(tuple(row), len(distinct)) for row in rows]
-        unique = [list(row) for row in distinct]
-        found: Any = self._model.predict_proba(self._hasher.transform(unique))
+        found: Any = self._model.predict_proba(self._hasher.transform(list(distinct)))
         chances = [float(p) for p in found[:, 1]]
         return [chances[i] for i in which]
 
