@@ -494,6 +494,8 @@ MEASURES: dict[str, re.Pattern[str]] = {
     "mood_rating": re.compile(r"\bmood\b", re.IGNORECASE),
     "anxiety_rating": re.compile(r"\banxiety\b", re.IGNORECASE),
 }
+# The questionnaires, whose names are said only of a score.
+_INSTRUMENTS = frozenset({"phq_9", "gad_7", "pcl_5"})
 # Mood and anxiety are words of every sentence, not names of an instrument: a number counts
 # for them only as a rating on a scale ("anxiety at 5 out of 10", "mood 6/10").
 RATINGS = frozenset({"mood_rating", "anxiety_rating"})
@@ -532,15 +534,95 @@ def _scored_before(text: str, at: int) -> Reading | None:
     return Reading(value=Number(str(value), start, end))
 
 
+# "His GAD-7 on the group check-in form was 13", "the PCL-5 she filled out in the waiting room
+# came in at 41": an instrument's value after a few words that say where or how it was taken,
+# then a verb that states it. None of those words may be a number, a comma, another clause or
+# a time that makes it an earlier value ("the PHQ-9 from two weeks ago was 14").
+_STATED_GAP_TOKENS = 8
+_STATED_BY = frozenset({"was", "were", "is", "came", "totaled", "totalled", "scored"})
+_NOT_IN_STATED_GAP = frozenset({"and", "but", "or", "when", "if"}) | _EARLIER_TIMES
+
+
+def _stated_later(text: str, at: int) -> Reading | None:
+    """'<instrument> <where or how taken> was <n>': the value after a short gap."""
+    stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
+    for _, token in zip(range(_STATED_GAP_TOKENS + 1), stream, strict=False):
+        if token.text in _STATED_BY:
+            return read_after(text, token.start)
+        if not (token.text.isalpha() or token.text == "-") or token.text in _NOT_IN_STATED_GAP:
+            return None  # "-": a word like "check-in"
+        if token.text in _TENS or token.text in _TEENS or token.text in _UNITS:
+            return None
+    return None
+
+
+# "The anxiety has been constant, about an eight out of ten most days": a rating on a scale a
+# few words (and at most one comma) after the name. No other clause and no other thing a
+# clinician rates may come between, or the number is that thing's ("anxiety is lower, sleep
+# about 5 out of 10").
+_DESCRIBED_GAP_TOKENS = 8
+_RATED_THINGS = frozenset(
+    {
+        "mood",
+        "anxiety",
+        "sleep",
+        "energy",
+        "pain",
+        "stress",
+        "urge",
+        "urges",
+        "craving",
+        "cravings",
+        "depression",
+        "motivation",
+        "confidence",
+        "distress",
+        "anger",
+        "sadness",
+        "shame",
+        "fear",
+        "panic",
+        "worry",
+        "sud",
+        "suds",
+        "voc",
+    }
+)
+_NOT_IN_DESCRIBED_GAP = frozenset({"and", "but", "or", "while", "whereas", "when"}) | _RATED_THINGS
+
+
+def _rating_described_first(text: str, at: int) -> Reading | None:
+    """'<rating's name> <a few words describing it> <n> out of <m>': the scale rating after a
+    short gap; only a number said on a scale counts."""
+    stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
+    tokens = [token for _, token in zip(range(_DESCRIBED_GAP_TOKENS + 1), stream, strict=False)]
+    commas = 0
+    for i, token in enumerate(tokens):
+        if token.text in _NOT_IN_DESCRIBED_GAP:
+            return None
+        commas += token.text == ","
+        if commas > 1:
+            return None
+        if _number_at(tokens, i) is not None:
+            # From the word before the number, so that read_after sees the number as linked.
+            reading = read_after(text, tokens[i - 1].start) if i > 0 else None
+            return reading if reading is not None and reading.out_of is not None else None
+    return None
+
+
 def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None:
     """The reading of one mention of measure `name`, or None when it gives no attached value."""
     reading = read_after(text, mention.end())
     if name not in RATINGS:
+        if reading is None and name in _INSTRUMENTS:
+            reading = _stated_later(text, mention.end())
         return reading if reading is not None else _scored_before(text, mention.start())
     rated = _RATED_BEFORE.search(text, clause_floor(text, mention.start()), mention.start())
     if reading is not None and (reading.out_of is not None or rated is not None):
         return reading
-    return _rated_later(text, mention.end()) if rated is not None else None
+    if rated is not None:
+        return _rated_later(text, mention.end())
+    return None if reading is not None else _rating_described_first(text, mention.end())
 
 
 def number_after(text: str, at: int) -> Number | None:

@@ -692,7 +692,14 @@ _EMDR_MENTIONS = {
         rf"{MEASURES['sud'].pattern}|(?<!sleep\s)\b(?:level\s++of\s++)?disturbance\b"
         r"|\brated\s++(?:the\s++|that\s++|this\s++)?(?:target\s++)?memory\b",
         re.IGNORECASE,
-    )
+    ),
+    # "Her positive cognition is I can learn, and she rated that a two at the start": how true
+    # the positive cognition feels is its validity, whether or not "VOC" is said.
+    "voc": re.compile(
+        rf"{MEASURES['voc'].pattern}"
+        r"|\bpositive\s++(?:cognition|belief)\b[^.;?!]{0,120}?\brated\s++(?:that|it|this)\b",
+        re.IGNORECASE,
+    ),
 }
 
 
