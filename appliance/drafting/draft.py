@@ -24,6 +24,7 @@ from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.modalities import FieldValue, extract_fields
 from appliance.drafting.placement import HEADER, section_probabilities, shared_classifier
+from appliance.drafting.placement import RISK as RISK_CONCEPT
 from appliance.drafting.risk import (
     NOT_ADDRESSED,
     RISK_REPORTED,
@@ -275,6 +276,15 @@ def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, flo
     return count
 
 
+def _continues_risk(concept: Mapping[str, float]) -> bool:
+    """Whether a statement that follows a risk statement reads as risk itself: "No suicidal or
+    homicidal thoughts, | she denied both when I asked directly.", "He denies SI. | And there
+    is nothing he could use at home." It names no risk of its own, so the cues cannot see it;
+    left alone it would be a denial filed under some other heading (risk has no home among the
+    format's sections, so the classifier alone cannot send it there)."""
+    return bool(concept) and max(concept, key=concept.__getitem__) == RISK_CONCEPT
+
+
 def _file(
     section: list[Statement],
     statement_id: str,
@@ -365,12 +375,15 @@ def build_draft(
         header = HEADER
         sections = {HEADER: []} | sections
     previous: Sentence | None = None  # the sentence filed last, to join pieces of one sentence
+    previous_key: str | None = None
     for number, (sentence, concept) in enumerate(
         zip(sentences, learned_concepts, strict=True), start=1
     ):
         check()  # each sentence may wait for the model, so the limit is checked before each
         if is_risk_sentence(sentence):
             key, how = RISK, "cue"
+        elif previous_key == RISK and _continues_risk(concept):
+            key, how = RISK, "classifier"
         elif number <= preamble and header is not None:
             key, how = header, "classifier"
         else:
@@ -378,7 +391,7 @@ def build_draft(
             sureness = max(concept.values(), default=0.0)
             key, how = _route(form, sentence, classifier, learned, sureness)
         statement = _file(sections[key], f"s{number}", how, sentence, previous, transcript)
-        previous = sentence
+        previous, previous_key = sentence, key
         if how == "default":
             flag(
                 "unplaced",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from appliance.drafting.risk_polarity import Polarity, read_mentions
+from appliance.drafting.risk_polarity import HARMING, Polarity, read_mentions
 from appliance.drafting.segment import Sentence
 
 # Passive ideation in the words clients use, as the C-SSRS's first question asks about it
@@ -57,7 +57,8 @@ RISK_PATTERN = re.compile(
     rf"\b(suicid\w*|self[- ]harm\w*|cutting{_NOT_SELF_HARM_CUTTING}|"
     r"kill (?:him|her|my|them)sel\w*|homicid\w*|"
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm (?:to )?others|hurt (?:him|her|them)sel\w*|"
-    r"crisis line|988|lethal means|plan or intent|ideation|c-?ssrs|[SH]\.I\.)",
+    r"crisis line|988|lethal means|firearms?|plan or intent|ideation|c-?ssrs|[SH]\.I\.)"
+    rf"|{HARMING}",
     re.IGNORECASE,
 )
 # Words that, in the few before a death wish, deny it ("denies any wish to be dead").

@@ -56,6 +56,16 @@ def test_risk_statements_go_to_the_risk_section_verbatim() -> None:
     assert RISK not in draft.placeholders
 
 
+def test_the_rest_of_a_risk_sentence_cut_at_its_comma_stays_with_its_risk() -> None:
+    # The boundary model cuts this sentence at its comma; the second piece names no risk of its
+    # own, and was filed under Goals as a statement of its own.
+    risk = "No suicidal or homicidal thoughts, she denied both when I asked directly."
+    text = f"The goal is fewer panic attacks. {risk} We'll meet again next Tuesday."
+    draft = build_draft(text, "cbt", "girp")
+    assert [s.text for s in draft.sections[RISK]] == [risk]
+    assert draft.flags == []
+
+
 def test_cues_place_clear_sentences_without_the_model() -> None:
     class Refuses:
         def classify(self, sentence: str, sections: Sequence[tuple[str, str]]) -> str | None:

@@ -15,6 +15,7 @@ from appliance.drafting.placement import (
     ConceptClassifier,
     LabelledSentence,
     load_corpus,
+    opening_words,
     section_probabilities,
     shared_classifier,
 )
@@ -110,6 +111,12 @@ def test_a_dictations_preamble_becomes_the_notes_header_cited_and_first() -> Non
     assert header.provenance[0].text == header.text
     assert draft.section_titles[HEADER] == HEADER_TITLE
     assert all(header.text != s.text for key, s in draft.statements() if key != HEADER)
+
+
+def test_a_sentences_opening_words_are_features_of_their_own() -> None:
+    assert opening_words("Continue weekly, next appt Monday.") == "open_continue open_weekly"
+    assert opening_words("f/u in 2 wks") == "open_f/u open_in"
+    assert opening_words("") == ""
 
 
 def test_a_dictation_without_a_preamble_has_no_header_section() -> None:

@@ -292,3 +292,49 @@ def test_spoken_shorthand_is_read_as_risk_with_its_polarity(
     assert is_risk_sentence(Sentence(0, 0, len(heard), heard))
     assert not polarity_unclear(heard)
     assert reported_risk(heard) == reported
+
+
+# Harm said as a verb, and whom it is aimed at: found by dictations written for the purpose
+# (not the evaluation sets), where a denial like the first was filed under Data and the draft
+# said risk was not addressed.
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She denies any thoughts of harming herself or her son.",
+        "Both denied any thoughts of harming themselves or each other.",
+        "No urges to hurt anyone this week.",
+        "He denies thoughts of killing himself.",
+    ],
+)
+def test_a_denied_thought_of_harming_oneself_or_others_addresses_risk(said: str) -> None:
+    draft = build_draft(said, "integrative", "dap")
+    assert [s.text for s in draft.sections[RISK]] == [said]
+    assert draft.flags == []
+
+
+@pytest.mark.parametrize(
+    ("said", "reported"),
+    [
+        ("He has thoughts of killing himself most nights.", "killing himself"),
+        ("She reported urges to hurt herself after the call.", "hurt herself"),
+    ],
+)
+def test_a_reported_thought_of_harming_oneself_is_flagged_for_review(
+    said: str, reported: str
+) -> None:
+    draft = build_draft(said, "integrative", "dap")
+    assert [s.text for s in draft.sections[RISK]] == [said]
+    assert [f.code for f in draft.flags] == [RISK_REPORTED]
+    assert reported_risk(said) == [reported]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She hurt her back lifting boxes at work.",
+        "He worried about hurting her feelings.",
+        "The criticism really harmed their relationship.",
+    ],
+)
+def test_harm_to_anything_but_a_person_is_not_risk(said: str) -> None:
+    assert not is_risk_sentence(_sentence(said))
