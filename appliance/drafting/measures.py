@@ -282,6 +282,10 @@ def _said_earlier(
 # nineteen", "at intake back in March it was 20", "two weeks ago it was 18".
 _EARLIER_TIMES = frozenset({"last", "intake", "baseline", "previous", "prior", "ago", "before"})
 _EARLIER_GAP_TOKENS = 6
+# The same time said after the earlier value ("it was 19 when we started", "it was 22 at
+# intake"), within this many words of it.
+_EARLIER_AFTER = _EARLIER_TIMES | {"started", "began"}
+_EARLIER_AFTER_TOKENS = 4
 
 
 def _it_was_then(tokens: list[_Token], j: int) -> tuple[Number, int] | None:
@@ -290,13 +294,28 @@ def _it_was_then(tokens: list[_Token], j: int) -> tuple[Number, int] | None:
     for k in range(j, min(len(tokens), j + _EARLIER_GAP_TOKENS + 1)):
         word = tokens[k].text
         if word == "it" and anchored:
-            following = [t.text for t in tokens[k + 1 : k + 3]]
-            skip = 3 if following == ["had", "been"] else 2 if following[:1] == ["was"] else 0
-            return _number_or_article(tokens, k + skip) if skip else None
+            return _it_was(tokens, k)
         if not word.isalpha() or word in ("and", "but"):
             return None  # a number, a comma or another clause: not the time of an earlier value
         anchored = anchored or word in _EARLIER_TIMES
     return None
+
+
+def _it_was(tokens: list[_Token], k: int) -> tuple[Number, int] | None:
+    """ "it was <n>" or "it had been <n>" at tokens[k]: the number and the index after it."""
+    following = [t.text for t in tokens[k + 1 : k + 3]]
+    skip = 3 if following == ["had", "been"] else 2 if following[:1] == ["was"] else 0
+    return _number_or_article(tokens, k + skip) if skip else None
+
+
+def _it_was_then_after(tokens: list[_Token], k: int) -> tuple[Number, int] | None:
+    """ "it was <n> <when, earlier>" at tokens[k]: "16 today, it was nineteen when we started
+    in March", the time said after the earlier value."""
+    found = _it_was(tokens, k)
+    if found is None:
+        return None
+    after = tokens[found[1] : found[1] + _EARLIER_AFTER_TOKENS]
+    return found if any(t.text in _EARLIER_AFTER for t in after) else None
 
 
 # What may follow an earlier value said in a sentence of its own ("At intake it was 22 back in
@@ -428,6 +447,14 @@ def read_after(text: str, at: int) -> Reading | None:
         previous, i = earlier
     elif not joined_by - {","} - _NOW and not came_from and (then := _it_was_then(tokens, j)):
         # "17 today, at intake it was 22"
+        (previous, i), earlier_session = then, True
+    elif (
+        joined_by - {","} - _NOW == {"it"}
+        and tokens[j - 1].text == "it"
+        and not came_from
+        and (then := _it_was_then_after(tokens, j - 1))
+    ):
+        # "16 today, it was 19 when we started"
         (previous, i), earlier_session = then, True
     elif following == "from" and not came_from:
         # "11, down from 15" (or "9 today, down from 14"): only after a direction word or

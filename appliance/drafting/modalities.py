@@ -897,7 +897,11 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 r"\bdiary cards?(?:,?\s++which)?(?:\s++(?:showed|shows|show|noted|recorded|tracked"
                 r"|indicated|listed|included|reflected|had)\b\s*+|\s*+:\s*+)"
             ),
-            _described(r"\bdiary card targets?\s++(?:were|was|are|is|included|includes?)\b\s*+"),
+            # "Her diary card targets this week were drinking, ...": the week may be said.
+            _described(
+                r"\bdiary card targets?(?:\s++(?:this|last|for\s++the|over\s++the(?:\s++past)?)"
+                r"\s++week)?\s++(?:were|was|are|is|included|includes?)\b\s*+"
+            ),
         ),
         "skills_used": _terms(
             "DEAR MAN",

@@ -788,6 +788,30 @@ def test_a_rating_of_something_else_after_mood_or_anxiety_is_not_theirs(text: st
     assert "anxiety_rating" not in got and "mood_rating" not in got, got
 
 
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("PHQ-9 was 16 today, it was nineteen when we started in March.", "19"),
+        ("PHQ-9 was 16 today, it was 22 at intake.", "22"),
+    ],
+)
+def test_an_earlier_score_with_its_time_said_after_it_is_the_previous_value(
+    text: str, previous: str
+) -> None:
+    (found,) = _fields("integrative", text)["phq_9"]
+    assert (found.value, found.previous) == ("16", previous)
+
+
+def test_a_second_score_without_an_earlier_time_is_no_previous_value() -> None:
+    got = _fields("integrative", "PHQ-9 was 16 today, it was hard for her to finish it.")
+    assert [(v.value, v.previous) for v in got["phq_9"]] == [("16", None)]
+
+
+def test_diary_card_targets_said_with_their_week_are_kept() -> None:
+    text = "Her diary card targets this week were drinking, urges to drink, and isolating."
+    assert _values("dbt", text)["diary_card_targets"] == ["drinking, urges to drink, and isolating"]
+
+
 def test_a_positive_cognition_rated_without_naming_the_voc_is_its_validity() -> None:
     text = (
         "Her positive cognition is I can learn and I'm capable, and she rated that a two at the "
