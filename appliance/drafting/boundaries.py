@@ -73,6 +73,11 @@ _SPEECH_VERBS = frozenset(
         "wondered",
     }
 )
+# Words that open a dependent clause: what follows its comma is the clause it depends on.
+_SUBORDINATORS = frozenset(
+    {"when", "whenever", "after", "before", "if", "because", "although", "though", "while"}
+    | {"once", "since", "until", "unless", "whereas"}
+)
 # A field's label said as a heading ("for committed action the client will garden ...", "as
 # homework she will ..."): what follows is the field's value, so no cut comes straight after it,
 # where the model, used to new sentences starting with "the client", put one.
@@ -275,7 +280,11 @@ class BoundaryModel:
         for gap in sorted(range(len(chances)), key=lambda g: (-chances[g], g)):
             if chances[gap] < threshold:
                 break
-            if _introduces_speech(words, gap) or _heads_a_field(words, gap):
+            if (
+                _introduces_speech(words, gap)
+                or _heads_a_field(words, gap)
+                or _ends_a_dependent_clause(words, gap)
+            ):
                 continue
             place = bisect_left(cuts, gap)
             if gap - cuts[place - 1] >= MIN_PIECE_WORDS and cuts[place] - gap >= MIN_PIECE_WORDS:
@@ -295,6 +304,16 @@ def _introduces_speech(words: Sequence[str], gap: int) -> bool:
     if last in _SPEECH_VERBS:
         return True
     return gap >= 1 and last in _HEARER and _word(words[gap - 1]) in _TOLD
+
+
+def _ends_a_dependent_clause(words: Sequence[str], gap: int) -> bool:
+    """Whether the clause before `gap` (back to its comma or semicolon) opens with a
+    subordinating word: "When I asked where she could have stepped off the chain, | she said
+    ..." is no statement without what follows it."""
+    start = gap
+    while start > 0 and not words[start - 1].endswith((",", ";")):
+        start -= 1
+    return start == 0 and _word(words[0]) in _SUBORDINATORS
 
 
 def _heads_a_field(words: Sequence[str], gap: int) -> bool:

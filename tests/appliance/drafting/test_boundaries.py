@@ -149,3 +149,22 @@ def test_no_cut_comes_straight_after_a_fields_label_said_as_a_heading() -> None:
         assert not piece.rstrip(", ").endswith("for committed action")
     labelled = "For homework, she will log each urge and what she did instead of acting on it."
     assert all(not p.endswith("For homework") for p in _pieces(labelled))
+
+
+def test_a_sentence_opening_with_a_dependent_clause_is_not_cut_after_it() -> None:
+    # "When ...," is no statement without the clause it depends on; cut there, the question went
+    # to Intervention and its answer to Response, two statements of one written sentence.
+    sentence = (
+        "When I asked where she could have stepped off the chain, she said, I could have used "
+        "TIPP instead of grabbing my keys."
+    )
+    assert _pieces(sentence) == [sentence]
+
+
+def test_a_run_on_is_still_cut_before_a_dependent_clause_and_after_a_main_one() -> None:
+    run_on = (
+        "The client reported that panic attacks happened twice this week, when I asked about "
+        "the car she said it was the worst place, we practised paced breathing for ten minutes"
+    )
+    pieces = _pieces(run_on)
+    assert any(piece.startswith("we practised") for piece in pieces), pieces
