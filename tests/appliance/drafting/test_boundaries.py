@@ -168,3 +168,9 @@ def test_a_run_on_is_still_cut_before_a_dependent_clause_and_after_a_main_one() 
     )
     pieces = _pieces(run_on)
     assert any(piece.startswith("we practised") for piece in pieces), pieces
+
+
+def test_a_bare_run_on_that_opens_with_a_dependent_word_is_still_cut() -> None:
+    bare = COMMA_RUN_ON.replace(",", "").replace(".", "").lower()
+    pieces = _pieces(f"when she arrived {bare}")
+    assert len(pieces) > 1, pieces
