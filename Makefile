@@ -14,17 +14,23 @@ run:
 	@VENV=$(VENV) EXTRAS=runtime scripts/bootstrap.sh
 	@VENV=$(VENV) scripts/run-dev.sh
 
+# Tests run in PYTEST_WORKERS processes (pytest-xdist), each test file whole in one of them (its
+# module fixtures, such as a role run or a loaded model, are made once). Two suit a 2-core box:
+# much of a test waits on a subprocess, a browser or the disk. PYTEST_WORKERS=0 runs in one.
+PYTEST_WORKERS ?= 2
+PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 # Everything but the Ansible role runs (make test-roles) and the converge (make test-converge),
 # which take minutes of package work; CI (.ci/run) runs all three.
 test:
 	@VENV=$(VENV) EXTRAS=dev WITH_TEST_TOOLS=1 scripts/bootstrap.sh
-	$(BIN)/pytest -q -m "not roles"
+	$(BIN)/pytest -q $(PARALLEL) -m "not roles"
 
 # Each Ansible role run for real on this machine (as root): accounts, clusters, nginx, Prometheus.
 .PHONY: test-roles
 test-roles:
 	@VENV=$(VENV) EXTRAS=dev WITH_TEST_TOOLS=1 scripts/bootstrap.sh
-	$(BIN)/pytest -q -m roles tests/ansible
+	$(BIN)/pytest -q $(PARALLEL) -m roles tests/ansible
 
 # The database-facing tests again, against PostgreSQL (.ci/run starts one for this). Left out:
 # drafting and `appliance draft`, which turn text into a draft and never open a database (the
@@ -37,7 +43,8 @@ PG_LEFT_OUT := tests/appliance/drafting tests/appliance/cli/test_draft.py \
 	tests/webui/test_measure_chart_in_browser.py
 test-postgres: install
 	@test -n "$$APPLIANCE_TEST_DATABASE_URL" || { echo "set APPLIANCE_TEST_DATABASE_URL (see scripts/start-test-postgres.sh)"; exit 2; }
-	$(BIN)/pytest -q -m "not sqlite_only" tests/appliance tests/webui $(addprefix --ignore=,$(PG_LEFT_OUT))
+	$(BIN)/pytest -q $(PARALLEL) -m "not sqlite_only" tests/appliance tests/webui \
+		$(addprefix --ignore=,$(PG_LEFT_OUT))
 
 check: install
 	$(BIN)/ruff check .

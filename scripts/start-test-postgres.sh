@@ -25,6 +25,8 @@ done
 su postgres -c "psql -q -v ON_ERROR_STOP=1" >&2 <<'SQL'
 SELECT 'CREATE ROLE appliance_test LOGIN PASSWORD ''appliance_test'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'appliance_test')\gexec
+-- make test-postgres runs two pytest workers, each on a database of its own that it makes.
+ALTER ROLE appliance_test CREATEDB;
 DROP DATABASE IF EXISTS appliance_test;
 CREATE DATABASE appliance_test OWNER appliance_test;
 SQL

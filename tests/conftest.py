@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
@@ -44,8 +45,41 @@ from webui.app import create_app
 # runs them (APPLIANCE_CONVERGE=1), a plain `pytest` or `make test` never collects them.
 collect_ignore = [] if os.environ.get("APPLIANCE_CONVERGE") == "1" else ["converge"]
 
-POSTGRES_URL = os.environ.get("APPLIANCE_TEST_DATABASE_URL", "")
+SHARED_POSTGRES_URL = os.environ.get("APPLIANCE_TEST_DATABASE_URL", "")
+
+
+def _worker_database_url(url: str) -> str:
+    """The database this process tests on. Under pytest-xdist (make test-postgres runs two
+    workers) each worker has its own, named after it (appliance_test_gw0, ...): every test
+    empties its database first, so two workers sharing one would wipe each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    shared = make_url(url)
+    return shared.set(database=f"{shared.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_database_url(SHARED_POSTGRES_URL)
 PASSWORD = "quiet-harbour-lantern-47"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if POSTGRES_URL != SHARED_POSTGRES_URL:
+        _create_worker_database()
+
+
+def _create_worker_database() -> None:
+    """A fresh, empty database for this worker, made from the shared test database's connection
+    (scripts/start-test-postgres.sh lets its role create databases)."""
+    name = make_url(POSTGRES_URL).database
+    engine = make_engine(SHARED_POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            # WITH (FORCE): a worker killed mid-run may have left connections open.
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -84,13 +118,38 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
+# How long emptying the tables may wait for a lock. A connection an earlier test left open in a
+# transaction would otherwise make TRUNCATE wait for ever, silently, and the whole run with it
+# (a CI run once spent its last 40 minutes there); this way that test's leak fails loudly.
+EMPTYING_LOCK_TIMEOUT = "60s"
+
+
 def empty_postgres(engine: Engine) -> None:
     tables = ", ".join(
         t.name for t in SQLModel.metadata.sorted_tables if t.name != AuditHead.__tablename__
     )
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"SET LOCAL lock_timeout = '{EMPTYING_LOCK_TIMEOUT}'"))
+        try:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        except OperationalError as error:
+            raise RuntimeError(
+                "could not empty the test database: a connection still holds its tables "
+                f"({_open_transactions(engine)})"
+            ) from error
         connection.execute(text("UPDATE audit_head SET last_seq = 0, last_mac = ''"))
+
+
+def _open_transactions(engine: Engine) -> str:
+    """The other connections to the test database that are inside a transaction, and since when."""
+    query = text(
+        "SELECT pid, state, xact_start FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND xact_start IS NOT NULL"
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return "; ".join(f"pid {pid} {state} since {start:%H:%M:%S}" for pid, state, start in rows)
 
 
 def settings_in(data_dir: Path, **overrides: object) -> Settings:
