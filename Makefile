@@ -93,9 +93,11 @@ eval:
 # inventories, checked in the tree with the real tools; needs root. .ci/run runs it after make test.
 .PHONY: test-converge
 # The two trees (small practice, hospital on one host) converge side by side, one per process:
-# much of a converge waits on apt, pip and the disk.
+# much of a converge waits on apt, pip and the disk. A tree's first converge, a module fixture,
+# takes longer than the 10 minutes after which pytest would dump its stacks as a suspected hang.
 test-converge: install
-	APPLIANCE_CONVERGE=1 $(BIN)/pytest -q -n 2 --dist loadfile tests/converge
+	APPLIANCE_CONVERGE=1 $(BIN)/pytest -q -n 2 --dist loadfile -o faulthandler_timeout=1800 \
+		tests/converge
 
 # ansible-lint over ansible/ (production profile, offline); make test runs it too
 # (tests/ansible/test_lint.py).
