@@ -284,7 +284,7 @@ _EARLIER_TIMES = frozenset({"last", "intake", "baseline", "previous", "prior", "
 _EARLIER_GAP_TOKENS = 6
 # The same time said after the earlier value ("it was 19 when we started", "it was 22 at
 # intake"), within this many words of it.
-_EARLIER_AFTER = _EARLIER_TIMES | {"started", "began"}
+_EARLIER_AFTER = _EARLIER_TIMES | {"started", "began", "joined", "walked"}
 _EARLIER_AFTER_TOKENS = 4
 
 
@@ -295,6 +295,8 @@ def _it_was_then(tokens: list[_Token], j: int) -> tuple[Number, int] | None:
         word = tokens[k].text
         if word == "it" and anchored:
             return _it_was(tokens, k)
+        if word == "," and anchored and k + 1 < len(tokens) and tokens[k + 1].text == "it":
+            continue  # "At intake, it was 22."
         if not word.isalpha() or word in ("and", "but"):
             return None  # a number, a comma or another clause: not the time of an earlier value
         anchored = anchored or word in _EARLIER_TIMES
@@ -306,6 +308,22 @@ def _it_was(tokens: list[_Token], k: int) -> tuple[Number, int] | None:
     following = [t.text for t in tokens[k + 1 : k + 3]]
     skip = 3 if following == ["had", "been"] else 2 if following[:1] == ["was"] else 0
     return _number_or_article(tokens, k + skip) if skip else None
+
+
+_EARLIER_TIME_OPENS = frozenset({"at", "when", "last", "back", "in", "before"})
+
+
+def _earlier_time_after(tokens: list[_Token], k: int) -> bool:
+    """Whether an earlier time ("at intake", "when she joined") is said within a few words
+    after tokens[k], in the same clause, opening there ("2 weeks ago" is a count of weeks)."""
+    if k >= len(tokens) or tokens[k].text not in _EARLIER_TIME_OPENS:
+        return False
+    for token in tokens[k : k + _EARLIER_AFTER_TOKENS]:
+        if token.text in _EARLIER_AFTER:
+            return True
+        if not token.text.isalpha():
+            return False
+    return False
 
 
 def _it_was_then_after(tokens: list[_Token], k: int) -> tuple[Number, int] | None:
@@ -422,6 +440,16 @@ def read_after(text: str, at: int) -> Reading | None:
     previous: Number | None = None
     # A second value: "from 7 to 2", "8, then dropped to 3", "7 and ended at 2", or
     # "11, down from 15".
+    fill(i + 4)
+    # "a 3 out of 10 at the end, down from a 6": when the value was taken, said before the
+    # earlier one.
+    marked_end = (
+        i + 3 < len(tokens)
+        and [t.text for t in tokens[i : i + 3]] in (["at", "the", "end"], ["by", "the", "end"])
+        and tokens[i + 3].text == ","
+    )
+    if marked_end:
+        i += 3
     j = i
     fill(j + 8)
     while j < len(tokens) and j - i < 5 and tokens[j].text in _TO_LINKS:
@@ -464,9 +492,23 @@ def read_after(text: str, at: int) -> Reading | None:
             before = _number_or_article(tokens, j + 1)
             if before is not None:
                 previous, i = before[0], before[1]
+    elif (
+        not came_from
+        and not joined_by - {","} - _NOW
+        and following.isalpha()
+        and j + 1 < len(tokens)
+        and tokens[j + 1].text == "from"
+        and (before := _number_or_article(tokens, j + 2)) is not None
+        and _earlier_time_after(tokens, before[1])
+    ):
+        # Another word before "from" (Whisper's "10, out from 17 at intake" for "down from")
+        # when the earlier value's time follows it.
+        previous, i = before[0], before[1]
     if came_from and to is None:
         # "SUD went from 7" with no "to": the number is where it started.
         role = START
+    if marked_end and role is None and to is None:
+        role = END
     end_of_reading = tokens[i - 1].end if i > 0 else value.end
     if role is None and to is None:
         stop = _clause_stop(text, end_of_reading, 40)

@@ -838,6 +838,16 @@ def test_a_positive_cognition_rated_without_naming_the_voc_is_its_validity() -> 
         ("Her SUDs were in 6.", "sud", "6", None),
         ("PHQ-9 was 13 today. At intake it was 20.", "phq_9", "13", "20"),
         ("Her GAD-7 was 10. Last time it was eleven.", "gad_7", "10", "11"),
+        # Found the same way in twenty more written at stop 25: Whisper's comma after the
+        # earlier time, its "out from" for "down from", and a rating's time said between.
+        ("PHQ-9 was 15 today. At intake, it was 21.", "phq_9", "15", "21"),
+        ("PHQ-9 today was 12, out from 19 at intake.", "phq_9", "12", "19"),
+        (
+            "She rated her anxiety a 4 out of 10 at the end, down from a 7 when she came in.",
+            "anxiety_rating",
+            "4",
+            "7",
+        ),
     ],
 )
 def test_an_earlier_score_said_as_clinicians_say_it_is_the_previous_value(
@@ -854,6 +864,8 @@ def test_an_earlier_score_said_as_clinicians_say_it_is_the_previous_value(
         "PHQ-9 was 14 today. Last week she had 2 panic attacks.",
         "PHQ-9 was 14, at intake she had 3 panic attacks a week.",
         "PHQ-9 was 14 today. At intake the GAD-7 was 15.",
+        "PHQ-9 was 14, aside from 2 weeks ago.",
+        "PHQ-9 was 14 today, apart from 3 items at intake she skipped.",
     ],
 )
 def test_a_number_after_a_score_that_is_no_earlier_score_is_not_taken(text: str) -> None:
