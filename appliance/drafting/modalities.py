@@ -898,9 +898,16 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 r"|indicated|listed|included|reflected|had)\b\s*+|\s*+:\s*+)"
             ),
             # "Her diary card targets this week were drinking, ...": the week may be said.
+            # Whisper writes "were" there as "we're".
             _described(
                 r"\bdiary card targets?(?:\s++(?:this|last|for\s++the|over\s++the(?:\s++past)?)"
-                r"\s++week)?\s++(?:were|was|are|is|included|includes?)\b\s*+"
+                r"\s++week)?\s++(?:were|we're|was|are|is|included|includes?)\b\s*+"
+            ),
+            # A list said after the label, its colon heard as a comma ("diary card targets,
+            # urges to quit, ..."); not an aside ("diary card targets, which she set, ...").
+            _described(
+                r"\bdiary card targets?\s*+[:,]\s*+"
+                r"(?!(?:which|that|she|he|they|we|I|though|however|as|so|but|and)\b)"
             ),
         ),
         "skills_used": _terms(

@@ -812,6 +812,30 @@ def test_diary_card_targets_said_with_their_week_are_kept() -> None:
     assert _values("dbt", text)["diary_card_targets"] == ["drinking, urges to drink, and isolating"]
 
 
+@pytest.mark.parametrize(
+    ("text", "targets"),
+    [
+        # Whisper's "we're" for "were", and a list after the label with its colon heard as a
+        # comma (found in the stop-25 probe dictations spoken by Piper).
+        (
+            "Her diary card targets this week we're skipping meals and purging.",
+            "skipping meals and purging",
+        ),
+        (
+            "DBT, 50 minutes, diary card targets, urges to quit, spending, and poor sleep.",
+            "urges to quit, spending, and poor sleep",
+        ),
+    ],
+)
+def test_diary_card_targets_as_whisper_writes_them_are_kept(text: str, targets: str) -> None:
+    assert _values("dbt", text)["diary_card_targets"] == [targets]
+
+
+def test_an_aside_after_the_diary_card_targets_is_not_taken_for_them() -> None:
+    text = "The diary card targets, which she set last month, still fit."
+    assert "diary_card_targets" not in _values("dbt", text)
+
+
 def test_a_positive_cognition_rated_without_naming_the_voc_is_its_validity() -> None:
     text = (
         "Her positive cognition is I can learn and I'm capable, and she rated that a two at the "
