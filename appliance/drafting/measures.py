@@ -140,11 +140,17 @@ _AFTER_END = re.compile(r"\s*+(?:afterwards?|after|at the end|by the end|post)\b
 # The second of "a 3 at the start and a 5 when we checked it at the end": its end marker may
 # come a few words later, since the first value's start marker already says there are two.
 _AFTER_END_SOON = re.compile(
-    r"(?:\s++(?!and\b|but\b)[\w']++){0,5}?\s*+(?:at the end|by the end|afterwards?)\b",
+    r"(?:\s++(?!and\b|but\b)[\w']++){0,5}?\s*+"
+    r"(?:at the end|by the end|afterwards?|at check-?out|going out|on the way out)\b",
     re.IGNORECASE,
 )
+# When in the session a first value was taken, said after it: "at the start", and in a group
+# or a check-in "at check-in", "coming in", "when he started talking".
 _AFTER_START = re.compile(
-    r"\s*+(?:at the (?:start|beginning)|at baseline|initially|at first|before)\b", re.IGNORECASE
+    r"\s*+(?:at the (?:start|beginning)|at baseline|initially|at first|before|at check-?in"
+    r"|coming in|when (?:he|she|they|we|the client) (?:started|began|came in|arrived|walked in)"
+    r"(?: talking| the session)?)\b",
+    re.IGNORECASE,
 )
 # Before the mention, within its clause: "At the end the SUD was 3", "The starting SUD was 8",
 # "after 8 sets of eye movements the SUD dropped to 2". The nearest marker wins.
@@ -153,7 +159,13 @@ _MARKER_BEFORE = re.compile(
     r"|(?P<end>end(?:ed|ing)?|final(?:ly)?|afterwards?|after|post|closing))\b",
     re.IGNORECASE,
 )
-_AND = re.compile(r"\s*+,?\s*+(?:and|then)\s++(?:then\s++)?", re.IGNORECASE)
+# Joins the first of two values to the second: "8 at the start and 3 at the end", "an 8 when
+# he started talking and was about a 4 by the end".
+_AND = re.compile(
+    r"\s*+,?\s*+(?:and|then)\s++(?:then\s++)?(?:(?:it\s++)?was\s++)?"
+    r"(?:(?:about|around|roughly|maybe)\s++)?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -558,13 +570,17 @@ MEASURES: dict[str, re.Pattern[str]] = {
         r"\bsuds?\b|\bsubjective units? of (?:distress|disturbance)\b", re.IGNORECASE
     ),
     "voc": re.compile(
-        r"\bvoc\b|\bvalidity of (?:the )?(?:positive )?(?:cognition|belief)\b", re.IGNORECASE
+        # "VOC on the positive cognition was a 3": the belief it rates may be named with it.
+        r"\bvoc\b(?:\s++(?:on|for|of)\s++(?:the\s++|her\s++|his\s++|their\s++)?"
+        r"(?:positive\s++(?:cognition|belief)|pc)\b)?"
+        r"|\bvalidity of (?:the )?(?:positive )?(?:cognition|belief)\b",
+        re.IGNORECASE,
     ),
     "mood_rating": re.compile(r"\bmood\b", re.IGNORECASE),
     "anxiety_rating": re.compile(r"\banxiety\b", re.IGNORECASE),
 }
 # The questionnaires, whose names are said only of a score.
-_INSTRUMENTS = frozenset({"phq_9", "gad_7", "pcl_5"})
+INSTRUMENTS = frozenset({"phq_9", "gad_7", "pcl_5"})
 # Mood and anxiety are words of every sentence, not names of an instrument: a number counts
 # for them only as a rating on a scale ("anxiety at 5 out of 10", "mood 6/10").
 RATINGS = frozenset({"mood_rating", "anxiety_rating"})
@@ -683,7 +699,7 @@ def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None
     """The reading of one mention of measure `name`, or None when it gives no attached value."""
     reading = read_after(text, mention.end())
     if name not in RATINGS:
-        if reading is None and name in _INSTRUMENTS:
+        if reading is None and name in INSTRUMENTS:
             reading = _stated_later(text, mention.end())
         return reading if reading is not None else _scored_before(text, mention.start())
     rated = _RATED_BEFORE.search(text, clause_floor(text, mention.start()), mention.start())

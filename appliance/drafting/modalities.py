@@ -31,6 +31,7 @@ from typing import Any
 
 from appliance.drafting.measures import (
     END,
+    INSTRUMENTS,
     MEASURES,
     Reading,
     clause_floor,
@@ -449,6 +450,16 @@ _MEMORY_OF = re.compile(
 )
 
 
+# Words that point back to a target instead of describing it: "the target we set up last
+# time", "the same target", "that target".
+_REFERS_TO_TARGET = re.compile(
+    r"(?:the|that|this|our)\s++(?:same\s++)?target\b(?!\s++(?:memory|image)\s++of\b)",
+    re.IGNORECASE,
+)
+# The same said just before the word "target" ("on the target we chose last session, ...").
+_POINTS_TO_TARGET = re.compile(r"\b(?:the|that|this|our)\s++(?:same\s++)?$", re.IGNORECASE)
+
+
 def _target(sentence: Sentence) -> Iterable[FieldValue]:
     text = sentence.text
     for match in _TARGET.finditer(text):
@@ -464,6 +475,17 @@ def _target(sentence: Sentence) -> Iterable[FieldValue]:
         if span is None:
             continue
         words = text[span[0] : span[1]].split()
+        pointed_back = _REFERS_TO_TARGET.match(text, span[0]) or (
+            not _opens_a_target(words[0])
+            and _POINTS_TO_TARGET.search(text, max(0, match.start() - 20), match.start())
+        )
+        if pointed_back and text.startswith(",", span[1]):
+            # "on the target we set up last time, the car accident on the highway": the
+            # memory is the description after the comma, not the words pointing back to it.
+            described = _phrase_at(text, span[1] + 1)
+            if described is None:
+                continue
+            span, words = described, text[described[0] : described[1]].split()
         if _opens_a_target(words[0]) and len(words) <= _TARGET_WORDS:
             yield _value(sentence, text[span[0] : span[1]], *span)
             return
@@ -658,7 +680,7 @@ def _start_and_end(reading: Reading, role: str | None) -> dict[str, tuple[str, i
 _IT_WENT_TO = re.compile(
     r"\b(?:it|that)\s++(?:had\s++|has\s++)?"
     r"(?:dropped|fell|came\s++down|went\s++down|decreased|reduced|rose|went\s++up|increased"
-    r"|climbed|came\s++up|was\s++down|was\s++up)\s++to\s++(?:a\s++)?"
+    r"|climbed|came\s++up|come\s++(?:up|down)|was\s++down|was\s++up)\s++to\s++(?:a\s++)?"
     # "... started at a 7, and by the end of the session it was a 3"
     r"|\b(?:by|at)\s++the\s++end\b(?:\s++of\s++(?:the\s++|today's\s++)?session)?,?\s++"
     r"(?:it|that)\s++(?:was|had\s++been|ended)\s++(?:at\s++)?(?:a\s++)?",
@@ -738,7 +760,8 @@ def _scale(name: str, which: str) -> Extractor:
 
     def extract(sentence: Sentence) -> Iterable[FieldValue]:
         text = sentence.text
-        for reading, role in _scale_readings(name, sentence):
+        readings = _scale_readings(name, sentence)
+        for reading, role in readings:
             found = _start_and_end(reading, role).get(which)
             if found is None and which == "end" and reading.to is None:
                 found = _went_on_to(name, text, _reading_end(reading))
@@ -746,15 +769,26 @@ def _scale(name: str, which: str) -> Extractor:
                 out_of = reading.out_of if name == "voc" else None
                 yield _value(sentence, found[0], found[1], found[2], out_of=out_of)
                 return
+        if which == "end" and not readings:
+            # "I checked the VOC at the end and it had come up to a four": the scale named
+            # without a number, then where "it" went. Only the first mention is looked at.
+            mention = _EMDR_MENTIONS.get(name, MEASURES[name]).search(text)
+            found = None if mention is None else _went_on_to(name, text, mention.end())
+            if found is not None:
+                yield _value(sentence, *found)
 
     return _first(extract)
 
 
 def _measure(name: str) -> Extractor:
     """Every value said for a measure common to all modalities (PHQ-9, GAD-7, PCL-5, SUD, VOC,
-    mood and anxiety ratings): "PHQ-9 was 11, down from 15" is 11 with previous 15, "SUD went
-    from 80 to 40" is 40 with previous 80."""
+    mood and anxiety ratings): "PHQ-9 was 11, down from 15" is 11 with previous 15, and so is
+    "the PHQ-9 went from 15 to 11" (a questionnaire is scored once a session, so its first
+    value is an earlier session's). A rating is taken at any moment, so "SUD went from 80 to
+    40" and "anxiety a 6 at check-in and a 4 at checkout" are two readings of this session:
+    80 and 40, as the development set's labels give them."""
     mention = MEASURES[name]
+    once_a_session = name in INSTRUMENTS
 
     def extract(sentence: Sentence) -> Iterable[FieldValue]:
         text = sentence.text
@@ -763,7 +797,10 @@ def _measure(name: str) -> Extractor:
             if reading is None:
                 continue
             now, before = reading.value, reading.previous
-            if reading.to is not None:
+            if reading.to is not None and not once_a_session:
+                yield _value(sentence, now.value, now.start, now.end, out_of=reading.out_of)
+                now = reading.to
+            elif reading.to is not None:
                 now, before = reading.to, reading.value
             yield _value(
                 sentence,
@@ -821,7 +858,10 @@ def _transference(label: str) -> Callable[[Sentence], Iterable[FieldValue]]:
     """ "I noted a transference pattern, since the client expected me to take sides": what
     follows the label and its link; the sentence when little follows."""
     return _described(
-        label + r"\b(?:\s++(?:pattern|reaction|feeling|dynamic|theme)s?\b)?(?:\s*+[:,])?\s*+"
+        # "I noticed some countertransference as well, since I felt ...": an "as well" or a
+        # "too" may come before the link.
+        label + r"\b(?:\s++(?:pattern|reaction|feeling|dynamic|theme)s?\b)?"
+        r"(?:\s++(?:as\s++well|too|also)\b)?(?:\s*+[:,])?\s*+"
         r"(?:(?:since|in which|where|as|that|was|is|of|with|towards?|emerged|appeared)\b\s*+)?",
         fallback=True,
     )
@@ -926,6 +966,9 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "mindfulness",
             "distress tolerance",
             "emotion regulation",
+            "pros and cons",
+            # Not one of Linehan's skills, but taught with them for urges (DBT for substance use).
+            "urge surfing",
             case_sensitive=("GIVE", "FAST", "ACCEPTS", "STOP"),
         ),
         "chain_analysis": _any_of(

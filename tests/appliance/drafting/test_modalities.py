@@ -252,7 +252,7 @@ def test_mood_and_anxiety_count_only_as_ratings_on_a_scale() -> None:
 
 def test_emdr_keeps_sud_and_voc_as_its_start_and_end_fields() -> None:
     assert "sud" not in FIELDS["emdr"] and "voc" not in FIELDS["emdr"]
-    assert [v.value for v in _fields("cbt", "SUDS went from 80 to 40.")["sud"]] == ["40"]
+    assert [v.value for v in _fields("cbt", "SUDS went from 80 to 40.")["sud"]] == ["80", "40"]
 
 
 # A number is taken only when the words attach it to the measure.
@@ -856,7 +856,6 @@ def test_a_positive_cognition_rated_without_naming_the_voc_is_its_validity() -> 
         ("Her GAD-7 was twelve, last time it was fourteen.", "gad_7", "12", "14"),
         ("PHQ-9 was 18, basically unchanged from 19 in May.", "phq_9", "18", "19"),
         ("She puts her mood as about a five out of ten, up from a three.", "mood_rating", "5", "3"),
-        ("In the exposure her SUDs went from a seven down to a four.", "sud", "4", "7"),
         ("SUDs at the start were an eight.", "sud", "8", None),
         # Whisper's "an eight" and a sentence ended at the pause before the earlier value.
         ("Her SUDs were in 6.", "sud", "6", None),
@@ -879,6 +878,82 @@ def test_an_earlier_score_said_as_clinicians_say_it_is_the_previous_value(
 ) -> None:
     (found,) = _fields("integrative", text)[field]
     assert (found.value, found.previous) == (value, previous)
+
+
+# Found by speaking twenty more dictations written at stop 25 with Piper (sentences rewritten
+# here). The development set's labels give a rating that moved within the session as two
+# readings ("SUD went from 70 to 35": 70 and 35), not as a value with an earlier one.
+@pytest.mark.parametrize(
+    ("text", "field", "values"),
+    [
+        ("During the exposure his SUDs went from an eight down to a five.", "sud", ["8", "5"]),
+        ("His mood went from a two to a four out of ten by the end.", "mood_rating", ["2", "4"]),
+        ("Mood he rated a 4 out of 10 coming in and a six by the end.", "mood_rating", ["4", "6"]),
+        (
+            "He rated his anxiety a 7 out of 10 at check-in and a five at checkout.",
+            "anxiety_rating",
+            ["7", "5"],
+        ),
+        (
+            "Her anxiety was a nine out of ten when she started talking and was about a six by "
+            "the end.",
+            "anxiety_rating",
+            ["9", "6"],
+        ),
+    ],
+)
+def test_a_rating_that_moved_within_the_session_is_two_readings(
+    text: str, field: str, values: list[str]
+) -> None:
+    found = _fields("integrative", text)[field]
+    assert [(v.value, v.previous) for v in found] == [(v, None) for v in values]
+
+
+def test_a_questionnaire_that_went_from_one_score_to_another_keeps_the_first_as_previous() -> None:
+    # A questionnaire is scored once a session: its first score is an earlier session's.
+    (found,) = _fields("integrative", "Her PHQ-9 went from 19 to 12.")["phq_9"]
+    assert (found.value, found.previous) == ("12", "19")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        # The VOC said with the belief it rates.
+        ("VOC on the positive cognition was a two at the start.", "voc_start", "2"),
+        ("The VOC for the PC was 4 at the start, and the SUD was 6.", "voc_start", "4"),
+        # The scale named without a number, then where "it" went.
+        (
+            "We ran out of time for installation, but I checked the VOC at the end and it had "
+            "come up to a five.",
+            "voc_end",
+            "5",
+        ),
+    ],
+)
+def test_a_voc_said_with_its_belief_or_said_of_it_is_read(
+    text: str, field: str, value: str
+) -> None:
+    assert [v.value for v in _fields("emdr", text)[field]] == [value]
+
+
+def test_a_target_pointed_back_to_is_the_description_after_it() -> None:
+    text = (
+        "We stayed in phase four on the target we chose last session, the dog attack in the "
+        "park when he was eight."
+    )
+    assert _values("emdr", text)["target"] == ["the dog attack in the park when he was eight"]
+
+
+def test_countertransference_said_with_as_well_before_its_link_is_its_content() -> None:
+    text = "I noticed some countertransference too, since I felt bored and wanted to rescue him."
+    assert _values("psychodynamic", text)["countertransference"] == [
+        "I felt bored and wanted to rescue him"
+    ]
+
+
+def test_pros_and_cons_and_urge_surfing_are_dbt_skills() -> None:
+    text = "We did pros and cons on calling in sick, and she practiced urge surfing."
+    assert _values("dbt", text)["skills_used"] == ["pros and cons", "urge surfing"]
 
 
 @pytest.mark.parametrize(
