@@ -8,6 +8,7 @@ from appliance.drafting.boundaries import (
     MIN_PIECE_WORDS,
     MIN_SENTENCE_WORDS,
     BoundaryModel,
+    _opens_a_trailing_clause,
     shared_boundaries,
     spoken_statements,
 )
@@ -174,3 +175,37 @@ def test_a_bare_run_on_that_opens_with_a_dependent_word_is_still_cut() -> None:
     bare = COMMA_RUN_ON.replace(",", "").replace(".", "").lower()
     pieces = _pieces(f"when she arrived {bare}")
     assert len(pieces) > 1, pieces
+
+
+def test_a_clause_after_a_comma_stays_with_what_it_depends_on() -> None:
+    # "..., when he ..." with no comma to close it says when the chain happened: cut there,
+    # the chain analysis field held "Sunday" and the clause went to another section.
+    sentence = (
+        "Then we did a chain analysis of Sunday night, when he drank most of a case of beer after "
+        "his brother left without saying goodbye."
+    )
+    assert _pieces(sentence) == [sentence]
+
+
+def test_a_spoken_sentence_opening_with_when_is_still_the_models_to_cut() -> None:
+    closed = "she had a hard week, when I asked about sleep, she said four hours"
+    trailing = "she had a hard week, when she slept four hours a night"
+    gap = 4  # after "week,"
+    assert not _opens_a_trailing_clause(closed.split(" "), gap)
+    assert _opens_a_trailing_clause(trailing.split(" "), gap)
+
+
+def test_a_quote_introduced_by_in_his_words_stays_with_its_sentence() -> None:
+    sentence = (
+        "He came in quiet and slowed down, and said he missed his son's recital again because, "
+        "in his words, I'll just be stuck in my head."
+    )
+    assert _pieces(sentence) == [sentence]
+
+
+def test_no_piece_starts_with_and() -> None:
+    sentence = (
+        "Belief in the thought that she always fails fell from 90 percent to 50 percent after "
+        "weighing the evidence, and we practiced a balanced alternative thought."
+    )
+    assert all(not piece.lower().startswith("and ") for piece in _pieces(sentence))

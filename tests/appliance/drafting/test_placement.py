@@ -113,6 +113,26 @@ def test_a_dictations_preamble_becomes_the_notes_header_cited_and_first() -> Non
     assert all(header.text != s.text for key, s in draft.statements() if key != HEADER)
 
 
+@pytest.mark.parametrize(
+    ("opening", "modality"),
+    [
+        # A session line that names the client is the header, as the development set labels
+        # "DAP note for client R.T., 50 minutes."; written here for this test.
+        ("DBT individual session, client H.B., 55 minutes, 90837.", "dbt"),
+        ("Couples session, 90847, partners L.O. and M.O., fifty minutes.", "integrative"),
+        ("IFS session, client P.S., 45 minutes.", "ifs"),
+    ],
+)
+def test_a_session_line_that_names_the_client_is_the_notes_header(
+    opening: str, modality: str
+) -> None:
+    transcript = (
+        f"{opening} She reported two hard days at work this week. Next session in one week."
+    )
+    draft = build_draft(transcript, modality, "birp")
+    assert [s.text for s in draft.sections.get(HEADER, [])] == [opening]
+
+
 def test_a_sentences_opening_words_are_features_of_their_own() -> None:
     assert opening_words("Continue weekly, next appt Monday.") == "open_continue open_weekly"
     assert opening_words("f/u in 2 wks") == "open_f/u open_in"
