@@ -286,7 +286,10 @@ _TARGET_WORDS = 28
 # Where a free-text value ends: a semicolon, or a comma before another clause's subject.
 _DESCRIPTION_END = re.compile(
     r";|,\s*+(?:and\s++|but\s++|so\s++)?(?:the client|client|we|the therapist|"
-    r"next session|the next session|the plan|plan is|homework)\b"
+    r"next session|the next session|the plan|plan is|homework|follow[\s-]?up\s++(?:in|next))\b"
+    # Whisper's comma for a full stop before the clinician's next act: "..., then I did a chain
+    # analysis"
+    r"|,\s*+then\s++(?:I|we)\b"
     # Whisper's run-on without the comma: "... on three mornings next session is in one week"
     r"|\s++(?:the\s++)?next\s++session\s++(?:is|will)\b|\s++we(?:\s++will|'ll)\b"
     # "..., and I'll gently bring ...", "..., and her defenses are ...": another subject.
@@ -408,8 +411,9 @@ def _cognition(kind: str) -> Extractor:
     label = re.compile(
         rf"(?:\b(?:{_COGNITION_KINDS[kind]})\s++(?:cognition|belief)s?\b{_CHOSEN}{_GOES_WITH}"
         rf"{wished})"
-        # "the negative cognition remains, I'm going to die"
-        r"(?:\s*+(?:(?:was|is|were|of|being|that|remains|remained|still)\b|[:,\"'\u201c-]))*+"
+        # "the negative cognition remains, I'm going to die"; Whisper's "the positive cognition
+        # as I survived" for "is"
+        r"(?:\s*+(?:(?:was|is|as|were|of|being|that|remains|remained|still)\b|[:,\"'\u201c-]))*+"
         r"\s*+",
         re.IGNORECASE,
     )

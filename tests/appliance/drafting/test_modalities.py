@@ -1146,3 +1146,33 @@ def test_self_energy_estimated_after_an_aside_keeps_its_percentage() -> None:
         "She felt curious toward the critic, so there was some Self energy there, maybe 40 percent."
     )
     assert _values("ifs", text)["self_energy"] == ["40%"]
+
+
+# Found in the Piper transcripts of the stop-25 probe dictations (sentences rewritten here).
+def test_whispers_as_for_is_links_a_cognition_to_its_words() -> None:
+    text = "The negative cognition is I'm weak and the positive cognition as I can handle this."
+    assert _values("emdr", text)["positive_cognition"] == ["I can handle this"]
+
+
+@pytest.mark.parametrize(
+    ("modality", "text", "field", "value"),
+    [
+        (
+            "cbt",
+            "Homework is to walk after dinner three times, follow up in two weeks, same time.",
+            "homework",
+            "walk after dinner three times",
+        ),
+        (
+            "dbt",
+            "Her diary card showed urges to binge and skipping meals, then we did a chain "
+            "analysis of Monday night.",
+            "diary_card_targets",
+            "urges to binge and skipping meals",
+        ),
+    ],
+)
+def test_a_free_text_value_ends_where_whispers_comma_stands_for_a_full_stop(
+    modality: str, text: str, field: str, value: str
+) -> None:
+    assert _values(modality, text)[field] == [value]
