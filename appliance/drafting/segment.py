@@ -26,7 +26,9 @@ _INITIALS_REACH = 8
 INITIALS = "initials"
 # Shortest first, as no abbreviation of its own word ends another of its own word.
 _ABBREVIATION_LENGTHS = sorted({len(a) for a in _ANY_ABBREVIATION})
-_BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")
+# A full stop inside a closing quote ends the sentence too ("... said, "Okay, maybe." Explored
+# the theme ..."), unless a lower-case word goes on with it ("she said "I'm done." and left").
+_BOUNDARY = re.compile(r"[.!?](?=\s|$)|[.!?][\"\u201d')]+(?=\s++[^a-z\s]|\s*+$)|\n")
 # What follows a label's period on its line: blanks, then a lower-case letter or something else.
 # Possessive: the blanks are read once (the next boundary is after them).
 _NEXT_ON_LINE = re.compile(r"[ \t]*+(?P<next>[^\s])?")

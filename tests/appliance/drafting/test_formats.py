@@ -8,7 +8,8 @@ import pytest
 
 from appliance.drafting.custom_formats import SectionSpec, custom_format
 from appliance.drafting.draft import build_draft
-from appliance.drafting.formats import CueText
+from appliance.drafting.formats import FORMATS as BUILT_IN
+from appliance.drafting.formats import CueText, cue_index
 
 
 class Refuses:
@@ -93,3 +94,37 @@ def test_what_we_spent_time_on_is_the_intervention(note_format: str) -> None:
     )
     draft = build_draft(said, "ifs", note_format)
     assert [s.text for s in draft.sections["intervention"]] == [said]
+
+
+# Written for these tests; the cues decide where the classifier is unsure.
+@pytest.mark.parametrize(
+    ("said", "note_format", "section"),
+    [
+        # A field's label said as a heading, as "HW:" is.
+        ("Committed action: walk the dog each morning with the headphones off.", "girp", "plan"),
+        (
+            "Revisited her values, which are raising her kids well and making art.",
+            "girp",
+            "intervention",
+        ),
+    ],
+)
+def test_these_cues_place_what_the_classifier_was_unsure_of(
+    said: str, note_format: str, section: str
+) -> None:
+    draft = build_draft(said, "act", note_format)
+    assert [s.text for s in draft.sections[section]] == [said]
+
+
+def test_weekly_is_no_report_of_the_week_but_the_weekend_is() -> None:
+    # "Continue weekly" is when the next sessions are; "week" inside "weekly" made it the
+    # client's report as much as the plan.
+    soap = cue_index(BUILT_IN["soap"])
+    assert soap.scores("Continue weekly, same time.")["subjective"] == 0
+    assert soap.scores("Over the weekend she slept badly.")["subjective"] >= 1
+    assert soap.scores("She had a hard week.")["subjective"] >= 1
+
+
+def test_what_a_session_focused_on_is_the_intervention() -> None:
+    scores = cue_index(BUILT_IN["birp"]).scores("Session focused on her morning walks.")
+    assert scores["intervention"] >= 1

@@ -147,3 +147,16 @@ def test_initials_continue_a_sentence_before_a_lower_case_word_and_end_it_otherw
     text: str, sentences: list[str]
 ) -> None:
     assert [s.text for s in split_sentences(text)] == sentences
+
+
+def test_a_full_stop_inside_a_closing_quote_ends_the_sentence() -> None:
+    text = 'She said, "Maybe he is right." Explored the theme of loss. He said "fine." and left.'
+    assert [s.text for s in split_sentences(text)] == [
+        'She said, "Maybe he is right."',
+        "Explored the theme of loss.",
+        'He said "fine." and left.',
+    ]
+    assert [s.text for s in split_sentences("She called it \u201cthe pit.\u201d Then cried.")] == [
+        "She called it \u201cthe pit.\u201d",
+        "Then cried.",
+    ]
