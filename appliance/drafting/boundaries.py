@@ -36,7 +36,6 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from appliance.drafting.header_line import header_end, is_header_line
 from appliance.drafting.placement import LabelledSentence, load_corpus
 from appliance.drafting.risk import is_risk_sentence
 from appliance.drafting.segment import Sentence
@@ -388,23 +387,20 @@ def spoken_statements(
     boundary there hides the next spoken sentence in the Risk section ("... denied any
     suicidal ideation, intent or plan, she takes sertraline 50 milligrams daily")."""
     statements: list[Sentence] = []
-    for number, sentence in enumerate(sentences):
-        # The dictation's opening header line, where Whisper ran it into what follows, is a
-        # statement of its own (appliance.drafting.header_line says why the model misses it).
-        # A header line that is a sentence of its own ("S.W., psychodynamic, 50 min, last
-        # session before my leave.") stays whole.
-        opening = (
-            header_end(sentence.text, MIN_PIECE_WORDS)
-            if number == 0 and not is_header_line(sentence.text)
-            else None
-        )
-        if opening is None:
-            pieces = _pieces(sentence.text, model)
-        else:
-            rest = sentence.text[opening:]
-            skip = opening + len(rest) - len(rest.lstrip())
-            pieces = [(0, opening)] + [
-                (skip + start, skip + end) for start, end in _pieces(rest.lstrip(), model)
+    for sentence in sentences:
+        pieces = [(0, len(sentence.text))]
+        words = _WORD.findall(sentence.text)
+        if len(words) >= RISK_MIN_WORDS:
+            found = model if model is not None else shared_boundaries()
+            # Read once: a risk sentence the first pass left whole is looked at again with the
+            # same chances (a typed note of 50,000 characters is one such sentence).
+            chances = found.probabilities(words) if len(words) >= MIN_SENTENCE_WORDS else None
+            outer = found.pieces(sentence.text, chances=chances)
+            whole = chances if len(outer) == 1 else None
+            pieces = [
+                (start + inner_start, start + inner_end)
+                for start, end in outer
+                for inner_start, inner_end in _risk_pieces(found, sentence.text[start:end], whole)
             ]
         for start, end in pieces:
             statements.append(
@@ -417,24 +413,6 @@ def spoken_statements(
                 )
             )
     return statements
-
-
-def _pieces(text: str, model: BoundaryModel | None) -> list[tuple[int, int]]:
-    """(start, end) of each statement in one written sentence `text` (spoken_statements)."""
-    words = _WORD.findall(text)
-    if len(words) < RISK_MIN_WORDS:
-        return [(0, len(text))]
-    found = model if model is not None else shared_boundaries()
-    # Read once: a risk sentence the first pass left whole is looked at again with the same
-    # chances (a typed note of 50,000 characters is one such sentence).
-    chances = found.probabilities(words) if len(words) >= MIN_SENTENCE_WORDS else None
-    outer = found.pieces(text, chances=chances)
-    whole = chances if len(outer) == 1 else None
-    return [
-        (start + inner_start, start + inner_end)
-        for start, end in outer
-        for inner_start, inner_end in _risk_pieces(found, text[start:end], whole)
-    ]
 
 
 def _risk_pieces(

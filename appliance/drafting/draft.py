@@ -12,7 +12,6 @@ the draft only when appliance.drafting.faithful accepts them.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -23,14 +22,8 @@ from appliance.drafting.boundaries import spoken_statements
 from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
-from appliance.drafting.header_line import is_header_line
 from appliance.drafting.modalities import FieldValue, extract_fields
-from appliance.drafting.placement import (
-    HEADER,
-    SESSION,
-    section_probabilities,
-    shared_classifier,
-)
+from appliance.drafting.placement import HEADER, section_probabilities, shared_classifier
 from appliance.drafting.placement import RISK as RISK_CONCEPT
 from appliance.drafting.risk import (
     NOT_ADDRESSED,
@@ -204,12 +197,9 @@ CLASSIFIER_OVER_CUES = 0.6
 # concepts) can sum to 0.6 from a spread of weak guesses, which must not overrule a clear cue
 # ("Cont CBT." is the plan's " cont ").
 CONCEPT_OVER_CUES = 0.5
-# The note's header: at most this many sentences, found among the dictation's first few.
+# The note's header: the dictation's first sentences, while the classifier is this sure.
 MAX_HEADER_SENTENCES = 2
-HEADER_WINDOW = 3
-# Initials as a clinician dictates a client's ("J.M.", "S.W. and D.W."): a session line that
-# names someone this way names the client, and the first line naming the client is the header.
-_INITIALS = re.compile(r"\b[A-Z]\.\s?[A-Z]\.")
+HEADER_CERTAINTY = 0.5
 # Below this, with no cue to agree, the classifier's guess is still where the sentence goes (its
 # best guess beats the first section), but it is flagged as unsure.
 UNSURE = 0.4
@@ -274,36 +264,16 @@ def _concepts(reader: ConceptReader, sentences: Sequence[Sentence]) -> list[dict
     return [guesses.get(s.text, {}) for s in sentences]
 
 
-def _header_sentences(
-    sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, float]]
-) -> frozenset[int]:
-    """Which sentences (by position) are the note's header ("EMDR session note, client J.M.",
-    "G.S., ACT, 45 min, 90834."): among the first HEADER_WINDOW, those that read as a header
-    more than as anything else, and session lines that name the client by initials.
-
-    Not only a leading run: a clinician may open with what weighs most ("Safety first: ...",
-    "Scores first: ...") and name the note after it. A sentence that names the note type later
-    in a dictation stays where its section is."""
-    found: list[int] = []
-    for index, (sentence, concept) in enumerate(
-        zip(sentences[:HEADER_WINDOW], concepts, strict=False)
-    ):
-        if not concept or len(found) == MAX_HEADER_SENTENCES:
-            continue
-        ranked = sorted(concept, key=concept.__getitem__, reverse=True)
-        # The likeliest concept, where one is likelier than the rest (a tie is no view).
-        likeliest = (
-            ranked[0] if len(ranked) < 2 or concept[ranked[0]] > concept[ranked[1]] else None
-        )
-        if (
-            likeliest == HEADER
-            or (likeliest == SESSION and _INITIALS.search(sentence.text))
-            # The opening line as Whisper garbles it ("burp no, client SM, 45 minutes,"): its
-            # shape says header where its words no longer do.
-            or (index == 0 and is_header_line(sentence.text))
-        ):
-            found.append(index)
-    return frozenset(found)
+def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, float]]) -> int:
+    """How many of the first sentences are the note's header ("EMDR session note, client
+    J.M."): at most the first two, and only while each reads as one. A sentence that names the
+    note type later in a dictation stays where its section is."""
+    count = 0
+    for concept in concepts[:MAX_HEADER_SENTENCES]:
+        if concept.get(HEADER, 0.0) < HEADER_CERTAINTY:
+            break
+        count += 1
+    return count
 
 
 def _continues_risk(concept: Mapping[str, float]) -> bool:
@@ -400,7 +370,7 @@ def build_draft(
     homes = form.concept_homes()
     # The header comes first on the page; a template with a Header section of its own keeps it.
     header = next((s.key for s in form.sections if s.key == HEADER), None)
-    preamble = _header_sentences(sentences, learned_concepts)
+    preamble = _preamble(sentences, learned_concepts)
     if preamble and header is None:
         header = HEADER
         sections = {HEADER: []} | sections
@@ -414,7 +384,7 @@ def build_draft(
             key, how = RISK, "cue"
         elif previous_key == RISK and _continues_risk(concept):
             key, how = RISK, "classifier"
-        elif number - 1 in preamble and header is not None:
+        elif number <= preamble and header is not None:
             key, how = header, "classifier"
         else:
             learned = section_probabilities(concept, homes) if homes else {}

@@ -209,25 +209,3 @@ def test_no_piece_starts_with_and() -> None:
         "weighing the evidence, and we practiced a balanced alternative thought."
     )
     assert all(not piece.lower().startswith("and ") for piece in _pieces(sentence))
-
-
-def test_the_opening_header_line_whisper_ran_into_the_dictation_is_a_statement() -> None:
-    # Written for this test, as Whisper writes a spoken header: no full stop after it, and its
-    # words garbled, so neither the segmenter nor the model would end it.
-    said = (
-        "girp no, client BH, 55 minutes, she said the week was better overall and that she "
-        "slept most nights, her goal is still to return to work full time."
-    )
-    pieces = [s.text for s in spoken_statements(split_sentences(said))]
-    assert pieces[0] == "girp no, client BH, 55 minutes,"
-    assert " ".join(pieces) == said
-
-
-def test_a_header_line_in_a_later_sentence_is_not_cut_out() -> None:
-    said = (
-        "She said the week was better. Note for client BH, 55 minutes, she said the week was "
-        "better overall and that she slept most nights and went back to the gym twice."
-    )
-    assert [s.text for s in spoken_statements(split_sentences(said))][1].startswith(
-        "Note for client BH, 55 minutes, she said"
-    )

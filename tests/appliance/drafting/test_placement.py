@@ -150,38 +150,3 @@ def test_an_intervention_lands_in_intervention_in_every_format_that_has_one() ->
     for key in ("birp", "girp"):
         draft = build_draft(sentence, "emdr", key)
         assert [s.text for s in draft.sections["intervention"]] == [sentence], key
-
-
-def test_a_garbled_spoken_header_line_is_still_the_notes_header() -> None:
-    # As Whisper writes a natural voice's "BIRP note, client S.K., 45 minutes." run into the
-    # next sentence (written for this test).
-    transcript = (
-        "burp no, client SK, 45 minutes, she came in looking tired and said the week had been "
-        "long at work. We practiced a defusion exercise. Next session in one week."
-    )
-    draft = build_draft(transcript, "act", "birp")
-    assert [s.text for s in draft.sections.get(HEADER, [])] == ["burp no, client SK, 45 minutes,"]
-
-
-@pytest.mark.parametrize(
-    "opening",
-    [
-        "Safety first: she denies suicidal ideation, intent or plan.",
-        "Scores first: the PHQ-9 was 12 today and the GAD-7 was 9.",
-    ],
-)
-def test_a_header_said_after_an_opening_line_is_still_the_notes_header(opening: str) -> None:
-    header = "DBT individual therapy note for client R.N., fifty minutes."
-    transcript = f"{opening} {header} She said the weekend was hard. Next session in one week."
-    draft = build_draft(transcript, "dbt", "soap")
-    assert [s.text for s in draft.sections.get(HEADER, [])] == [header]
-    assert opening not in [s.text for s in draft.sections.get(HEADER, [])]
-
-
-def test_a_header_said_late_in_a_dictation_is_not_the_notes_header() -> None:
-    transcript = (
-        "She said the weekend was hard. We reviewed the diary card. She used opposite action "
-        "twice. DBT individual therapy note for client R.N., fifty minutes."
-    )
-    draft = build_draft(transcript, "dbt", "soap")
-    assert HEADER not in draft.sections
