@@ -62,6 +62,8 @@ _LINKS = frozenset(
         "has",
         "is",
         "level",
+        "maybe",
+        "probably",
         "now",
         "of",
         "only",
@@ -140,14 +142,15 @@ _AFTER_END = re.compile(r"\s*+(?:afterwards?|after|at the end|by the end|post)\b
 # The second of "a 3 at the start and a 5 when we checked it at the end": its end marker may
 # come a few words later, since the first value's start marker already says there are two.
 _AFTER_END_SOON = re.compile(
-    r"(?:\s++(?!and\b|but\b)[\w']++){0,5}?\s*+"
-    r"(?:at the end|by the end|afterwards?|at check-?out|going out|on the way out)\b",
+    r"(?:\s*+(?:/\s*+|out\s++of\s++)\w++)?(?:\s++(?!and\b|but\b)[\w']++){0,5}?\s*+"
+    r"(?:at (?:the )?end|by (?:the )?end|after(?:wards?)?|at check-?out|going out|on the way out"
+    r"|leaving)\b",
     re.IGNORECASE,
 )
 # When in the session a first value was taken, said after it: "at the start", and in a group
 # or a check-in "at check-in", "coming in", "when he started talking".
 _AFTER_START = re.compile(
-    r"\s*+(?:at the (?:start|beginning)|at baseline|initially|at first|before|at check-?in"
+    r"\s*+(?:at (?:the )?(?:start|beginning)|at baseline|initially|at first|before|at check-?in"
     r"|coming in|when (?:he|she|they|we|the client) (?:started|began|came in|arrived|walked in)"
     r"(?: talking| the session)?)\b",
     re.IGNORECASE,
@@ -162,7 +165,7 @@ _MARKER_BEFORE = re.compile(
 # Joins the first of two values to the second: "8 at the start and 3 at the end", "an 8 when
 # he started talking and was about a 4 by the end".
 _AND = re.compile(
-    r"\s*+,?\s*+(?:and|then)\s++(?:then\s++)?(?:(?:it\s++)?was\s++)?"
+    r"\s*+(?:,\s*+(?:(?:and|then)\s++)?|(?:and|then)\s++)(?:then\s++)?(?:(?:it\s++)?was\s++)?"
     r"(?:(?:about|around|roughly|maybe)\s++)?",
     re.IGNORECASE,
 )
@@ -695,6 +698,28 @@ def _rating_described_first(text: str, at: int) -> Reading | None:
     return None
 
 
+# "Mood maybe a five", "described his mood as a four": a number said with an article after the
+# rating's name is a point on its scale, as "a 6 out of 10" is; so is one the rating started or
+# ended at ("her anxiety was down to 2 by the end"). "Anxiety 2 weeks ago" is neither, nor is
+# "anxiety dropped to 2 days a week".
+_ARTICLE_BEFORE = re.compile(r"\b(?:a|an)\s++$", re.IGNORECASE)
+_COUNTED_AFTER = re.compile(
+    r"\s*+(?:days?|weeks?|months?|years?|times|hours?|nights?|minutes?|mins?|percent|%|x)\b",
+    re.IGNORECASE,
+)
+_HIGHEST_RATING = 10
+
+
+def _said_as_a_rating(text: str, reading: Reading) -> bool:
+    value = reading.value
+    if not value.value.isdigit() or int(value.value) > _HIGHEST_RATING:
+        return False
+    if _COUNTED_AFTER.match(text, value.end):
+        return False
+    article = _ARTICLE_BEFORE.search(text, max(0, value.start - 4), value.start) is not None
+    return article or reading.role is not None
+
+
 def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None:
     """The reading of one mention of measure `name`, or None when it gives no attached value."""
     reading = read_after(text, mention.end())
@@ -703,7 +728,9 @@ def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None
             reading = _stated_later(text, mention.end())
         return reading if reading is not None else _scored_before(text, mention.start())
     rated = _RATED_BEFORE.search(text, clause_floor(text, mention.start()), mention.start())
-    if reading is not None and (reading.out_of is not None or rated is not None):
+    if reading is not None and (
+        reading.out_of is not None or rated is not None or _said_as_a_rating(text, reading)
+    ):
         return reading
     if rated is not None:
         return _rated_later(text, mention.end())

@@ -1176,3 +1176,40 @@ def test_a_free_text_value_ends_where_whispers_comma_stands_for_a_full_stop(
     modality: str, text: str, field: str, value: str
 ) -> None:
     assert _values(modality, text)[field] == [value]
+
+
+# Written for these tests, as clinicians in a probe set dictated them (stop 28).
+@pytest.mark.parametrize(
+    ("text", "field", "values"),
+    [
+        # A point on the rating's scale said with an article, with no scale or "rated".
+        ("Mood maybe a five, anxiety a six.", "mood_rating", ["5"]),
+        ("Mood maybe a five, anxiety a six.", "anxiety_rating", ["6"]),
+        ("He described his mood as a four.", "mood_rating", ["4"]),
+        # Where it ended, said with no scale.
+        ("Her anxiety was down to 2 by the end of the session.", "anxiety_rating", ["2"]),
+        # Two readings joined by a comma alone, or ended "leaving" or "after" something.
+        ("Mood 3/10 at start, 4/10 at end.", "mood_rating", ["3", "4"]),
+        ("Anxiety 7/10 coming in, 4 leaving.", "anxiety_rating", ["7", "4"]),
+        (
+            "She rated her anxiety an eight at check-in and a five after the breathing.",
+            "anxiety_rating",
+            ["8", "5"],
+        ),
+    ],
+)
+def test_a_rating_said_the_short_way_is_kept(text: str, field: str, values: list[str]) -> None:
+    assert [v.value for v in _fields("integrative", text)[field]] == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Her anxiety dropped to 2 days a week.",
+        "Anxiety 2 weeks ago was worse.",
+        "Her mood was a 12 on some scale she made up.",
+    ],
+)
+def test_a_number_that_counts_something_else_is_no_rating(text: str) -> None:
+    got = _values("integrative", text)
+    assert "anxiety_rating" not in got and "mood_rating" not in got, got
