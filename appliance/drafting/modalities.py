@@ -388,11 +388,14 @@ def _opens_a_target(word: str) -> bool:
 
 # Other names of each cognition: "the preferred belief is, I did the best I could".
 _COGNITION_KINDS = {"positive": "positive|preferred|desired", "negative": "negative"}
+# The abbreviations EMDR clinicians write and say: "NC remains, I'm going to die", "the PC she
+# wants is, I survived". Upper case only: "pc" in lower case is as often a computer.
+_COGNITION_ABBREVIATIONS = {"positive": "PC", "negative": "NC"}
 # Who chose it, said between the label and its words: "the positive cognition she chose was,
 # I can keep myself safe".
 _CHOSEN = (
     r"(?:\s++(?:she|he|they|the\s++client|we)\s++"
-    r"(?:chose|picked|named|identified|wanted|selected|came\s++up\s++with|settled\s++on)\b)?"
+    r"(?:chose|picked|named|identified|wanted|wants|selected|came\s++up\s++with|settled\s++on)\b)?"
 )
 
 
@@ -406,14 +409,19 @@ _WISHED_BELIEF = (
 )
 
 
+_SAYS_WHICH = re.compile(r"\b(?:is|was|remains|remained|out)\b|:", re.IGNORECASE)
+
+
 def _cognition(kind: str) -> Extractor:
     wished = f"|{_WISHED_BELIEF}" if kind == "positive" else ""
     label = re.compile(
-        rf"(?:\b(?:{_COGNITION_KINDS[kind]})\s++(?:cognition|belief)s?\b{_CHOSEN}{_GOES_WITH}"
+        rf"(?:(?:\b(?:{_COGNITION_KINDS[kind]})\s++(?:cognition|belief)s?\b"
+        rf"|\b(?P<abbreviation>(?-i:{_COGNITION_ABBREVIATIONS[kind]}))\b){_CHOSEN}{_GOES_WITH}"
         rf"{wished})"
         # "the negative cognition remains, I'm going to die"; Whisper's "the positive cognition
         # as I survived" for "is"
-        r"(?:\s*+(?:(?:was|is|as|were|of|being|that|remains|remained|still)\b|[:,\"'\u201c-]))*+"
+        r"(?:\s*+(?:(?:was|is|as|were|of|being|that|remains|remained|still|came\s++out)\b"
+        r"|[:,\"'\u201c-]))*+"
         r"\s*+",
         re.IGNORECASE,
     )
@@ -421,6 +429,8 @@ def _cognition(kind: str) -> Extractor:
     def extract(sentence: Sentence) -> Iterable[FieldValue]:
         text = sentence.text
         for match in label.finditer(text):
+            if match.group("abbreviation") and not _SAYS_WHICH.search(match.group()):
+                continue  # "a new PC, I think": an abbreviation is a cognition's only when linked
             negated = _negation(text, match.start())
             if negated is not None:
                 yield _not_done(sentence, "", negated, match.end())
@@ -947,6 +957,13 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 r"\bdiary card targets?(?:\s++(?:this|last|for\s++the|over\s++the(?:\s++past)?)"
                 r"\s++week)?\s++(?:were|we're|was|are|is|included|includes?)\b\s*+"
             ),
+            # The card named first, its targets after a comma: "Reviewed the diary card, targets
+            # this week were bingeing, ...", "diary card half filled in, targets tracked ...".
+            _described(
+                r"\bdiary cards?\b[^.;:]{0,60}?,\s*+targets?(?:\s++(?:this|last|for\s++the"
+                r"|over\s++the(?:\s++past)?)\s++week)?\s++(?:were|we're|was|are|is|included"
+                r"|includes?|tracked)\b\s*+"
+            ),
             # A list said after the label, its colon heard as a comma ("diary card targets,
             # urges to quit, ..."); not an aside ("diary card targets, which she set, ...").
             _described(
@@ -998,7 +1015,11 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         "values": _or_next_after(
             _any_of(
                 _named_values,
-                _described(r"\bvalues?\s++(?:are|were|is|was|include[sd]?|including|of)\b[\s:]*+"),
+                # "... values are", and "revisited his values, which are ..."
+                _described(
+                    r"\bvalues?(?:,?\s++(?:which|that))?\s++(?:are|were|is|was|include[sd]?"
+                    r"|including|of)\b[\s:]*+"
+                ),
                 # "she identified her values as honesty and ...", "what matters most to him is"
                 _described(
                     r"\b(?:identified|named|described|listed|chose|clarified)\s++(?:her|his|their)"

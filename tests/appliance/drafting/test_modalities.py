@@ -1213,3 +1213,32 @@ def test_a_rating_said_the_short_way_is_kept(text: str, field: str, values: list
 def test_a_number_that_counts_something_else_is_no_rating(text: str) -> None:
     got = _values("integrative", text)
     assert "anxiety_rating" not in got and "mood_rating" not in got, got
+
+
+# Written for these tests, in the ways a probe set's clinicians said these fields (stop 28).
+def test_the_cognitions_abbreviated_as_emdr_clinicians_say_them_are_kept() -> None:
+    got = _values("emdr", 'NC remains "I am worthless," and the PC she wants is "I am enough."')
+    assert got["negative_cognition"] == ["I am worthless"]
+    assert got["positive_cognition"] == ["I am enough"]
+    came_out = _values("emdr", "His negative cognition came out as I'm trapped, at first.")
+    assert came_out["negative_cognition"] == ["I'm trapped"]
+
+
+def test_an_abbreviation_with_no_link_is_no_cognition() -> None:
+    assert "positive_cognition" not in _values("emdr", "She bought a new PC, I think, for school.")
+
+
+def test_values_said_after_which_are_are_kept() -> None:
+    got = _values("act", "Revisited her values, which are being a patient mother and making music.")
+    assert got["values"] == ["being a patient mother and making music"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reviewed the diary card, targets this week were purging, missed classes, and fights.",
+        "Diary card half filled in, targets tracked purging, missed classes, and fights.",
+    ],
+)
+def test_diary_card_targets_said_after_the_card_are_kept(text: str) -> None:
+    assert _values("dbt", text)["diary_card_targets"] == ["purging, missed classes, and fights"]
