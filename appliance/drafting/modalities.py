@@ -409,6 +409,8 @@ _WISHED_BELIEF = (
 )
 
 
+# What must follow "NC" or "PC" for the words after it to be the cognition: a verb that says
+# which ("is", "remains", "came out as") or a colon; a comma alone is no link for two letters.
 _SAYS_WHICH = re.compile(r"\b(?:is|was|remains|remained|out)\b|:", re.IGNORECASE)
 
 
