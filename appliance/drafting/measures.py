@@ -703,8 +703,9 @@ def _rating_described_first(text: str, at: int) -> Reading | None:
 # ended at ("her anxiety was down to 2 by the end"). "Anxiety 2 weeks ago" is neither, nor is
 # "anxiety dropped to 2 days a week".
 _ARTICLE_BEFORE = re.compile(r"\b(?:a|an)\s++$", re.IGNORECASE)
+# (A percentage never gets here: read_after makes "60 percent" the value "60%", no digit string.)
 _COUNTED_AFTER = re.compile(
-    r"\s*+(?:days?|weeks?|months?|years?|times|hours?|nights?|minutes?|mins?|percent|%|x)\b",
+    r"\s*+(?:days?|weeks?|months?|years?|times|hours?|nights?|minutes?|mins?|x)\b",
     re.IGNORECASE,
 )
 _HIGHEST_RATING = 10
