@@ -25,6 +25,12 @@ TRANSCRIBE_SECONDS = Histogram(
     "Wall time to decode and transcribe one upload.",
     buckets=(0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320),
 )
+# A stretch the engine decoded twice because its first decode looped (Whisper repeating a word
+# until it ran out of tokens): a rising rate says the hint or the model needs a look.
+REDECODED = Counter(
+    "model_server_redecoded_segments_total",
+    "Stretches of audio decoded again because the first decode repeated itself in a loop.",
+)
 STATUS_OF = {
     SpeechErrorCode.UNSUPPORTED: 415,
     SpeechErrorCode.CORRUPT: 400,
@@ -86,12 +92,14 @@ class SpeechService:
         elapsed = time.perf_counter() - started
         TRANSCRIPTIONS.labels("ok").inc()
         AUDIO_SECONDS.inc(audio.duration)
+        REDECODED.inc(transcript.redecoded)
         TRANSCRIBE_SECONDS.observe(elapsed)
         logger.info(
-            "transcribed %s %.1fs of audio in %.2fs (%d segments)",
+            "transcribed %s %.1fs of audio in %.2fs (%d segments, %d decoded again)",
             audio.format,
             audio.duration,
             elapsed,
             len(transcript.segments),
+            transcript.redecoded,
         )
         return transcript

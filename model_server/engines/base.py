@@ -27,6 +27,9 @@ class Transcript:
     language: str
     duration: float
     segments: list[Segment] = field(default_factory=list)
+    # Stretches decoded a second time because the first decode looped
+    # (model_server.engines.decode_failure).
+    redecoded: int = 0
 
 
 @dataclass(frozen=True)
