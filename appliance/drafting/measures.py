@@ -86,6 +86,7 @@ _LINKS = frozenset(
         "remained",
         "stayed",
         "stood",
+        "equals",  # Whisper's word for "=" ("GAD-7 equals 16")
         "went",
         "came",
         "come",
@@ -378,15 +379,28 @@ def earlier_value_opening(text: str) -> Number | None:
 # Every word the loop of read_after can step over or stop at (a number in words, a link, a
 # marker): a first word outside them ends the reading before more of the text is tokenized.
 _MAY_LEAD_TO_A_NUMBER = frozenset(
-    {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and"}
+    {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and", "when"}
     | _START_LINKS
     | _END_LINKS
     | _LINKS
 )
 
 
-def read_after(text: str, at: int) -> Reading | None:
-    """The reading of the mention that ends at `at`, or None when no number is attached to it."""
+# "SUD when he first pictured it was 8": at most this many words between "when" and "was".
+_WHEN_TOKENS = 6
+_WAS = frozenset({"was", "were", "is"})
+_WHEN_STARTED = frozenset({"started", "began", "first", "arrived", "start", "beginning"})
+_WHEN_ENDED = frozenset({"ended", "end", "stopped", "finished", "closed", "left", "leaving"})
+# An aside about the measure between its name and its value: "Miriam's PHQ-9, which she chose to
+# share with the group, was 9". It opens with one of these and ends at the next comma, within
+# this many tokens.
+_ASIDE_OPENS = frozenset({"which", "who"})
+_ASIDE_TOKENS = 12
+
+
+def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
+    """The reading of the mention that ends at `at`, or None when no number is attached to it.
+    `aside`: whether a relative clause may stand before the value (one, not nested)."""
     stream = _tokens(text, at, _clause_stop(text, at, WINDOW))
     first = next(stream, None)
     # Most mentions are followed by a word that cannot lead to a number ("the PHQ-9 showed",
@@ -401,6 +415,12 @@ def read_after(text: str, at: int) -> Reading | None:
             if token is None:
                 return
             tokens.append(token)
+
+    if first.text == "," and aside:
+        fill(_ASIDE_TOKENS + 2)
+        if len(tokens) > 1 and tokens[1].text in _ASIDE_OPENS:
+            closing = next((t for t in tokens[2:] if t.text == ","), None)
+            return None if closing is None else read_after(text, closing.end, aside=False)
 
     role: str | None = None
     earlier_session = False
@@ -430,6 +450,18 @@ def read_after(text: str, at: int) -> Reading | None:
             pass  # "SUDs at the start were an eight" as Whisper heard it: "were in 8"
         elif word == "and" and i + 1 < len(tokens) and tokens[i + 1].text in _SCORED:
             pass  # "she completed the PHQ-9 and scored 16"
+        elif word == "when" and i == 0:
+            # "SUD when he held the image was 8": a clause that says when it was taken.
+            fill(_WHEN_TOKENS + 3)
+            verb = next(
+                (k for k in range(2, min(len(tokens), _WHEN_TOKENS + 2)) if tokens[k].text in _WAS),
+                None,
+            )
+            said = {t.text for t in tokens[1:verb]} if verb is not None else {","}
+            if not all(w.isalpha() for w in said):
+                return None  # a comma or a number: not one clause of a few words
+            role = START if said & _WHEN_STARTED else END if said & _WHEN_ENDED else None
+            i = verb if verb is not None else i
         elif word not in _LINKS:
             return None
         i += 1
@@ -498,6 +530,14 @@ def read_after(text: str, at: int) -> Reading | None:
         and (then := _it_was_then_after(tokens, j - 1))
     ):
         # "16 today, it was 19 when we started"
+        (previous, i), earlier_session = then, True
+    elif (
+        joined_by - _NOW == {","}
+        and following == "was"
+        and not came_from
+        and (then := _it_was_then_after(tokens, j - 1))
+    ):
+        # "16 today, was 12 two weeks ago": the same without "it", after a comma
         (previous, i), earlier_session = then, True
     elif following == "from" and not came_from:
         # "11, down from 15" (or "9 today, down from 14"): only after a direction word or

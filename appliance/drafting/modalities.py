@@ -153,7 +153,7 @@ _NEGATION_WORDS = 4  # at most this many words between the negator and the menti
 # and a determiner ("did not do exposure", "didn't use the TIPP skill", "no exposure"), not
 # through a verb of its own ("did not unburden the exile" says nothing against the exile).
 _TERM_NEGATED_GAP = re.compile(
-    r"\s*+(?:(?:able|time|get|got)\s++to\s++)?"
+    r"\s*+(?:(?:able|time|get|got)\s++to\s++|time\s++for\s++)?"
     r"(?:(?:do|use|practice|try|complete|review|assign|introduce|start|begin|get\s++to)\s++)?"
     r"(?:(?:any|a|an|the|some)\s++)?",
     re.IGNORECASE,
@@ -174,10 +174,12 @@ def _negation(text: str, at: int) -> int | None:
 
 
 # A plan, not what was done: "we agreed to begin phase 3", "next session we will unburden",
-# typed "f/u next wk w/ phase 3", "RTC to begin phase 3".
+# typed "f/u next wk w/ phase 3", "RTC to begin phase 3". A part that agreed to something in IFS
+# did it there and then ("the manager agreed to unblend, and she felt more Self").
 _FUTURE = re.compile(
     r"\b(?:will|shall|next\s++(?:session|time|week|wk|visit|appointment|appt)|"
-    r"plan(?:s|ned)?\s++to|agreed\s++to|going\s++to|intend(?:s|ed)?\s++to|hope\s++to|"
+    r"plan(?:s|ned)?\s++to|(?<!part\s)(?<!parts\s)(?<!manager\s)(?<!protector\s)"
+    r"(?<!firefighter\s)(?<!exile\s)agreed\s++to|going\s++to|intend(?:s|ed)?\s++to|hope\s++to|"
     r"to\s++(?:begin|start|continue)|f/u|rtc)\b",
     re.IGNORECASE,
 )
@@ -253,6 +255,18 @@ def _terms(
     return extract
 
 
+# A term said not to have happened after it, as its own clause's subject: "The behavioral
+# experiment we had lined up for today, calling his old partner, was not done because we ran
+# short on time." Another clause ("and", "but") or a relative one ("which") between them makes
+# the negation someone else's.
+_NOT_DONE_AFTER = re.compile(
+    r"(?:(?!\b(?:and|but|while|although|whereas|which|who)\b)[^.;!?]){0,120}?"
+    r"\b(?:(?:was|were)(?:\s++not|n't)\s++(?:done|completed|attempted|started|begun|finished"
+    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped)\b",
+    re.IGNORECASE,
+)
+
+
 def _term_in(
     sentences: list[Sentence], term: str, pattern: re.Pattern[str], unless: re.Pattern[str] | None
 ) -> FieldValue | None:
@@ -265,6 +279,9 @@ def _term_in(
             said = None if negator is None else _NEGATOR.match(text, negator)
             if said is not None and _TERM_NEGATED_GAP.fullmatch(text, said.end(), match.start()):
                 return _not_done(sentence, term, said.start(), match.end())
+            skipped = _NOT_DONE_AFTER.match(text, match.end())
+            if skipped is not None:
+                return _not_done(sentence, term, match.start(), skipped.end())
             return _value(sentence, term, match.start(), match.end())
     return None
 
@@ -921,6 +938,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             written_as={
                 "catastrophizing": ("catastrophized", "catastrophizes", "catastrophising"),
                 "discounting the positive": ("discounts the positive", "discounted the positive"),
+                "should statements": ("should statement",),
             },
         ),
         "interventions": _terms(
@@ -1087,6 +1105,12 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 # "the theme underneath it is longing for ...": a few words, then "is".
                 r"|(?<!transference\s)\btheme\s++(?:(?!is\b|was\b)[\w']++\s++){1,3}?"
                 r"(?:is|was)\s++"
+                # "We returned to a familiar theme, his fear that ...": named after a comma at
+                # the sentence's end ("A recurring theme, abandonment, ran ..." is not read:
+                # where such a name ends is a guess).
+                r"|\b(?:to|on|into|around|with)\s++(?:a|the|his|her|their)\s++"
+                r"(?:familiar|recurring|central|core|same|old|long-?standing|persistent"
+                r"|underlying|dominant)\s++theme\s*+,\s*+(?!(?:as|which|that|again|once)\b)"
             )
         ),
         "defenses": _terms(
@@ -1101,6 +1125,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "reaction formation",
             "sublimation",
             "humor",
+            "minimization",
             # A defense named by its verb, as clinicians write it down: "the anger is being
             # displaced onto his wife", "intellectualizing to stay away from the feelings".
             written_as={
@@ -1114,6 +1139,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 "displacement": ("displaced onto", "displacing onto", "displaces onto"),
                 "projection": ("projecting onto", "projected onto", "projects onto"),
                 "sublimation": ("sublimating", "sublimated", "sublimates"),
+                "minimization": ("minimizing", "minimized", "minimizes"),
             },
         ),
         "transference": _any_of(_transference(r"\btransference")),

@@ -334,6 +334,44 @@ def test_a_negated_term_is_listed_as_not_done() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The behavioral experiment we had lined up for today, calling his old bowling partner "
+        "from the office, was not done because we ran short on time.",
+        "The behavioral experiment wasn't completed.",
+        "We ran out of time, no time for the behavioral experiment.",
+    ],
+)
+def test_a_term_said_not_to_have_happened_is_not_done(text: str) -> None:
+    (value,) = _fields("cbt", text)["interventions"]
+    assert (value.value, value.status) == ("behavioral experiment", NOT_DONE)
+
+
+def test_a_negation_after_a_term_in_another_clause_is_not_the_terms() -> None:
+    got = _fields("cbt", "Reviewed the thought record, and exposure was not done.")
+    assert [(v.value, v.status) for v in got["interventions"]] == [
+        ("thought record", DONE),
+        ("exposure", NOT_DONE),
+    ]
+    which = _fields("cbt", "Exposure, which was not done last week, went well today.")
+    assert [(v.value, v.status) for v in which["interventions"]] == [("exposure", DONE)]
+
+
+def test_a_part_that_agreed_to_unblend_unblended() -> None:
+    text = "The manager agreed to unblend, and she then reported feeling about 70 percent Self."
+    assert _values("ifs", text)["unblending"] == ["done"]
+    # The client or the clinician agreeing to it is a plan.
+    assert "unblending" not in _values("ifs", "We agreed to unblend from the critic next time.")
+
+
+def test_a_term_named_in_the_singular_or_by_its_verb_is_found() -> None:
+    text = "He recognized it as all-or-nothing thinking and as a should statement."
+    assert _values("cbt", text)["cognitive_distortions"] == ["all-or-nothing", "should statements"]
+    defenses = "Defenses were projection, in the argument, and minimizing, in the opening."
+    assert _values("psychodynamic", defenses)["defenses"] == ["projection", "minimization"]
+
+
 def test_a_term_after_a_negated_verb_of_its_own_is_not_negated() -> None:
     got = _fields("ifs", "We did not unburden the exile today; the exile is still waiting.")
     assert [(v.value, v.status) for v in got["parts"]] == [("exile", DONE)]
@@ -499,6 +537,13 @@ def test_a_term_as_whisper_writes_it_is_the_term_citing_what_was_written(
         ),
         (
             "psychodynamic",
+            "We returned several times to a familiar theme, his fear that any display of need "
+            "will be met with contempt.",
+            "themes",
+            "his fear that any display of need will be met with contempt",
+        ),
+        (
+            "psychodynamic",
             "I noted a transference pattern, since the client expected me to take sides.",
             "transference",
             "the client expected me to take sides",
@@ -515,6 +560,8 @@ def test_a_field_word_without_its_link_fills_nothing() -> None:
     got = _values("dbt", "Homework is to fill in the diary card and use TIPP.")
     assert "diary_card_targets" not in got and got["skills_used"] == ["TIPP"]
     assert "themes" not in _values("psychodynamic", "I noted a transference pattern, since then.")
+    # A name in the middle of a sentence: where it ends is a guess, so none is made.
+    assert "themes" not in _values("psychodynamic", "A recurring theme, abandonment, ran through.")
 
 
 # Typed shorthand (issue 14): understood, never rewritten.
@@ -797,6 +844,9 @@ def test_a_rating_of_something_else_after_mood_or_anxiety_is_not_theirs(text: st
     [
         ("PHQ-9 was 16 today, it was nineteen when we started in March.", "19"),
         ("PHQ-9 was 16 today, it was 22 at intake.", "22"),
+        # Without "it", in a clinician's shorthand, and as Whisper writes "=" and "12 two".
+        ("PHQ-9 = 16 today, was 12 two wks ago.", "12"),
+        ("PHQ-9 equals 16 today, was 12-2 WKS ago.", "12"),
     ],
 )
 def test_an_earlier_score_with_its_time_said_after_it_is_the_previous_value(
@@ -806,8 +856,39 @@ def test_an_earlier_score_with_its_time_said_after_it_is_the_previous_value(
     assert (found.value, found.previous) == ("16", previous)
 
 
-def test_a_second_score_without_an_earlier_time_is_no_previous_value() -> None:
-    got = _fields("integrative", "PHQ-9 was 16 today, it was hard for her to finish it.")
+def test_a_score_after_an_aside_about_it_is_read() -> None:
+    text = "Miriam's PHQ-9, which she chose to share with the group, was 9, down from 16."
+    (found,) = _fields("integrative", text)["phq_9"]
+    assert (found.value, found.previous) == ("9", "16")
+    assert "phq_9" not in _values("integrative", "The PHQ-9, which she skipped, is due in 2 weeks.")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("SUD when he held the image was eight out of ten.", "sud_start", "8"),
+        ("Starting SUD 8, SUD when we stopped was 2.", "sud_end", "2"),
+    ],
+)
+def test_a_sud_said_with_when_it_was_taken_is_read(text: str, field: str, value: str) -> None:
+    assert _values("emdr", text)[field] == [value]
+
+
+def test_a_sud_after_a_long_when_clause_is_not_guessed() -> None:
+    got = _values("emdr", "SUD when she first brought up the image in her mind was 7.")
+    assert "sud_start" not in got and "sud_end" not in got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PHQ-9 was 16 today, it was hard for her to finish it.",
+        "PHQ-9 16, was done in the waiting room.",
+        "PHQ-9 16, was 2 minutes late to the session.",
+    ],
+)
+def test_a_second_score_without_an_earlier_time_is_no_previous_value(text: str) -> None:
+    got = _fields("integrative", text)
     assert [(v.value, v.previous) for v in got["phq_9"]] == [("16", None)]
 
 
