@@ -326,13 +326,20 @@ def _introduces_speech(words: Sequence[str], gap: int) -> bool:
 def _opens_a_trailing_clause(words: Sequence[str], gap: int) -> bool:
     """Whether the words after `gap` are a clause that depends on the ones before it: after a
     comma, "when", "which", "where" or "whose" with no comma of its own to close it ("a chain
-    analysis of Tuesday, | when she skipped her shift and stayed in bed"). A spoken sentence
-    that opens with one of them closes it before its main clause ("..., when I asked about
-    sleep, she said ..."), so that gap is still the model's to cut."""
-    if not words[gap].endswith(",") or _word(words[gap + 1]) not in _TRAILING_CLAUSE_OPENERS:
+    analysis of Tuesday, | when she skipped her shift and stayed in bed"), or one whose closing
+    comma "and" or "but" follows, with or without a comma before it ("she denied it | when I
+    asked, and she laughed"). A spoken sentence that opens with one of them closes it before
+    its main clause ("..., when I asked about sleep, she said ..."), so that gap is still the
+    model's to cut."""
+    if _word(words[gap + 1]) not in _TRAILING_CLAUSE_OPENERS:
         return False
     following = words[gap + 1 : gap + 1 + _TRAILING_CLAUSE_WORDS]
-    return not any(w.endswith((",", ";")) for w in following)
+    closing = next((k for k, w in enumerate(following) if w.endswith((",", ";"))), None)
+    if closing is None:
+        return words[gap].endswith(",")
+    # Closed by its own comma, it opens a main clause, unless "and" or "but" follows that comma:
+    # "she denied it | when I asked, and she laughed" goes on the sentence before it.
+    return closing + 1 < len(following) and _word(following[closing + 1]) in ("and", "but")
 
 
 def _dependent_opening_end(words: Sequence[str]) -> int:

@@ -60,10 +60,16 @@ class Mention:
 # kept whole, or one punctuation mark. Blanks and other characters are skipped.
 # "S.I." and "H.I." are how Whisper writes the letters said aloud ("S I slash H I denied").
 # Harm said as a verb and whom it is aimed at ("thoughts of harming herself", "urges to hurt
-# anyone", "killing himself") is one mention, as "self-harm" is.
+# anyone", "killing himself") is one mention, as "self-harm" is. So is self-harm said by its
+# method ("urges to burn herself", "cut himself", "scratching herself"), but not "cut herself off
+# from friends" or "burned himself out".
+_SELF = r"(?:him|her|them|my|your|our|one)sel(?:f|ves)\b"
 HARMING = (
-    r"\b(?:harm|hurt|kill)(?:s|ing|ed)?\s++(?:(?:him|her|them|my|your|our|one)sel(?:f|ves)\b"
+    rf"\b(?:harm|hurt|kill)(?:s|ing|ed)?\s++(?:{_SELF}"
     r"|anyone\b|anybody\b|someone\b|somebody\b|others\b|each\s++other\b)"
+    r"|\b(?:cut(?:s|ting)?|burn(?:s|ing|ed|t)?|scratch(?:es|ing|ed)?|hit(?:s|ting)?"
+    rf"|punch(?:es|ing|ed)?|bit(?:e|es|ing)?|starv(?:e|es|ing|ed))\s++{_SELF}"
+    r"(?!\s++(?:off|out|short)\b)"
 )
 _TOKEN = re.compile(
     rf"{HARMING}|"

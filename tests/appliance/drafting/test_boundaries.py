@@ -187,6 +187,14 @@ def test_a_clause_after_a_comma_stays_with_what_it_depends_on() -> None:
     assert _pieces(sentence) == [sentence]
 
 
+def test_a_when_clause_that_and_follows_stays_with_the_sentence_before_it() -> None:
+    # Cut there, the denial went to Risk and "when I asked, and she laughed ..." elsewhere.
+    said = "No suicidal ideation, she denied it when I asked, and she laughed about it"
+    words = said.split(" ")
+    gap = words.index("it")
+    assert _opens_a_trailing_clause(words, gap)
+
+
 def test_a_spoken_sentence_opening_with_when_is_still_the_models_to_cut() -> None:
     closed = "she had a hard week, when I asked about sleep, she said four hours"
     trailing = "she had a hard week, when she slept four hours a night"

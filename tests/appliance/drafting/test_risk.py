@@ -255,6 +255,10 @@ def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> 
         "He has been cutting back on drinking since the new year.",
         "She talked about cutting off contact with her cousin.",
         "He admitted to cutting class twice this week.",
+        # A method's verb said of something else than harm.
+        "He cut himself off from his friends after the move.",
+        "She burned herself out at work before the leave.",
+        "She had an urge to cut class on Friday.",
     ],
 )
 def test_sleep_and_other_wishes_are_not_risk(said: str) -> None:
@@ -270,6 +274,19 @@ def test_sleep_and_other_wishes_are_not_risk(said: str) -> None:
     ],
 )
 def test_cutting_as_self_harm_is_still_risk(said: str) -> None:
+    assert is_risk_sentence(_sentence(said))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "She had urges to burn herself with a lighter on Sunday night.",
+        "She had urges to cut, a four out of five at the peak.",
+        "He scratched himself until he bled.",
+        "She has been hitting herself when she is overwhelmed.",
+    ],
+)
+def test_self_harm_said_by_its_method_is_risk(said: str) -> None:
     assert is_risk_sentence(_sentence(said))
 
 
