@@ -130,11 +130,40 @@ _NOW = frozenset({"today", "now", "currently"})
 _HEDGES = frozenset({"basically", "essentially", "largely", "slightly"})
 # Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
 _TO_LINKS = frozenset(
-    {",", "and", "then", "it", "went", "came", "had", "has", "unchanged"}
+    {",", "(", "and", "then", "it", "went", "came", "had", "has", "unchanged"}
     | _END_LINKS
     | _NOW
     | _HEDGES
 )
+# What may stand between a value and how it changed ("33, and that's down from 47", "9, which is
+# actually down from 13"): said only of the value before it.
+_EARLIER_ASIDES = (
+    (",", "and", "that's"),
+    (",", "and", "that", "is"),
+    (",", "which", "is"),
+    (",", "which", "was"),
+    (",", "that's"),
+)
+
+
+def _earlier_aside_end(tokens: list[_Token], i: int) -> int | None:
+    """The index after an aside at tokens[i] that a change from an earlier value follows
+    ("down from", "up from"), or None."""
+    for aside in _EARLIER_ASIDES:
+        end = i + len(aside)
+        if tuple(t.text for t in tokens[i:end]) != aside:
+            continue
+        while end < len(tokens) and tokens[end].text in _HEDGES | {"actually"}:
+            end += 1
+        if (
+            end + 1 < len(tokens)
+            and tokens[end].text in _DIRECTION
+            and tokens[end + 1].text == "from"
+        ):
+            return end
+    return None
+
+
 _DIRECTION = frozenset(
     {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell", "unchanged"}
 )
@@ -289,8 +318,8 @@ def _said_earlier(
     word = tokens[j].text
     if word == "compared" and j + 1 < len(tokens) and tokens[j + 1].text in ("with", "to"):
         return _number_at(tokens, j + 2)
-    if word in ("previously", "previous", "prior"):
-        return _number_at(tokens, j + 1)
+    if word in ("previously", "previous", "prior", "prev", "intake", "baseline"):
+        return _number_at(tokens, j + 1)  # typed: "18, prev 14", "41 (intake 56)"
     return None
 
 
@@ -499,6 +528,10 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
         i += 3
     j = i
     fill(j + 8)
+    aside = _earlier_aside_end(tokens, i)
+    if aside is not None:
+        # "33, and that's down from 47": the earlier value only, after the aside
+        j = i = aside
     while j < len(tokens) and j - i < 5 and tokens[j].text in _TO_LINKS:
         j += 1
     if j < len(tokens) and tokens[j].text.isalpha():
@@ -516,7 +549,7 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
                 if scale is not None:
                     out_of, i = scale[0].value, scale[1]
     elif (
-        earlier := _said_earlier(tokens, j, joined_by - {","} - _NOW)
+        earlier := _said_earlier(tokens, j, joined_by - {",", "("} - _NOW)
     ) is not None and not came_from:
         # "12 compared with 18 last month", "11, previously 15"
         previous, i = earlier

@@ -847,9 +847,15 @@ def test_a_rating_of_something_else_after_mood_or_anxiety_is_not_theirs(text: st
         # Without "it", in a clinician's shorthand, and as Whisper writes "=" and "12 two".
         ("PHQ-9 = 16 today, was 12 two wks ago.", "12"),
         ("PHQ-9 equals 16 today, was 12-2 WKS ago.", "12"),
+        # Typed shorthand, and an aside before how it changed.
+        ("PHQ-9 16, prev 12.", "12"),
+        ("PHQ-9 16 (prev 12).", "12"),
+        ("PHQ-9 16 (intake 12).", "12"),
+        ("PHQ-9 came in at sixteen, and that's up from twelve when we started.", "12"),
+        ("PHQ-9 was sixteen, which is actually up from twelve a month ago.", "12"),
     ],
 )
-def test_an_earlier_score_with_its_time_said_after_it_is_the_previous_value(
+def test_an_earlier_score_said_after_the_value_is_the_previous_value(
     text: str, previous: str
 ) -> None:
     (found,) = _fields("integrative", text)["phq_9"]
@@ -885,6 +891,8 @@ def test_a_sud_after_a_long_when_clause_is_not_guessed() -> None:
         "PHQ-9 was 16 today, it was hard for her to finish it.",
         "PHQ-9 16, was done in the waiting room.",
         "PHQ-9 16, was 2 minutes late to the session.",
+        "PHQ-9 16 (done in the lobby), 12 minutes late.",
+        "PHQ-9 16, and that's why we talked about 12 steps.",
     ],
 )
 def test_a_second_score_without_an_earlier_time_is_no_previous_value(text: str) -> None:
