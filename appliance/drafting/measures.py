@@ -528,10 +528,10 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
         i += 3
     j = i
     fill(j + 8)
-    aside = _earlier_aside_end(tokens, i)
-    if aside is not None:
+    change = _earlier_aside_end(tokens, i)
+    if change is not None:
         # "33, and that's down from 47": the earlier value only, after the aside
-        j = i = aside
+        j = i = change
     while j < len(tokens) and j - i < 5 and tokens[j].text in _TO_LINKS:
         j += 1
     if j < len(tokens) and tokens[j].text.isalpha():
