@@ -96,6 +96,8 @@ _LINKS = frozenset(
         "-",
     }
 )
+# What opens a rating's topic: "anxiety about the subway", "anxiety re: Monday" (read_after).
+_TOPIC_OPENS = frozenset({"about", "re", "regarding"})
 # Verbs and words that say the number that follows is where the measure began or ended.
 _START_LINKS = frozenset(
     {"started", "starting", "began", "start", "beginning", "baseline", "initially"}
@@ -149,6 +151,8 @@ _EARLIER_ASIDES = (
 def _earlier_aside_end(tokens: list[_Token], i: int) -> int | None:
     """The index after an aside at tokens[i] that a change from an earlier value follows
     ("down from", "up from"), or None."""
+    if i >= len(tokens) or tokens[i].text != ",":
+        return None  # every aside opens with its comma: most readings end here
     for aside in _EARLIER_ASIDES:
         end = i + len(aside)
         if tuple(t.text for t in tokens[i:end]) != aside:
@@ -168,7 +172,9 @@ _DIRECTION = frozenset(
     {"down", "up", "decreased", "increased", "improved", "dropped", "rose", "fell", "unchanged"}
 )
 # After the value: "rated the SUD at 1 afterward", "VOC of 6 at the end".
-_AFTER_END = re.compile(r"\s*+(?:afterwards?|after|at the end|by the end|post)\b", re.IGNORECASE)
+_AFTER_END = re.compile(
+    r"\s*+(?:afterwards?|after|at (?:the )?end|by (?:the )?end|post)\b", re.IGNORECASE
+)
 # The second of "a 3 at the start and a 5 when we checked it at the end": its end marker may
 # come a few words later, since the first value's start marker already says there are two.
 _AFTER_END_SOON = re.compile(
@@ -409,6 +415,7 @@ def earlier_value_opening(text: str) -> Number | None:
 # marker): a first word outside them ends the reading before more of the text is tokenized.
 _MAY_LEAD_TO_A_NUMBER = frozenset(
     {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and", "when"}
+    | _TOPIC_OPENS
     | _START_LINKS
     | _END_LINKS
     | _LINKS
@@ -420,6 +427,61 @@ _WHEN_TOKENS = 6
 _WAS = frozenset({"was", "were", "is"})
 _WHEN_STARTED = frozenset({"started", "began", "first", "arrived", "start", "beginning"})
 _WHEN_ENDED = frozenset({"ended", "end", "stopped", "finished", "closed", "left", "leaving"})
+
+
+def _with_scale(tokens: list[_Token], value: Number, i: int) -> tuple[Number, str | None, int]:
+    """`value` (ending at tokens[i]) with the scale said after it ("out of 10", "/10") or as a
+    percentage, and the index after them."""
+    if i + 2 < len(tokens) and tokens[i].text == "out" and tokens[i + 1].text == "of":
+        scale = _number_at(tokens, i + 2)
+        if scale is not None:
+            return value, scale[0].value, scale[1]
+    elif i + 1 < len(tokens) and tokens[i].text == "/":
+        scale = _number_at(tokens, i + 1)
+        if scale is not None:
+            return value, scale[0].value, scale[1]
+    elif i < len(tokens) and tokens[i].text in ("percent", "%"):
+        return Number(value.value + "%", value.start, tokens[i].end), None, i + 1
+    return value, None, i
+
+
+# A rating of something in particular: "anxiety about the subway", "anxiety re: Monday".
+_TOPIC_WORDS = 3
+
+
+def _about_a_topic(tokens: list[_Token], i: int, topic_words: int) -> bool:
+    """Whether tokens[i], a word that links no number, is one of a few words of a topic that
+    opened just before it ("about the subway")."""
+    if topic_words >= _TOPIC_WORDS or not tokens[i].text.isalpha():
+        return False
+    if tokens[i].text in _TOPIC_OPENS:
+        return topic_words == 0  # "re" opens one ("about" is a link of its own)
+    opened = i - topic_words - 1
+    while opened >= 0 and tokens[opened].text in ("the", "her", "his", "their", "a", ":"):
+        opened -= 1
+    return opened >= 0 and tokens[opened].text in _TOPIC_OPENS
+
+
+# A value corrected as it is said: "a five, sorry, a four", "7, I mean 6", "5, no, 4".
+_CORRECTIONS = frozenset({"sorry", "no", "correction", "rather"})
+
+
+def _corrected(tokens: list[_Token], i: int) -> tuple[Number, int] | None:
+    """The number that replaces the value ending at tokens[i], and the index after it."""
+    if i + 2 >= len(tokens) or tokens[i].text != ",":
+        return None
+    k = i + 1
+    if tokens[k].text in _CORRECTIONS:
+        k += 1
+    elif tokens[k].text == "i" and tokens[k + 1].text == "mean":
+        k += 2
+    else:
+        return None
+    if k < len(tokens) and tokens[k].text == ",":
+        k += 1
+    return _number_or_article(tokens, k)
+
+
 # An aside about the measure between its name and its value: "Miriam's PHQ-9, which she chose to
 # share with the group, was 9". It opens with one of these and ends at the next comma, within
 # this many tokens.
@@ -454,6 +516,9 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
     role: str | None = None
     earlier_session = False
     came_from = False
+    # Words of a topic ("anxiety about the subway a 7 out of 10"); with them the number counts
+    # only if its scale is said.
+    topic_words = 0
     i = 0
     while True:
         fill(i + 3)  # a number in words is at most three tokens
@@ -492,26 +557,28 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
             role = START if said & _WHEN_STARTED else END if said & _WHEN_ENDED else None
             i = verb if verb is not None else i
         elif word not in _LINKS:
-            return None
+            if not _about_a_topic(tokens, i, topic_words):
+                return None
+            topic_words += 1
         i += 1
     value, i = found
-    out_of: str | None = None
-    fill(i + 4)
-    if tokens[0].text == "," and i < len(tokens) and tokens[i].text not in _LISTED_END:
+    fill(i + 6)
+    if (
+        tokens[0].text == ","
+        and i < len(tokens)
+        and tokens[i].text not in _LISTED_END
+        and _corrected(tokens, i) is None
+    ):
         return None  # "the PHQ-9, 2 weeks ago, was 14": a comma links only a listed value
     if i < len(tokens) and tokens[i].text in (":", "am", "pm"):
         return None  # a time ("PHQ-9 at 10:30"), not a score
-    if i + 2 < len(tokens) and tokens[i].text == "out" and tokens[i + 1].text == "of":
-        scale = _number_at(tokens, i + 2)
-        if scale is not None:
-            out_of, i = scale[0].value, scale[1]
-    elif i + 1 < len(tokens) and tokens[i].text == "/":
-        scale = _number_at(tokens, i + 1)
-        if scale is not None:
-            out_of, i = scale[0].value, scale[1]
-    elif i < len(tokens) and tokens[i].text in ("percent", "%"):
-        value = Number(value.value + "%", value.start, tokens[i].end)
-        i += 1
+    value, out_of, i = _with_scale(tokens, value, i)
+    fill(i + 6)
+    corrected = _corrected(tokens, i)
+    if corrected is not None:
+        # "a five, sorry, a four", "7/10, I mean 6/10": what the clinician meant
+        fill(corrected[1] + 4)
+        value, out_of, i = _with_scale(tokens, *corrected)
     to: Number | None = None
     previous: Number | None = None
     # A second value: "from 7 to 2", "8, then dropped to 3", "7 and ended at 2", or
@@ -592,6 +659,8 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
         # Another word before "from" (Whisper's "10, out from 17 at intake" for "down from")
         # when the earlier value's time follows it.
         previous, i = before[0], before[1]
+    if topic_words and out_of is None:
+        return None
     if came_from and to is None:
         # "SUD went from 7" with no "to": the number is where it started.
         role = START

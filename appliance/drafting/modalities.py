@@ -144,7 +144,8 @@ def _not_done(sentence: Sentence, value: str, start: int, end: int) -> FieldValu
 # did not get to the target", "the client was unable to unblend"; not "I am not good enough and
 # the positive cognition" (the "and" starts another clause).
 _NEGATOR = re.compile(
-    r"\b(?:no|not|never|without|cannot|unable\s++to|yet\s++to|[a-z]+n't)\b", re.IGNORECASE
+    r"\b(?:no|not|never|without|cannot|unable\s++to|yet\s++to|forgot\s++to|[a-z]+n't)\b",
+    re.IGNORECASE,
 )
 _CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:and|but|so|then|while|although)\b", re.IGNORECASE)
 _NEGATION_REACH = 60  # characters looked at before a mention
@@ -427,8 +428,9 @@ _WISHED_BELIEF = (
 
 
 # What must follow "NC" or "PC" for the words after it to be the cognition: a verb that says
-# which ("is", "remains", "came out as") or a colon; a comma alone is no link for two letters.
-_SAYS_WHICH = re.compile(r"\b(?:is|was|remains|remained|out)\b|:", re.IGNORECASE)
+# which ("is", "remains", "came out as"), a colon or the cognition's opening quote ('NC "I'm
+# powerless"'); a comma alone is no link for two letters.
+_SAYS_WHICH = re.compile(r"\b(?:is|was|remains|remained|out)\b|[:\"\u201c]", re.IGNORECASE)
 
 
 def _cognition(kind: str) -> Extractor:
@@ -483,6 +485,15 @@ _MEMORY_OF = re.compile(
 )
 
 
+# The memory narrowed to its worst moment after a comma, as the same description: "the crash at
+# the intersection, specifically the moment he was on the ground".
+_NARROWED = re.compile(
+    r",\s*+(?=(?:specifically|especially|particularly|mainly|in\s++particular)?\s*+"
+    r"(?:the\s++(?:moment|part|point|image|second)|when)\b)",
+    re.IGNORECASE,
+)
+
+
 # Words that point back to a target instead of describing it: "the target we set up last
 # time", "the same target", "that target".
 _REFERS_TO_TARGET = re.compile(
@@ -519,7 +530,14 @@ def _target(sentence: Sentence) -> Iterable[FieldValue]:
             if described is None:
                 continue
             span, words = described, text[described[0] : described[1]].split()
-        if _opens_a_target(words[0]) and len(words) <= _TARGET_WORDS:
+        # After "target:" any words are the memory, as typed notes give it ("target: dog
+        # attack at age 9"); after a verb they must open as a description does.
+        labelled = match.group().rstrip().endswith(":")
+        if (labelled or _opens_a_target(words[0])) and len(words) <= _TARGET_WORDS:
+            narrowed = _NARROWED.match(text, span[1])
+            more = None if narrowed is None else _phrase_at(text, narrowed.end())
+            if more is not None and len(text[span[0] : more[1]].split()) <= _TARGET_WORDS:
+                span = (span[0], more[1])
             yield _value(sentence, text[span[0] : span[1]], *span)
             return
 
@@ -980,9 +998,12 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             # The card named first, its targets after a comma: "Reviewed the diary card, targets
             # this week were bingeing, ...", "diary card half filled in, targets tracked ...".
             _described(
-                r"\bdiary cards?\b[^.;:]{0,60}?,\s*+targets?(?:\s++(?:this|last|for\s++the"
-                r"|over\s++the(?:\s++past)?)\s++week)?\s++(?:were|we're|was|are|is|included"
-                r"|includes?|tracked)\b\s*+"
+                r"\bdiary cards?\b[^.;:]{0,100}?,\s*+(?:and\s++)?(?:the\s++)?targets?"
+                # "..., and the targets she's been tracking are ..."
+                r"(?:\s++(?:she's|he's|they've|she|he|they)\s++(?:been\s++)?(?:tracking|tracks"
+                r"|tracked))?(?:\s++(?:this|last|for\s++the"
+                r"|over\s++the(?:\s++past)?)\s++week)?(?:\s++(?:were|we're|was|are|is|included"
+                r"|includes?|tracked)\b|\s*+:)\s*+"
             ),
             # A list said after the label, its colon heard as a comma ("diary card targets,
             # urges to quit, ..."); not an aside ("diary card targets, which she set, ...").
@@ -1048,7 +1069,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                     r"\s++"
                     # "when we looked at values she said family and honesty"
                     r"|\bvalues,?\s++(?:she|he|they|the\s++client)\s++(?:said|named|chose|picked"
-                    r"|identified|listed)\s++"
+                    r"|identified|listed)\s++(?!what\s++matters\b)"
                 ),
             ),
             _VALUES_WORK,
@@ -1126,6 +1147,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             "sublimation",
             "humor",
             "minimization",
+            "devaluation",
             # A defense named by its verb, as clinicians write it down: "the anger is being
             # displaced onto his wife", "intellectualizing to stay away from the feelings".
             written_as={
@@ -1140,6 +1162,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 "projection": ("projecting onto", "projected onto", "projects onto"),
                 "sublimation": ("sublimating", "sublimated", "sublimates"),
                 "minimization": ("minimizing", "minimized", "minimizes"),
+                "devaluation": ("devaluing", "devalued", "devalues"),
             },
         ),
         "transference": _any_of(_transference(r"\btransference")),

@@ -1318,7 +1318,85 @@ def test_values_said_after_which_are_are_kept() -> None:
     [
         "Reviewed the diary card, targets this week were purging, missed classes, and fights.",
         "Diary card half filled in, targets tracked purging, missed classes, and fights.",
+        "Reviewed diary card, targets: purging, missed classes, and fights.",
+        "She came in with her diary card filled out for once, which I made a point of praising, "
+        "and the targets she's been tracking are purging, missed classes, and fights.",
     ],
 )
 def test_diary_card_targets_said_after_the_card_are_kept(text: str) -> None:
     assert _values("dbt", text)["diary_card_targets"] == ["purging, missed classes, and fights"]
+
+
+# Written for these tests, in the ways a second probe set's clinicians said these fields (stop 29).
+def test_a_cognition_typed_in_quotes_after_its_abbreviation_is_kept() -> None:
+    got = _values("emdr", 'NC "I am powerless," PC "I am strong now and I can protect myself."')
+    assert got["negative_cognition"] == ["I am powerless"]
+    assert got["positive_cognition"] == ["I am strong now and I can protect myself"]
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        # Typed after a colon, with no article to open it.
+        (
+            "Phase 4 desens cont'd on target: dog attack at age 9 in neighbor's yard.",
+            "dog attack at age 9 in neighbor's yard",
+        ),
+        # Narrowed to its worst moment after a comma: the same memory.
+        (
+            "The target is the crash by the stadium, specifically the moment he was on the ground.",
+            "the crash by the stadium, specifically the moment he was on the ground",
+        ),
+    ],
+)
+def test_a_target_typed_or_narrowed_is_kept_whole(text: str, target: str) -> None:
+    assert _values("emdr", text)["target"] == [target]
+
+
+def test_a_comma_still_ends_a_target_before_another_field() -> None:
+    got = _values("emdr", "The target was the car accident, the negative cognition is I am weak.")
+    assert got["target"] == ["the car accident"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("By the end his anxiety was down to a five, sorry, a four, he corrected himself.", "4"),
+        ("Anxiety 7/10, I mean 6/10, at the start.", "6"),
+        ("She rated her anxiety about the subway a seven out of ten when we started.", "7"),
+        ("Anxiety re: Monday 7/10.", "7"),
+    ],
+)
+def test_a_rating_corrected_or_of_a_topic_is_read(text: str, value: str) -> None:
+    assert [v.value for v in _fields("integrative", text)["anxiety_rating"]] == [value]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A topic and a number with no scale: the number may be anything about the topic.
+        "Her anxiety about the 3 kids was high.",
+        "Her anxiety about the subway a seven.",
+    ],
+)
+def test_a_number_after_a_topic_without_its_scale_is_no_rating(text: str) -> None:
+    assert "anxiety_rating" not in _values("integrative", text)
+
+
+def test_a_sud_typed_at_end_is_the_end() -> None:
+    assert _values("emdr", "SUD 8 at start. SUD 3 at end.")["sud_end"] == ["3"]
+
+
+def test_a_skill_forgotten_is_not_done() -> None:
+    (stop,) = _fields("dbt", "Forgot to use STOP Tues night.")["skills_used"]
+    assert (stop.value, stop.status) == ("STOP", NOT_DONE)
+
+
+def test_devaluation_is_a_defense() -> None:
+    text = 'Interpreted defenses: isolation of affect, devaluing ("she was boring anyway").'
+    assert _values("psychodynamic", text)["defenses"] == ["isolation of affect", "devaluation"]
+
+
+def test_values_said_as_what_matters_after_she_said_keep_only_the_values() -> None:
+    text = "Asked about values, she said what matters most to her is community and her garden."
+    assert _values("act", text)["values"] == ["community and her garden"]
