@@ -108,6 +108,12 @@ _ASSESS = (
     "insight",
     "distortion",
     "pattern",
+    # The clinician saying it is their reading: "What I'm seeing is that ...", "My impression".
+    "what i'm seeing",
+    "my impression",
+    "my sense is",
+    "formulation",
+    "clinically",
     # "dx: MDD, recurrent", "r/o GAD". A label ("Dx:", "HW:") counts twice: it names its
     # section outright, over a cue of another section in its text ("HW: thought record").
     " dx ",
@@ -179,7 +185,9 @@ _PLAN = (
     " next wk ",
     " next appt ",
 )
-_GOAL = ("goal", "treatment plan", "objective", "working toward", "aim")
+# "treatment goal" twice over ("goal" too): it names the section outright, over a word of
+# another section in what the goal says ("... so he can sleep through the night").
+_GOAL = ("goal", "treatment goal", "treatment plan", "objective", "working toward", "aim")
 
 # The concepts' homes follow how most therapy notes are written (tests/fixtures/eval/cases.json's
 # "labelling" says it per format): SOAP puts what was done in session, and how the client took
