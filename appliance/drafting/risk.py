@@ -57,7 +57,7 @@ RISK_PATTERN = re.compile(
     rf"\b(suicid\w*|self[- ]harm\w*|cutting{_NOT_SELF_HARM_CUTTING}|homicid\w*|"
     # "kill herself", "hurt others": HARMING, below.
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm to others|"
-    r"crisis line|988|lethal means|firearms?|plan or intent|ideation|c-?ssrs|[SH]\.I\.|"
+    r"crisis line|988|lethal means|firearms?|plan or intent|ideation|c-?ssrs|[SH]\.I\.|\b[SH]-I\b|"
     # DBT's "urges to cut": cutting as self-harm with no one named.
     rf"urges?\s++to\s++cut\b{_NOT_SELF_HARM_CUTTING}(?!\s++(?:up|in|through|the|a|an|his|her)\b))"
     rf"|{HARMING}",

@@ -58,7 +58,8 @@ class Mention:
 
 # A token as the rules see it: a word (with its apostrophe, "doesn't"), a piece of shorthand
 # kept whole, or one punctuation mark. Blanks and other characters are skipped.
-# "S.I." and "H.I." are how Whisper writes the letters said aloud ("S I slash H I denied").
+# "S.I." and "H.I." are how Whisper writes the letters said aloud ("S I slash H I denied"), and
+# so is "s-i slash h-i".
 # Harm said as a verb and whom it is aimed at ("thoughts of harming herself", "urges to hurt
 # anyone", "killing himself") is one mention, as "self-harm" is. So is self-harm said by its
 # method ("urges to burn herself", "cut himself", "scratching herself"), but not "cut herself off
@@ -73,13 +74,13 @@ HARMING = (
 )
 _TOKEN = re.compile(
     rf"{HARMING}|"
-    r"self[- ]?harm\w*|c-?ssrs\b|[sh]\.i\.|\([+-]\)|(?:w/o(?:ut)?|h/o|c/o|s/p)\b|w/"
+    r"self[- ]?harm\w*|c-?ssrs\b|[sh]\.i\.|\b[sh]-i\b|\([+-]\)|(?:w/o(?:ut)?|h/o|c/o|s/p)\b|w/"
     r"|[^\W_]+(?:['\u2019][^\W_]+)*|[-+/,;:.!?&=]",
     re.IGNORECASE,
 )
 _PUNCTUATION = frozenset("-+/,;:.!?&=")
 _IDEATION = re.compile(
-    rf"suicid\w*|homicid\w*|si|hi|s\.i\.|h\.i\.|ideation|self[- ]?harm\w*|{HARMING}"
+    rf"suicid\w*|homicid\w*|si|hi|s\.i\.|h\.i\.|s-i|h-i|ideation|self[- ]?harm\w*|{HARMING}"
 )
 _SCREEN = re.compile(r"c-?ssrs")
 # What joins the mentions of one list ("SI/HI", "SI, HI, or self-harm", "SI and HI"), and the

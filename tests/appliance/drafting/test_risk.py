@@ -301,6 +301,9 @@ def test_self_harm_said_by_its_method_is_risk(said: str) -> None:
         ("Minus SI, minus HI.", []),
         ("She endorses passive S.I. without plan or intent.", ["S.I."]),
         ("Plus SI, passive, no plan.", ["SI"]),
+        # Whisper's hyphens for the letters (a probe dictation spoken by Piper, stop 29).
+        ("Minus s-i slash minus h-i this wk.", []),
+        ("She endorses passive s-i without plan or intent.", ["s-i"]),
     ],
 )
 def test_spoken_shorthand_is_read_as_risk_with_its_polarity(
