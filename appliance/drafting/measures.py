@@ -132,7 +132,7 @@ _NOW = frozenset({"today", "now", "currently"})
 _HEDGES = frozenset({"basically", "essentially", "largely", "slightly"})
 # Words that may join a first value to a second: "from 7 to 2", "8, then dropped to 3".
 _TO_LINKS = frozenset(
-    {",", "(", "and", "then", "it", "went", "came", "had", "has", "unchanged"}
+    {",", "(", "-", "and", "then", "it", "went", "came", "had", "has", "unchanged"}
     | _END_LINKS
     | _NOW
     | _HEDGES
@@ -325,7 +325,9 @@ def _said_earlier(
     if word == "compared" and j + 1 < len(tokens) and tokens[j + 1].text in ("with", "to"):
         return _number_at(tokens, j + 2)
     if word in ("previously", "previous", "prior", "prev", "intake", "baseline"):
-        return _number_at(tokens, j + 1)  # typed: "18, prev 14", "41 (intake 56)"
+        # typed: "18, prev 14", "41 (intake 56)"; Whisper's hyphens: "GAD-7-14-prev-16"
+        hyphen = j + 1 < len(tokens) and tokens[j + 1].text == "-"
+        return _number_at(tokens, j + 2 if hyphen else j + 1)
     return None
 
 
@@ -395,18 +397,40 @@ _AFTER_EARLIER = frozenset(
 )
 
 
+def _changed_from(tokens: list[_Token], k: int) -> tuple[Number, int] | None:
+    """ "(which is) (actually) down from <n>" at tokens[k]: the earlier value and the index
+    after it."""
+    if tuple(t.text for t in tokens[k : k + 2]) in (("which", "is"), ("which", "was")):
+        k += 2
+    while k < len(tokens) and tokens[k].text in _HEDGES | {"actually"}:
+        k += 1
+    if k + 1 < len(tokens) and tokens[k].text in _DIRECTION and tokens[k + 1].text == "from":
+        return _number_or_article(tokens, k + 2)
+    return None
+
+
 def earlier_value_opening(text: str) -> Number | None:
     """An earlier value that opens `text`, the sentence after a score, as Whisper splits "PHQ-9
     was 17 today, at intake it was 22" at the pause: "At intake it was 22.", "Last time it was
-    nineteen.", "Previously 15." None when `text` opens otherwise."""
+    nineteen.", "Previously 15.", "Up from 12 at their first session.", "Which is actually down
+    from 13 a month ago." None when `text` opens otherwise."""
     stream = _tokens(text, 0, _clause_stop(text, 0, WINDOW))
     tokens = [token for _, token in zip(range(_EARLIER_GAP_TOKENS + 8), stream, strict=False)]
     first = 1 if tokens and tokens[0].text == "and" else 0
-    found = _said_earlier(tokens, first, frozenset()) or _it_was_then(tokens, first)
+    found = (
+        _said_earlier(tokens, first, frozenset())
+        or _it_was_then(tokens, first)
+        or _changed_from(tokens, first)
+    )
     if found is None:
         return None
     number, after = found
-    if after < len(tokens) and tokens[after].text not in _AFTER_EARLIER:
+    if (
+        after < len(tokens)
+        and tokens[after].text not in _AFTER_EARLIER
+        # "down from 13 a month ago"
+        and "ago" not in {t.text for t in tokens[after : after + _EARLIER_AFTER_TOKENS]}
+    ):
         return None
     return number
 
@@ -436,8 +460,13 @@ def _with_scale(tokens: list[_Token], value: Number, i: int) -> tuple[Number, st
         scale = _number_at(tokens, i + 2)
         if scale is not None:
             return value, scale[0].value, scale[1]
-    elif i + 1 < len(tokens) and tokens[i].text == "/":
+    elif i + 1 < len(tokens) and tokens[i].text in ("/", "slash"):
+        # Whisper writes a spoken "7/10" as "7 slash 10" or "7-slash 10"
         scale = _number_at(tokens, i + 1)
+        if scale is not None:
+            return value, scale[0].value, scale[1]
+    elif i + 2 < len(tokens) and tokens[i].text == "-" and tokens[i + 1].text == "slash":
+        scale = _number_at(tokens, i + 2)
         if scale is not None:
             return value, scale[0].value, scale[1]
     elif i < len(tokens) and tokens[i].text in ("percent", "%"):
@@ -616,7 +645,7 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
                 if scale is not None:
                     out_of, i = scale[0].value, scale[1]
     elif (
-        earlier := _said_earlier(tokens, j, joined_by - {",", "("} - _NOW)
+        earlier := _said_earlier(tokens, j, joined_by - {",", "(", "-"} - _NOW)
     ) is not None and not came_from:
         # "12 compared with 18 last month", "11, previously 15"
         previous, i = earlier

@@ -670,6 +670,8 @@ def _event(mention: str) -> Extractor:
 # sentence's first word (where any "self" is capitalised).
 _SELF = re.compile(
     r"(?i:\bself[- ]energy\b)"
+    # Whisper's lower case after a percentage: "she felt about 40% self"
+    r"|(?i:(?<=%\s)self\b|(?<=percent\s)self\b)(?![- ](?i:esteem|care|harm|injur))"
     r"|\bSelf\b(?![- ](?i:esteem|care|harm|injur|talk|worth|doubt|image|help))"
 )
 

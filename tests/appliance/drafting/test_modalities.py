@@ -1400,3 +1400,39 @@ def test_devaluation_is_a_defense() -> None:
 def test_values_said_as_what_matters_after_she_said_keep_only_the_values() -> None:
     text = "Asked about values, she said what matters most to her is community and her garden."
     assert _values("act", text)["values"] == ["community and her garden"]
+
+
+# As Whisper writes these from a natural voice (probe set D spoken by Piper, stop 29).
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Mood 5-slash 10, anxiety low.", "5"),
+        ("Mood 5 slash 10, initially detached.", "5"),
+    ],
+)
+def test_a_rating_with_its_slash_said_as_a_word_is_read(text: str, value: str) -> None:
+    (mood,) = _fields("integrative", text)["mood_rating"]
+    assert (mood.value, mood.out_of) == (value, "10")
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "previous"),
+    [
+        ("GAD-7-14-prev-16, some progress.", "14", "16"),
+        # A pause heard as a full stop before the earlier value.
+        ("Her GAD-7 was 16. up from 12 at their first session.", "16", "12"),
+        ("His GAD-7 was 9. which is actually down from 13 a month ago, so that's good.", "9", "13"),
+    ],
+)
+def test_an_earlier_score_heard_with_hyphens_or_after_a_stop_is_kept(
+    text: str, value: str, previous: str
+) -> None:
+    (found,) = _fields("integrative", text)["gad_7"]
+    assert (found.value, found.previous) == (value, previous)
+
+
+def test_self_energy_heard_in_lower_case_after_a_percentage_is_kept() -> None:
+    text = "She said she felt about 40% self, calmer, more like me."
+    (found,) = _fields("ifs", text)["self_energy"]
+    assert found.value == "40%"
+    assert "self_energy" not in _values("ifs", "Her 40% self-esteem score came up.")
