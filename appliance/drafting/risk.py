@@ -54,7 +54,8 @@ DEATH_WISH = re.compile(
 # on drinking" or "cutting class": the words after it that make it something else.
 _NOT_SELF_HARM_CUTTING = r"(?!\s++(?:down|back|out|off|ties|corners|costs|class(?:es)?|school)\b)"
 RISK_PATTERN = re.compile(
-    rf"\b(suicid\w*|self[- ]harm\w*|cutting{_NOT_SELF_HARM_CUTTING}|homicid\w*|"
+    rf"\b(suicid\w*|self[- ]harm\w*|self[- ]injur\w*|nssi\b|"
+    rf"cutting{_NOT_SELF_HARM_CUTTING}|homicid\w*|"
     # "kill herself", "hurt others": HARMING, below.
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm to others|"
     r"crisis line|988|lethal means|firearms?|plan or intent|ideation|c-?ssrs|[SH]\.I\.|\b[SH]-I\b|"

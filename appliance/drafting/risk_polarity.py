@@ -74,13 +74,15 @@ HARMING = (
 )
 _TOKEN = re.compile(
     rf"{HARMING}|"
-    r"self[- ]?harm\w*|c-?ssrs\b|[sh]\.i\.|\b[sh]-i\b|\([+-]\)|(?:w/o(?:ut)?|h/o|c/o|s/p)\b|w/"
+    r"self[- ]?harm\w*|self[- ]?injur\w*|c-?ssrs\b|[sh]\.i\.|\b[sh]-i\b|\([+-]\)"
+    r"|(?:w/o(?:ut)?|h/o|c/o|s/p)\b|w/"
     r"|[^\W_]+(?:['\u2019][^\W_]+)*|[-+/,;:.!?&=]",
     re.IGNORECASE,
 )
 _PUNCTUATION = frozenset("-+/,;:.!?&=")
 _IDEATION = re.compile(
-    rf"suicid\w*|homicid\w*|si|hi|s\.i\.|h\.i\.|s-i|h-i|ideation|self[- ]?harm\w*|{HARMING}"
+    r"suicid\w*|homicid\w*|si|hi|s\.i\.|h\.i\.|s-i|h-i|ideation|self[- ]?harm\w*"
+    rf"|self[- ]?injur\w*|nssi|{HARMING}"
 )
 _SCREEN = re.compile(r"c-?ssrs")
 # What joins the mentions of one list ("SI/HI", "SI, HI, or self-harm", "SI and HI"), and the

@@ -314,6 +314,21 @@ def test_spoken_shorthand_is_read_as_risk_with_its_polarity(
     assert reported_risk(heard) == reported
 
 
+@pytest.mark.parametrize(
+    ("said", "reported"),
+    [
+        ("No self-injurious behavior since the last session.", []),
+        ("Denies NSSI.", []),
+        ("NSSI urges 2/5 this week.", ["NSSI"]),
+        ("She reports self-injury twice this week.", ["self-injury"]),
+    ],
+)
+def test_self_injury_and_nssi_are_risk_with_their_polarity(said: str, reported: list[str]) -> None:
+    assert is_risk_sentence(_sentence(said))
+    assert not polarity_unclear(said)
+    assert reported_risk(said) == reported
+
+
 # Harm said as a verb, and whom it is aimed at: found by dictations written for the purpose
 # (not the evaluation sets), where a denial like the first was filed under Data and the draft
 # said risk was not addressed.
