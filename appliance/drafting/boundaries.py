@@ -292,6 +292,7 @@ class BoundaryModel:
                 or _introduces_speech(words, gap)
                 or _heads_a_field(words, gap)
                 or _opens_a_trailing_clause(words, gap)
+                or _chooses_its_cognition(words, gap)
                 # No piece starts with "and": the corpus's joins never start a sentence with
                 # it, so a cut there ("... after weighing the evidence, | and we practiced a
                 # balanced thought") was the model reading the words after it. On the
@@ -353,6 +354,26 @@ def _dependent_opening_end(words: Sequence[str]) -> int:
     # Without a comma or semicolon there is no opening clause to keep whole: a bare run-on
     # ("after 8 sets the SUD dropped to 2 she denies SI ...") is cut as the model says.
     return next((i for i, w in enumerate(words) if w.endswith((",", ";"))), -1)
+
+
+# "the positive cognition | he wants is ...": the label, then who chose what follows.
+_COGNITION_NOUNS = frozenset({"cognition", "cognitions", "belief", "beliefs", "pc", "nc"})
+_CHOOSERS = frozenset({"he", "she", "they", "we"})
+_CHOSE = frozenset(
+    {"wants", "wanted", "chose", "picked", "named", "identified", "settled", "selected", "would"}
+)
+
+
+def _chooses_its_cognition(words: Sequence[str], gap: int) -> bool:
+    """Whether the gap is between an EMDR cognition's label and who chose it ("and the
+    positive cognition | he wants is 'I did the best I could'"), with no mark between them."""
+    return (
+        gap + 2 < len(words)
+        and not words[gap].endswith((",", ";", "."))
+        and _word(words[gap]) in _COGNITION_NOUNS
+        and _word(words[gap + 1]) in _CHOOSERS
+        and _word(words[gap + 2]) in _CHOSE
+    )
 
 
 def _heads_a_field(words: Sequence[str], gap: int) -> bool:

@@ -195,6 +195,16 @@ def test_a_when_clause_that_and_follows_stays_with_the_sentence_before_it() -> N
     assert _opens_a_trailing_clause(words, gap)
 
 
+def test_a_cognitions_label_stays_with_who_chose_it() -> None:
+    # Cut there, the positive cognition field was empty and "he wants is ..." a statement of
+    # its own (a probe dictation's script, stop 29).
+    sentence = (
+        'The negative cognition is still "It\'s my fault," and the positive cognition he wants '
+        'is "I did the best I could."'
+    )
+    assert _pieces(sentence) == [sentence]
+
+
 def test_a_spoken_sentence_opening_with_when_is_still_the_models_to_cut() -> None:
     closed = "she had a hard week, when I asked about sleep, she said four hours"
     trailing = "she had a hard week, when she slept four hours a night"
