@@ -235,7 +235,7 @@ class Reading:
     earlier_session: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     text: str  # lower-cased
     start: int
