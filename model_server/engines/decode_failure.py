@@ -15,8 +15,7 @@ and a short run of words said again and again.
 from __future__ import annotations
 
 import re
-
-from faster_whisper.transcribe import get_compression_ratio
+import zlib
 
 # Whisper's own threshold (openai-whisper and faster-whisper both default to it).
 MAX_COMPRESSION_RATIO = 2.4
@@ -43,6 +42,14 @@ def repeats_in_a_loop(text: str) -> bool:
     return False
 
 
+def compression_ratio(text: str) -> float:
+    """Whisper's measure of repetition: the text's bytes over their zlib-compressed size (as
+    openai-whisper and faster-whisper compute it; written here because neither exports it as
+    API, and importing faster-whisper here would load it for the openai-whisper engine too)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data))
+
+
 def failed_decode(text: str) -> bool:
     """Whether `text`, Whisper's words for one stretch of audio, is a loop rather than speech."""
-    return repeats_in_a_loop(text) or get_compression_ratio(text) > MAX_COMPRESSION_RATIO
+    return repeats_in_a_loop(text) or compression_ratio(text) > MAX_COMPRESSION_RATIO

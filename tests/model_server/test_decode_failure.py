@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from model_server.engines.decode_failure import failed_decode, repeats_in_a_loop
+from model_server.engines.decode_failure import compression_ratio, failed_decode, repeats_in_a_loop
 
 LOOPED = (
     "followed with a present moment practice using the other sounds in the room, the air vent, "
@@ -39,3 +39,10 @@ def test_ordinary_dictation_is_no_failed_decode() -> None:
         "dropped to 2 after eight sets. Plan to continue desensitization next session."
     )
     assert not failed_decode(text)
+
+
+def test_the_compression_ratio_is_whispers() -> None:
+    from faster_whisper.transcribe import get_compression_ratio
+
+    for text in (LOOPED, "the client said that " * 20, "Plan to continue weekly."):
+        assert compression_ratio(text) == get_compression_ratio(text)
