@@ -155,16 +155,21 @@ def _earlier_aside_end(tokens: list[_Token], i: int) -> int | None:
         return None  # every aside opens with its comma: most readings end here
     for aside in _EARLIER_ASIDES:
         end = i + len(aside)
-        if tuple(t.text for t in tokens[i:end]) != aside:
-            continue
-        while end < len(tokens) and tokens[end].text in _HEDGES | {"actually"}:
-            end += 1
-        if (
-            end + 1 < len(tokens)
-            and tokens[end].text in _DIRECTION
-            and tokens[end + 1].text == "from"
-        ):
-            return end
+        if tuple(t.text for t in tokens[i:end]) == aside:
+            return _change_from(tokens, end)
+    return None
+
+
+# Said of how much a value changed, before its direction: "actually down from 13".
+_CHANGE_HEDGES = frozenset({"actually"}) | _HEDGES
+
+
+def _change_from(tokens: list[_Token], k: int) -> int | None:
+    """The index of the direction word of "(actually) down from" at tokens[k], or None."""
+    while k < len(tokens) and tokens[k].text in _CHANGE_HEDGES:
+        k += 1
+    if k + 1 < len(tokens) and tokens[k].text in _DIRECTION and tokens[k + 1].text == "from":
+        return k
     return None
 
 
@@ -402,11 +407,8 @@ def _changed_from(tokens: list[_Token], k: int) -> tuple[Number, int] | None:
     after it."""
     if tuple(t.text for t in tokens[k : k + 2]) in (("which", "is"), ("which", "was")):
         k += 2
-    while k < len(tokens) and tokens[k].text in _HEDGES | {"actually"}:
-        k += 1
-    if k + 1 < len(tokens) and tokens[k].text in _DIRECTION and tokens[k + 1].text == "from":
-        return _number_or_article(tokens, k + 2)
-    return None
+    direction = _change_from(tokens, k)
+    return None if direction is None else _number_or_article(tokens, direction + 2)
 
 
 def earlier_value_opening(text: str) -> Number | None:
@@ -460,13 +462,11 @@ def _with_scale(tokens: list[_Token], value: Number, i: int) -> tuple[Number, st
         scale = _number_at(tokens, i + 2)
         if scale is not None:
             return value, scale[0].value, scale[1]
-    elif i + 1 < len(tokens) and tokens[i].text in ("/", "slash"):
+    elif i + 1 < len(tokens) and (
+        tokens[i].text in ("/", "slash") or [t.text for t in tokens[i : i + 2]] == ["-", "slash"]
+    ):
         # Whisper writes a spoken "7/10" as "7 slash 10" or "7-slash 10"
-        scale = _number_at(tokens, i + 1)
-        if scale is not None:
-            return value, scale[0].value, scale[1]
-    elif i + 2 < len(tokens) and tokens[i].text == "-" and tokens[i + 1].text == "slash":
-        scale = _number_at(tokens, i + 2)
+        scale = _number_at(tokens, i + (2 if tokens[i].text == "-" else 1))
         if scale is not None:
             return value, scale[0].value, scale[1]
     elif i < len(tokens) and tokens[i].text in ("percent", "%"):
@@ -580,11 +580,11 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
                 (k for k in range(2, min(len(tokens), _WHEN_TOKENS + 2)) if tokens[k].text in _WAS),
                 None,
             )
-            said = {t.text for t in tokens[1:verb]} if verb is not None else {","}
-            if not all(w.isalpha() for w in said):
-                return None  # a comma or a number: not one clause of a few words
+            said = {t.text for t in tokens[1:verb]} if verb is not None else set()
+            if verb is None or not all(w.isalpha() for w in said):
+                return None  # no "was", or a comma or a number: not one clause of a few words
             role = START if said & _WHEN_STARTED else END if said & _WHEN_ENDED else None
-            i = verb if verb is not None else i
+            i = verb
         elif word not in _LINKS:
             if not _about_a_topic(tokens, i, topic_words):
                 return None
