@@ -139,6 +139,14 @@ def test_a_sentences_opening_words_are_features_of_their_own() -> None:
     assert opening_words("") == ""
 
 
+def test_fillers_before_a_sentences_first_word_are_not_its_opening() -> None:
+    assert opening_words("Okay so, um, Sofia today, this was phase three") == (
+        "open_sofia open_today"
+    )
+    assert opening_words("Uh, and I want to bring in defusion next time") == "open_i open_want"
+    assert opening_words("um uh") == ""
+
+
 def test_a_dictation_without_a_preamble_has_no_header_section() -> None:
     draft = build_draft("The client reported two nightmares this week.", "emdr", "birp")
     assert HEADER not in draft.sections
