@@ -36,6 +36,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from appliance.drafting.headings import opens_a_heading
 from appliance.drafting.placement import LabelledSentence, load_corpus
 from appliance.drafting.risk import is_risk_sentence
 from appliance.drafting.segment import Sentence
@@ -284,6 +285,11 @@ class BoundaryModel:
         # candidate's neighbours are found by bisection.
         cuts = [-1, len(matches) - 1]
         dependent_end = _dependent_opening_end(words)
+        # A section named aloud inside a run-on (", objective, he was on time") starts a
+        # statement, whatever the model reads in the words around it.
+        chances = [
+            1.0 if opens_a_heading(words, gap) else chance for gap, chance in enumerate(chances)
+        ]
         for gap in sorted(range(len(chances)), key=lambda g: (-chances[g], g)):
             if chances[gap] < threshold:
                 break

@@ -22,6 +22,7 @@ from appliance.drafting.boundaries import spoken_statements
 from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
+from appliance.drafting.headings import spoken_heading
 from appliance.drafting.modalities import FieldValue, extract_fields
 from appliance.drafting.placement import HEADER, section_probabilities, shared_classifier
 from appliance.drafting.placement import RISK as RISK_CONCEPT
@@ -211,12 +212,16 @@ def _route(
     classifier: SectionClassifier | None,
     learned: Mapping[str, float],
     sureness: float = 1.0,
+    heading: str | None = None,
+    likeliest_home: str | None = None,
 ) -> tuple[str, str]:
     """(section key, what decided it: "cue", "classifier", "model" or "default").
 
     `learned`: the concept classifier's section probabilities for the sentence ({} when it has
     none: a custom section set that names no concept, or a sentence without a word), and how
-    sure it is of the sentence's single likeliest concept."""
+    sure it is of the sentence's single likeliest concept (`sureness`), whose section is
+    `likeliest_home` (None where the format has none for it). `heading`: the section the
+    clinician last named aloud (appliance.drafting.headings), if any."""
     ranked = sorted(learned, key=lambda key: learned[key], reverse=True)
     confident = bool(ranked) and learned[ranked[0]] >= CLASSIFIER_OVER_CUES
     # Sure of the section and of the concept: no cue could overrule it, so none is looked for
@@ -227,6 +232,10 @@ def _route(
     best = max(scores.values())
     leaders = [key for key, score in scores.items() if score == best]
     cue_choice = leaders[0] if best > 0 and len(leaders) == 1 else None
+    # Under a heading the clinician said ("Assessment, ..."), a sentence that neither the
+    # classifier is sure of nor a cue points elsewhere stays where the clinician put it.
+    if heading is not None and cue_choice is None:
+        return heading, "cue"
     if confident and cue_choice is None:
         return ranked[0], "classifier"
     if cue_choice is not None:
@@ -234,8 +243,19 @@ def _route(
     # The bundled model is not asked to break the classifier's close calls: on make eval's
     # development set its picks there were right 4 times in 6 and the drafts without it placed
     # as many sentences or more in every format. It is asked where nothing else has a view.
+    # Unsure, the classifier's likeliest concept decides, not the section whose concepts add up
+    # to most: a broad section (DAP's Data, GIRP's Response) collects the small chances of every
+    # concept it holds, and would take "I want to bring in self-as-context next time" (plan
+    # 0.38, but data 0.43 from report, observation and response together). On probe
+    # dictations written for this (docs/drafting.md), 5 more sentences right from the scripts;
+    # the development set did not move.
     if ranked:
-        return ranked[0], "classifier" if learned[ranked[0]] >= UNSURE else "default"
+        chosen = (
+            likeliest_home
+            if likeliest_home is not None and likeliest_home in learned
+            else ranked[0]
+        )
+        return chosen, "classifier" if learned[chosen] >= UNSURE else "default"
     if classifier is not None:
         choices = [
             (s.key, s.guidance) for s in note_format.sections if best == 0 or s.key in leaders
@@ -376,6 +396,7 @@ def build_draft(
         sections = {HEADER: []} | sections
     previous: Sentence | None = None  # the sentence filed last, to join pieces of one sentence
     previous_key: str | None = None
+    heading: str | None = None  # the section the clinician last named, up to the next one
     for number, (sentence, concept) in enumerate(
         zip(sentences, learned_concepts, strict=True), start=1
     ):
@@ -386,10 +407,24 @@ def build_draft(
             key, how = RISK, "classifier"
         elif number <= preamble and header is not None:
             key, how = header, "classifier"
+        elif (named := spoken_heading(sentence.text, form)) is not None:
+            # The clinician named the section ("Okay, plan: ..."): its own sentence goes there
+            # whatever else it says, and the ones after it lean there (_route).
+            key, how = named, "cue"
+            heading = named
         else:
             learned = section_probabilities(concept, homes) if homes else {}
             sureness = max(concept.values(), default=0.0)
-            key, how = _route(form, sentence, classifier, learned, sureness)
+            likeliest = max(concept, key=concept.__getitem__) if concept else None
+            key, how = _route(
+                form,
+                sentence,
+                classifier,
+                learned,
+                sureness,
+                heading,
+                homes.get(likeliest) if likeliest is not None else None,
+            )
         statement = _file(sections[key], f"s{number}", how, sentence, previous, transcript)
         previous, previous_key = sentence, key
         if how == "default":

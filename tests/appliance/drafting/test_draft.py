@@ -284,3 +284,18 @@ def test_fields_are_read_from_the_sentence_as_filed_not_from_its_pieces(
         "Thursday night, and the links were an argument with her boss, the thought that nobody "
         "respects her, anger, and skipping dinner"
     )
+
+
+class LeansToPlan:
+    """A concept classifier unsure of everything, its likeliest concept the plan, but with
+    DAP's Data holding more of the chances between its concepts."""
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        spread = {"plan": 0.38, "report": 0.2, "observation": 0.15, "response": 0.15}
+        return [spread | {"assessment": 0.12} for _ in texts]
+
+
+def test_an_unsure_sentence_goes_to_its_likeliest_concepts_section_not_the_broadest() -> None:
+    draft = build_draft("The weather was grey.", "integrative", "dap", concepts=LeansToPlan())
+    assert [s.text for s in draft.sections["plan"]] == ["The weather was grey."]
+    assert draft.sections["data"] == []
