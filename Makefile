@@ -88,6 +88,7 @@ eval:
 	@VENV=$(VENV) EXTRAS=dev WITH_EVAL_TOOLS=1 scripts/bootstrap.sh
 	$(BIN)/python -m eval.run $(EVAL_ARGS)
 	$(BIN)/python -m eval.run --set heldout --variants none --no-streamed $(EVAL_HELDOUT_ARGS)
+	$(BIN)/python -m eval.probes
 
 # site.yml on a bare Debian 12 tree (debootstrap, cached in /var/cache/appliance-ci) for the
 # inventories, checked in the tree with the real tools; needs root. .ci/run runs it after make test.
