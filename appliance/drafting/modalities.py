@@ -124,7 +124,7 @@ def _value(
 ) -> FieldValue:
     """A value read from sentence.text[start:end], with its span in the transcript."""
     return FieldValue(
-        value,
+        " ".join(value.split()),  # a filler blanked inside it leaves its spaces
         sentence.index,
         sentence.start + start,
         sentence.start + end,
@@ -1175,8 +1175,26 @@ FIELDS: dict[str, dict[str, Extractor]] = {
 }
 
 
+# Said while thinking, between a field's words and its value: "SUD was, um, nine", "anxiety,
+# uh, seven out of ten", "Positive cognition, let me see, I did everything I could". "um" and
+# "uh" are never a value's words; "let me see" and "you know" only between commas. ("I mean"
+# corrects a value, measures._corrected, so it stays; "er" is also the ER.)
+_FILLER = re.compile(
+    r"(?:,\s*+)?\b(?:u+m+|u+h+|erm)\b(?:\s*+,)?(?=\s|$)|,\s*+(?:let\s++me\s++see|you\s++know),",
+    re.IGNORECASE,
+)
+
+
+def without_fillers(sentence: Sentence) -> Sentence:
+    """The sentence with its fillers blanked, character for character, so that every offset
+    (each value's span in the transcript) is the same as in what was said."""
+    blanked = _FILLER.sub(lambda m: " " * len(m.group()), sentence.text)
+    return sentence if blanked == sentence.text else replace(sentence, text=blanked)
+
+
 def extract_fields(modality: str, sentences: list[Sentence]) -> dict[str, list[FieldValue]]:
     memo = _READINGS_OF_THIS_CALL.set({})
+    sentences = [without_fillers(s) for s in sentences]
     try:
         return {name: extract(sentences) for name, extract in FIELDS[modality].items()}
     finally:

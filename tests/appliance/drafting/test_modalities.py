@@ -1436,3 +1436,30 @@ def test_self_energy_heard_in_lower_case_after_a_percentage_is_kept() -> None:
     (found,) = _fields("ifs", text)["self_energy"]
     assert found.value == "40%"
     assert "self_energy" not in _values("ifs", "Her 40% self-esteem score came up.")
+
+
+def test_a_value_said_after_a_filler_is_read_and_cited_without_it() -> None:
+    text = (
+        "The negative cognition she came up with was, uh, I should have known. Positive "
+        "cognition, let me see, I did everything I could. SUD was, um, nine, she didn't "
+        "hesitate. Mood she put at four out of ten, and anxiety, um, seven out of ten."
+    )
+    fields = _fields("emdr", text)
+    said = {name: [_said(text, v) for v in values] for name, values in fields.items() if values}
+    assert said == {
+        "negative_cognition": ["I should have known"],
+        "positive_cognition": ["I did everything I could"],
+        "sud_start": ["nine"],
+        "mood_rating": ["four"],
+        "anxiety_rating": ["seven"],
+    }
+
+
+def test_a_filler_inside_a_free_text_value_is_left_out_of_it_and_the_er_is_no_filler() -> None:
+    values = _values(
+        "cbt",
+        "Homework is one twenty-minute money talk, uh, with a timer.",
+    )
+    assert values["homework"] == ["one twenty-minute money talk with a timer"]
+    emdr = _values("emdr", "The target memory is the night in the ER when the doctor told her.")
+    assert emdr["target"] == ["the night in the ER when the doctor told her"]
