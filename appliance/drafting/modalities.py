@@ -263,7 +263,9 @@ def _terms(
 _NOT_DONE_AFTER = re.compile(
     r"(?:(?!\b(?:and|but|while|although|whereas|which|who)\b)[^.;!?]){0,120}?"
     r"\b(?:(?:was|were)(?:\s++not|n't)\s++(?:done|completed|attempted|started|begun|finished"
-    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped)\b",
+    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped"
+    # Clipped: "Opposite action not tried.", "TIPP not used this week."
+    r"|(?<!\w)not\s++(?:yet\s++)?(?:tried|attempted|used|practi[cs]ed|done|started))\b",
     re.IGNORECASE,
 )
 
@@ -915,7 +917,8 @@ def _transference(label: str) -> Callable[[Sentence], Iterable[FieldValue]]:
         # "too" may come before the link.
         label + r"\b(?:\s++(?:pattern|reaction|feeling|dynamic|theme)s?\b)?"
         r"(?:\s++(?:as\s++well|too|also)\b)?(?:\s*+[:,])?\s*+"
-        r"(?:(?:since|in which|where|as|that|was|is|of|with|towards?|emerged|appeared)\b\s*+)?",
+        r"(?:(?:(?:seems|seemed|appears|appeared)\s++to\s++be|since|in which|where|as|that|was"
+        r"|is|of|with|towards?|emerged|appeared)\b\s*+)?",
         fallback=True,
     )
 
@@ -1002,7 +1005,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             _described(
                 r"\bdiary cards?\b[^.;:]{0,100}?,\s*+(?:and\s++)?(?:the\s++)?targets?"
                 # "..., and the targets she's been tracking are ..."
-                r"(?:\s++(?:she's|he's|they've|she|he|they)\s++(?:been\s++)?(?:tracking|tracks"
+                r"(?:\s++(?:she's|he's|they've|she|he|they)\s++(?:has\s++|have\s++)?(?:been\s++)?"
+                r"(?:tracking|tracks"
                 r"|tracked))?(?:\s++(?:this|last|for\s++the"
                 r"|over\s++the(?:\s++past)?)\s++week)?(?:\s++(?:were|we're|was|are|is|included"
                 r"|includes?|tracked)\b|\s*+:)\s*+"

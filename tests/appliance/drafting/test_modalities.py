@@ -1463,3 +1463,38 @@ def test_a_filler_inside_a_free_text_value_is_left_out_of_it_and_the_er_is_no_fi
     assert values["homework"] == ["one twenty-minute money talk with a timer"]
     emdr = _values("emdr", "The target memory is the night in the ER when the doctor told her.")
     assert emdr["target"] == ["the night in the ER when the doctor told her"]
+
+
+def test_a_clipped_not_tried_after_a_skill_records_it_as_not_done() -> None:
+    assert _values("dbt", "Opposite action not tried. Used TIPP Thursday night.") == {
+        "skills_used": ["TIPP", "opposite action (not done)"]
+    }
+    # Another clause's "not used" leaves the skill before it done.
+    assert _values("dbt", "Used TIPP, and the diary card was not used.")["skills_used"] == ["TIPP"]
+
+
+def test_a_phq_said_without_its_nine_is_the_phq_9_but_not_the_phq_2_or_15() -> None:
+    assert _values("dbt", "Mood 4 out of 10, PHQ 13.")["phq_9"] == ["13"]
+    assert "phq_9" not in _values("cbt", "PHQ-2 was 3, PHQ-15 was 9, PHQ-A 8.")
+
+
+def test_diary_card_targets_she_has_been_tracking_are_read() -> None:
+    values = _values(
+        "dbt",
+        "We went through her diary card first, and the targets she has been tracking are "
+        "arguments with her mother, skipped meals, and short nights.",
+    )
+    assert values["diary_card_targets"] == [
+        "arguments with her mother, skipped meals, and short nights"
+    ]
+
+
+def test_a_transference_that_seems_to_be_something_is_that_thing() -> None:
+    values = _values(
+        "psychodynamic",
+        "The transference seems to be an expectation that I, like her parents, will prefer "
+        "someone else.",
+    )
+    assert values["transference"] == [
+        "an expectation that I, like her parents, will prefer someone else"
+    ]
