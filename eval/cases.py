@@ -69,26 +69,30 @@ class Case:
         return self.script_path.read_text(encoding="utf-8")
 
 
+def case_from(item: Mapping[str, Any], folder: Path) -> Case:
+    """One case of a cases.json in `folder`. A probe set's case (eval.probes) has no audio and
+    no facts: its audio path is the script's own (never opened) and its facts empty; the
+    evaluation sets' cases are checked for every key by eval.validate."""
+    return Case(
+        id=item["id"],
+        modality=item["modality"],
+        note_format=item["note_format"],
+        script_path=folder / item["script"],
+        audio_path=folder / item.get("audio", item["script"]),
+        duration_seconds=float(item.get("duration_seconds", 0.0)),
+        risk_addressed=bool(item["risk_addressed"]),
+        facts=tuple(item.get("facts", ())),
+        must_not_appear=tuple(item.get("must_not_appear", ())),
+        expected=tuple(
+            ExpectedSentence(e["sentence"], e["section"]) for e in item["expected_sections"]
+        ),
+        expected_fields={
+            str(name): tuple(expected_value(v) for v in values)
+            for name, values in item.get("expected_fields", {}).items()
+        },
+    )
+
+
 def load_cases(path: Path = CASES_FILE) -> list[Case]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        Case(
-            id=item["id"],
-            modality=item["modality"],
-            note_format=item["note_format"],
-            script_path=path.parent / item["script"],
-            audio_path=path.parent / item["audio"],
-            duration_seconds=float(item["duration_seconds"]),
-            risk_addressed=bool(item["risk_addressed"]),
-            facts=tuple(item["facts"]),
-            must_not_appear=tuple(item["must_not_appear"]),
-            expected=tuple(
-                ExpectedSentence(e["sentence"], e["section"]) for e in item["expected_sections"]
-            ),
-            expected_fields={
-                str(name): tuple(expected_value(v) for v in values)
-                for name, values in item.get("expected_fields", {}).items()
-            },
-        )
-        for item in data["cases"]
-    ]
+    return [case_from(item, path.parent) for item in data["cases"]]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from appliance.drafting import pipeline
 from appliance.drafting.vocabulary import speech_vocabulary
-from eval.cases import Case, ExpectedSentence, expected_value
+from eval.cases import Case, case_from
 from eval.report import table
 from eval.run import hint_terms
 from eval.score import DraftScore, score_draft
@@ -31,27 +31,7 @@ PROBES_DIR = Path(__file__).resolve().parent / "probes"
 def load_probe_cases(path: Path) -> list[Case]:
     """A probe set's cases: eval.cases.Case without audio or facts (the scripts are all)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        Case(
-            id=item["id"],
-            modality=item["modality"],
-            note_format=item["note_format"],
-            script_path=path.parent / item["script"],
-            audio_path=path.parent / item["script"],  # no audio: never opened
-            duration_seconds=0.0,
-            risk_addressed=bool(item["risk_addressed"]),
-            facts=(),
-            must_not_appear=(),
-            expected=tuple(
-                ExpectedSentence(e["sentence"], e["section"]) for e in item["expected_sections"]
-            ),
-            expected_fields={
-                str(name): tuple(expected_value(v) for v in values)
-                for name, values in item["expected_fields"].items()
-            },
-        )
-        for item in data["cases"]
-    ]
+    return [case_from(item, path.parent) for item in data["cases"]]
 
 
 def probe_sets(folder: Path = PROBES_DIR) -> dict[str, Path]:
