@@ -75,20 +75,27 @@ _TREATMENT_OBJECTIVE = re.compile(
 )
 
 
+# EMDR's third phase is called assessment too: "Assessment: target is the car crash, NC 'I'm
+# going to die', SUD 8" sets up the target in session, it does not assess the client.
+_ASSESSMENT = re.compile(rf"^{_LEAD_IN}assessment\b", re.IGNORECASE)
+_EMDR_PHASE_WORDS = re.compile(
+    r"\b(?:target|cognitions?|nc|pc|suds?|voc|image|memory|desensiti[sz]ation|installation"
+    r"|body\s++scan|phase)\b",
+    re.IGNORECASE,
+)
+
+
 def spoken_heading(text: str, form: NoteFormat) -> str | None:
     """The key of the note's section that `text` opens with the name of, or None."""
     stripped = text.strip()
     if _TREATMENT_OBJECTIVE.match(stripped):
         return None
+    if _ASSESSMENT.match(stripped) and _EMDR_PHASE_WORDS.search(stripped):
+        return None
     for pattern, key in _heading_patterns(form):
         if pattern.match(stripped):
             return key
     return None
-
-
-def headings(texts: Sequence[str], form: NoteFormat) -> list[str | None]:
-    """Each sentence's own heading, in order (None where it names no section)."""
-    return [spoken_heading(text, form) for text in texts]
 
 
 # The built-in formats' section titles as one word each, for cutting a run-on where one is said

@@ -56,6 +56,9 @@ def test_a_section_named_at_a_sentences_start_is_its_heading(
         ("Objective: client will identify two automatic thoughts a day.", "soap"),
         ("Objective: complete the diary card at least six days a week.", "soap"),
         ("The plan, as before, is weekly sessions.", "soap"),
+        # EMDR's assessment phase sets up the target; it is not the clinician's assessment.
+        ("Assessment: target is the car crash, NC 'I'm going to die', SUD 8.", "soap"),
+        ("Assessment, then desensitization with eye movements.", "dap"),
     ],
 )
 def test_a_title_that_is_not_a_heading_names_no_section(text: str, note_format: str) -> None:
