@@ -55,18 +55,18 @@ CORPUS = "placement_corpus.json"
 _WORD_PATTERN = r"(?u)[\w/+-]+"
 
 
-_OPENING_WORDS = 2
+_OPENING_WORDS = 2  # how many of a sentence's first words are its opening
 # Said before a spoken sentence's first word without saying what the sentence does ("Okay so,
-# um, Sofia today, this was ..."): skipped, so that the opening is the sentence's own.
-_FILLERS = frozenset(
-    ("um", "uh", "erm", "er", "okay", "ok", "so", "and", "alright", "well", "anyway")
-)  # how many of a sentence's first words are its opening
+# um, Sofia today, this was ..."): skipped, so that the opening is the sentence's own. Not "er",
+# which is also the ER.
+_FILLERS = frozenset(("um", "uh", "erm", "okay", "ok", "so", "and", "alright", "well", "anyway"))
 
 
 def opening_words(text: str) -> str:
     """The sentence's first two words, lower-cased and marked as opening ones, so that they are
     features apart from the same words elsewhere in it: "Continue weekly" -> "open_continue
-    open_weekly"."""
+    open_weekly". Fillers before them are skipped: "Okay so, um, Sofia today" -> "open_sofia
+    open_today"."""
     found = re.findall(_WORD_PATTERN, text.lower())
     skip = 0
     while skip < len(found) and found[skip] in _FILLERS:

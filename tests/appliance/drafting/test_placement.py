@@ -145,6 +145,7 @@ def test_fillers_before_a_sentences_first_word_are_not_its_opening() -> None:
     )
     assert opening_words("Uh, and I want to bring in defusion next time") == "open_i open_want"
     assert opening_words("um uh") == ""
+    assert opening_words("ER visit on Tuesday night") == "open_er open_visit"
 
 
 def test_a_dictation_without_a_preamble_has_no_header_section() -> None:
