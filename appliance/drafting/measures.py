@@ -737,8 +737,11 @@ def role_before(text: str, at: int) -> str | None:
 # The measures every modality records. Each name is how the field is keyed; the pattern finds
 # the measure's mention ("PHQ-9", "PHQ 9", "phq nine"; "SUDs"; "validity of cognition").
 MEASURES: dict[str, re.Pattern[str]] = {
-    # "PHQ 13": the nine-item form said without its number, but not the PHQ-2, -15 or -A.
-    "phq_9": re.compile(r"\bphq(?:[- ]?(?:9|nine)\b|\b(?![- ]?(?:2|15|a)\b))", re.IGNORECASE),
+    # "PHQ 13": the nine-item form said without its number, but not another form ("PHQ-8",
+    # "PHQ-A", "PHQ 2"): a bare "PHQ 8" could be either, so it is read as neither.
+    "phq_9": re.compile(
+        r"\bphq(?:[- ]?(?:9|nine)\b|\b(?!-)(?!\s*+(?:2|4|8|15|a)\b))", re.IGNORECASE
+    ),
     "gad_7": re.compile(r"\bgad[- ]?(?:7|seven)\b", re.IGNORECASE),
     "pcl_5": re.compile(r"\bpcl[- ]?(?:5|five)\b", re.IGNORECASE),
     "sud": re.compile(

@@ -263,9 +263,14 @@ def _terms(
 _NOT_DONE_AFTER = re.compile(
     r"(?:(?!\b(?:and|but|while|although|whereas|which|who)\b)[^.;!?]){0,120}?"
     r"\b(?:(?:was|were)(?:\s++not|n't)\s++(?:done|completed|attempted|started|begun|finished"
-    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped"
-    # Clipped: "Opposite action not tried.", "TIPP not used this week."
-    r"|(?<!\w)not\s++(?:yet\s++)?(?:tried|attempted|used|practi[cs]ed|done|started))\b",
+    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped)\b",
+    re.IGNORECASE,
+)
+# Clipped, straight after the term: "Opposite action not tried.", "TIPP not used this week". No
+# mark may come between: in "Used TIPP, opposite action not tried" the TIPP was used.
+_NOT_TRIED_RIGHT_AFTER = re.compile(
+    r"\s++(?:[a-z]++\s++){0,2}?not\s++(?:yet\s++)?(?:tried|attempted|used|practi[cs]ed|done"
+    r"|started)\b",
     re.IGNORECASE,
 )
 
@@ -282,7 +287,9 @@ def _term_in(
             said = None if negator is None else _NEGATOR.match(text, negator)
             if said is not None and _TERM_NEGATED_GAP.fullmatch(text, said.end(), match.start()):
                 return _not_done(sentence, term, said.start(), match.end())
-            skipped = _NOT_DONE_AFTER.match(text, match.end())
+            skipped = _NOT_DONE_AFTER.match(text, match.end()) or _NOT_TRIED_RIGHT_AFTER.match(
+                text, match.end()
+            )
             if skipped is not None:
                 return _not_done(sentence, term, match.start(), skipped.end())
             return _value(sentence, term, match.start(), match.end())

@@ -1469,13 +1469,18 @@ def test_a_clipped_not_tried_after_a_skill_records_it_as_not_done() -> None:
     assert _values("dbt", "Opposite action not tried. Used TIPP Thursday night.") == {
         "skills_used": ["TIPP", "opposite action (not done)"]
     }
-    # Another clause's "not used" leaves the skill before it done.
+    # Another clause's "not used" or "not tried" leaves the skill before it done.
     assert _values("dbt", "Used TIPP, and the diary card was not used.")["skills_used"] == ["TIPP"]
+    assert _values("dbt", "Used TIPP, opposite action not tried.")["skills_used"] == [
+        "TIPP",
+        "opposite action (not done)",
+    ]
 
 
 def test_a_phq_said_without_its_nine_is_the_phq_9_but_not_the_phq_2_or_15() -> None:
     assert _values("dbt", "Mood 4 out of 10, PHQ 13.")["phq_9"] == ["13"]
-    assert "phq_9" not in _values("cbt", "PHQ-2 was 3, PHQ-15 was 9, PHQ-A 8.")
+    assert "phq_9" not in _values("cbt", "PHQ-2 was 3, PHQ-15 was 9, PHQ-A 8, PHQ-8 was 12.")
+    assert _values("cbt", "PHQ was 14 today.")["phq_9"] == ["14"]
 
 
 def test_diary_card_targets_she_has_been_tracking_are_read() -> None:
