@@ -12,7 +12,6 @@ draft got wrong.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,18 +19,12 @@ from pathlib import Path
 
 from appliance.drafting import pipeline
 from appliance.drafting.vocabulary import speech_vocabulary
-from eval.cases import Case, case_from
+from eval.cases import Case, load_cases
 from eval.report import table
 from eval.run import hint_terms
 from eval.score import DraftScore, score_draft
 
 PROBES_DIR = Path(__file__).resolve().parent / "probes"
-
-
-def load_probe_cases(path: Path) -> list[Case]:
-    """A probe set's cases: eval.cases.Case without audio or facts (the scripts are all)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [case_from(item, path.parent) for item in data["cases"]]
 
 
 def probe_sets(folder: Path = PROBES_DIR) -> dict[str, Path]:
@@ -103,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     rows, wrong = [], []
     for name, path in sets.items():
-        scored = score_set(load_probe_cases(path))
+        scored = score_set(load_cases(path))
         rows.append(_row(name, scored))
         wrong.extend(misses(scored))
     print("# Probe sets (tuned on; scripts, classifier and cues, no model)\n")

@@ -414,8 +414,8 @@ def build_draft(
             heading = named
         else:
             learned = section_probabilities(concept, homes) if homes else {}
-            sureness = max(concept.values(), default=0.0)
             likeliest = max(concept, key=concept.__getitem__) if concept else None
+            sureness = concept[likeliest] if likeliest is not None else 0.0
             key, how = _route(
                 form,
                 sentence,

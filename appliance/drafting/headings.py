@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from appliance.drafting.formats import NoteFormat
+from appliance.drafting.formats import FORMATS, NoteFormat
 
 # Said before a heading without changing it: "Okay, plan:", "And for the assessment,", "Moving
 # on to the response.", "Um, objective."
@@ -98,23 +98,13 @@ def spoken_heading(text: str, form: NoteFormat) -> str | None:
     return None
 
 
-# The built-in formats' section titles as one word each, for cutting a run-on where one is said
-# (appliance.drafting.boundaries, which reads a dictation before its format is applied).
+# The built-in formats' section titles as they may be said, for cutting a run-on where one is
+# said (appliance.drafting.boundaries, which reads a dictation before its format is applied).
 _TITLE_WORDS = frozenset(
-    {
-        "subjective",
-        "objective",
-        "assessment",
-        "plan",
-        "data",
-        "behavior",
-        "behaviour",
-        "intervention",
-        "interventions",
-        "response",
-        "goal",
-        "goals",
-    }
+    form
+    for note_format in FORMATS.values()
+    for section in note_format.sections
+    for form in _title_forms(section.title)
 )
 _HEADING_LEADS = frozenset({"okay", "ok", "so", "now", "um", "uh", "then", "next"})
 _HEADING_PREPOSITIONS = frozenset({"for", "on", "under"})

@@ -12,8 +12,8 @@ import pytest
 from appliance.drafting.modalities import FIELDS
 from appliance.drafting.segment import split_sentences
 from appliance.records.dictations import MODALITIES, NOTE_FORMATS
-from eval.cases import Case
-from eval.probes import load_probe_cases, main, misses, probe_sets, score_set
+from eval.cases import Case, load_cases
+from eval.probes import main, misses, probe_sets, score_set
 
 SECTIONS = {
     "soap": {"subjective", "objective", "assessment", "plan"},
@@ -22,7 +22,7 @@ SECTIONS = {
     "girp": {"goals", "intervention", "response", "plan"},
 }
 SETS = probe_sets()
-CASES = [(name, case) for name, path in SETS.items() for case in load_probe_cases(path)]
+CASES = [(name, case) for name, path in SETS.items() for case in load_cases(path)]
 
 
 def test_there_is_a_probe_set() -> None:
@@ -59,7 +59,7 @@ def test_a_probe_draft_is_scored_and_its_misses_listed(tmp_path: Path) -> None:
     first["expected_sections"][0]["section"] = "plan-that-is-not"
     (folder / "cases.json").write_text(json.dumps({"cases": [first]}))
     (folder / first["script"]).write_text(case.script)
-    wrong = misses(score_set(load_probe_cases(folder / "cases.json")))
+    wrong = misses(score_set(load_cases(folder / "cases.json")))
     assert any(first["expected_sections"][0]["sentence"] in line for line in wrong)
 
 
