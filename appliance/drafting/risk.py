@@ -19,7 +19,8 @@ from appliance.drafting.segment import Sentence
 # ("wished you were dead or wished you could go to sleep and not wake up"): a wish to be dead,
 # to die, not to wake up, to be better off dead, and the ways clinicians write down what
 # clients said of it (others "better off without me", "no reason to live", "life isn't worth
-# living", "doesn't want to be here anymore", "wouldn't mind if she didn't wake up"). Some
+# living", "doesn't want to be here anymore", "wouldn't mind if she didn't wake up", "it would
+# be easier not to wake up", "it wouldn't matter if I just disappeared"). Some
 # near misses are left out on purpose: "better off without him" alone is said of a partner
 # left behind, so the third person counts only after those who would be better off ("her
 # family would be better off without her"); "doesn't want to live with her mother" and
@@ -47,7 +48,16 @@ DEATH_WISH = re.compile(
     r"|(?:tired|sick) of (?:living|being alive)\b"
     r"|(?:don't|doesn't|didn't|do not|does not|did not) want to (?:be alive|exist"
     r"|live(?!\s+\w)|live any ?more|be here any ?more|be around any ?more)\b"
-    r"|thoughts? (?:of|about) (?:being dead|not being (?:here|around|alive))\b)",
+    r"|thoughts? (?:of|about) (?:being dead|not being (?:here|around|alive))\b"
+    # "it would be easier not to wake up", "easier if I just didn't wake up"
+    # ("easier not to wake up so early" is about mornings)
+    r"|easier (?:not to (?:wake up|be (?:here|around|alive))|if "
+    rf"{_PERSON}\b{_GAP}(?:didn't|did not|never|wasn't|weren't|was not|were not) "
+    r"(?:wake up|here|around|alive))\b(?!\s+(?:so|too|early|earlier|at|before|until|in)\b)"
+    # "it wouldn't matter if she just disappeared" (not "disappeared from the group chat")
+    rf"|(?:wouldn't|would not|doesn't|does not) matter if {_PERSON}\b{_GAP}"
+    r"(?:disappeared|died|was dead|were dead|was gone|were gone|wasn't here|weren't here)"
+    r"(?!\s+(?:from|for)\b))",
     re.IGNORECASE,
 )
 # "Cutting" is self-harm, but not "cutting down on crisis calls" (a DBT goal), "cutting back

@@ -211,6 +211,10 @@ def test_shorthand_words_that_speech_also_has_do_not_hide_a_misheard_denial(hear
         "She wishes she had never been born.",
         "He has thoughts of not being around.",
         "She said the kids would be better off if she were gone.",
+        "She had some thoughts like, it would be easier not to wake up, on Wednesday night.",
+        "He said it would be easier if he just didn't wake up.",
+        "She's had thoughts this week that it wouldn't matter if she just disappeared.",
+        "He said it wouldn't matter if he died.",
     ],
 )
 def test_a_wish_to_be_dead_lands_in_risk_and_is_flagged_for_review(said: str) -> None:
@@ -250,6 +254,9 @@ def test_a_denied_wish_to_be_dead_addresses_risk_without_a_report(said: str) -> 
         "She said the argument isn't worth it.",
         "She said life is worth living again.",
         "She didn't want to wake up early.",
+        "She said it would be easier not to wake up so early for work.",
+        "It wouldn't matter if he disappeared from the group chat for a week.",
+        "Mornings are easier if she doesn't wake up to her alarm twice.",
         # "Cutting" that is not self-harm: a DBT goal, a habit, school.
         "Her goals remain cutting down on crisis calls and building a life worth living.",
         "He has been cutting back on drinking since the new year.",
