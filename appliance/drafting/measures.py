@@ -86,6 +86,7 @@ _LINKS = frozenset(
         "remained",
         "stayed",
         "stood",
+        "peaked",  # "her SUD peaked at seventy"
         "equals",  # Whisper's word for "=" ("GAD-7 equals 16")
         "went",
         "came",
@@ -178,13 +179,15 @@ _DIRECTION = frozenset(
 )
 # After the value: "rated the SUD at 1 afterward", "VOC of 6 at the end".
 _AFTER_END = re.compile(
-    r"\s*+(?:afterwards?|after|at (?:the )?end|by (?:the )?end|post)\b", re.IGNORECASE
+    r"\s*+(?:afterwards?|after|(?:at|by) (?:the )?(?:end|close)|(?:at|by) session (?:end|close)"
+    r"|post)\b",
+    re.IGNORECASE,
 )
 # The second of "a 3 at the start and a 5 when we checked it at the end": its end marker may
 # come a few words later, since the first value's start marker already says there are two.
 _AFTER_END_SOON = re.compile(
     r"(?:\s*+(?:/\s*+|out\s++of\s++)\w++)?(?:\s++(?!and\b|but\b)[\w']++){0,5}?\s*+"
-    r"(?:at (?:the )?end|by (?:the )?end|after(?:wards?)?|at check-?out|going out|on the way out"
+    r"(?:(?:at|by) (?:the )?(?:end|close)|after(?:wards?)?|at check-?out|going out|on the way out"
     r"|leaving)\b",
     re.IGNORECASE,
 )

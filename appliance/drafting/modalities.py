@@ -692,6 +692,16 @@ _SELF_ASIDE = re.compile(
 )
 
 
+# "When I checked for Self-energy she said she felt about sixty percent": the client's own
+# estimate, said of herself just after the word.
+_SELF_ESTIMATED = re.compile(
+    r"\s*+,?\s*+(?:she|he|they|the client)\s++(?:said|reported|estimated|rated it)"
+    r"(?:\s++(?:she|he|they|it)\s++(?:felt|was|were|had|is|feels))?"
+    r"(?=\s++(?:at\s++|about\s++|around\s++|maybe\s++|roughly\s++)*+[\w%]++\s*+(?:%|percent))",
+    re.IGNORECASE,
+)
+
+
 def _self_energy(sentence: Sentence) -> Iterable[FieldValue]:
     text = sentence.text
     for match in _SELF.finditer(text):
@@ -708,7 +718,7 @@ def _self_energy(sentence: Sentence) -> Iterable[FieldValue]:
             yield _value(sentence, before.value, before.start, before.end)
             return
         # "some Self energy there, maybe sixty percent": the estimate after a short aside.
-        aside = _SELF_ASIDE.match(text, match.end())
+        aside = _SELF_ASIDE.match(text, match.end()) or _SELF_ESTIMATED.match(text, match.end())
         reading = read_after(text, aside.end() if aside else match.end())
         if reading is not None and (reading.out_of or reading.value.value.endswith("%")):
             number = reading.value

@@ -78,6 +78,10 @@ def _said(text: str, value: FieldValue) -> str:
         ),
         # ... but not when another measure was named in between: that "it" is the other's.
         ("The SUD was 7, the PCL-5 was 50 and it dropped to 40.", {"sud_start": "7"}),
+        # The session's close, in clipped notes: "by close", "at session end".
+        ("SUD seven at start. SUD five by close.", {"sud_start": "7", "sud_end": "5"}),
+        ("SUD was 7 at the start and 2 by the close.", {"sud_start": "7", "sud_end": "2"}),
+        ("VOC six at session end.", {"voc_end": "6"}),
     ],
 )
 def test_emdr_scales_hold_their_start_and_end_values(text: str, expected: dict[str, str]) -> None:
@@ -397,6 +401,10 @@ def test_self_energy_holds_its_percentage_or_that_it_was_present() -> None:
     (value,) = _fields("ifs", text)["self_energy"]
     assert value.value == "60%" and _said(text, value) == "sixty percent"
     assert _values("ifs", "More Self was present.")["self_energy"] == ["present"]
+    # The client's own estimate, said just after the word.
+    text = "When I checked for Self-energy she said she felt about sixty percent, calm and curious."
+    (value,) = _fields("ifs", text)["self_energy"]
+    assert value.value == "60%" and _said(text, value) == "sixty percent"
     assert "self_energy" not in _values("ifs", "Self-harm urges were low.")
 
 
@@ -980,6 +988,7 @@ def test_an_earlier_score_said_as_clinicians_say_it_is_the_previous_value(
     ("text", "field", "values"),
     [
         ("During the exposure his SUDs went from an eight down to a five.", "sud", ["8", "5"]),
+        ("During the straw breathing her SUD peaked at seventy.", "sud", ["70"]),
         ("His mood went from a two to a four out of ten by the end.", "mood_rating", ["2", "4"]),
         ("Mood he rated a 4 out of 10 coming in and a six by the end.", "mood_rating", ["4", "6"]),
         (
