@@ -40,6 +40,7 @@ from appliance.drafting.headings import opens_a_heading
 from appliance.drafting.placement import LabelledSentence, load_corpus
 from appliance.drafting.risk import is_risk_sentence
 from appliance.drafting.segment import Sentence
+from appliance.drafting.topic_shifts import ConceptReading, with_topic_shifts
 
 # Only sentences at least this long are cut by the model (see the module doc).
 MIN_SENTENCE_WORDS = 20
@@ -416,11 +417,15 @@ def shared_boundaries() -> BoundaryModel:
 
 
 def spoken_statements(
-    sentences: Sequence[Sentence], model: BoundaryModel | None = None
+    sentences: Sequence[Sentence],
+    model: BoundaryModel | None = None,
+    concepts: ConceptReading | None = None,
 ) -> list[Sentence]:
     """`sentences` (appliance.drafting.segment's), each long one cut where the model finds a
     spoken sentence's end; renumbered, each piece keeping its written sentence's number.
     `model`: None for the shipped one, trained only if some sentence is long enough to cut.
+    `concepts`: the concept classifier, to cut also where the clauses either side of a comma
+    say different things (appliance.drafting.topic_shifts); None: the model alone.
 
     A piece that mentions risk is looked at again, more readily (RISK_THRESHOLD, from
     RISK_MIN_WORDS words): risk is placed by rule, a whole statement at a time, so a missed
@@ -435,6 +440,8 @@ def spoken_statements(
             # Read once: a risk sentence the first pass left whole is looked at again with the
             # same chances (a typed note of 50,000 characters is one such sentence).
             chances = found.probabilities(words) if len(words) >= MIN_SENTENCE_WORDS else None
+            if chances is not None and concepts is not None:
+                chances = with_topic_shifts(words, chances, concepts)
             outer = found.pieces(sentence.text, chances=chances)
             whole = chances if len(outer) == 1 else None
             pieces = [

@@ -376,7 +376,8 @@ def build_draft(
     form = FORMATS[note_format] if isinstance(note_format, str) else note_format
     if not form.sections or any(s.key == RISK for s in form.sections):
         raise ValueError("a note format needs sections of its own; risk is added to every draft")
-    sentences = spoken_statements(split_sentences(transcript))
+    reader = concepts if concepts is not None else shared_classifier()
+    sentences = spoken_statements(split_sentences(transcript), concepts=reader.probabilities)
     sections: dict[str, list[Statement]] = {s.key: [] for s in form.sections}
     sections[RISK] = []
     flags: list[Flag] = []
@@ -385,7 +386,6 @@ def build_draft(
         concerns = statement.id if statement is not None else None
         flags.append(Flag(f"f{len(flags) + 1}", code, message, section, concerns))
 
-    reader = concepts if concepts is not None else shared_classifier()
     learned_concepts = _concepts(reader, sentences) if sentences else []
     homes = form.concept_homes()
     # The header comes first on the page; a template with a Header section of its own keeps it.
