@@ -742,18 +742,26 @@ def role_before(text: str, at: int) -> str | None:
 MEASURES: dict[str, re.Pattern[str]] = {
     # "PHQ 13": the nine-item form said without its number, but not another form ("PHQ-8",
     # "PHQ-A", "PHQ 2"): a bare "PHQ 8" could be either, so it is read as neither.
+    # Whisper also fuses the name with the score said after it: "PHQ-914" is "PHQ-9, 14",
+    # "GAD-713" "GAD-7, 13", "PCL552" "PCL-5, 52"; only where the digits are a score the
+    # questionnaire can have (0-27, 0-21, 0-80), so the name ends before them.
     "phq_9": re.compile(
-        r"\bphq(?:[- ]?(?:9|nine)\b|\b(?!-)(?!\s*+(?:2|4|8|15|a)\b))", re.IGNORECASE
+        r"\bphq(?:[- ]?(?:9|nine)\b|-?9(?=(?:1\d|2[0-7]|\d)\b)"
+        r"|\b(?!-)(?!\s*+(?:2|4|8|15|a)\b))",
+        re.IGNORECASE,
     ),
-    "gad_7": re.compile(r"\bgad[- ]?(?:7|seven)\b", re.IGNORECASE),
-    "pcl_5": re.compile(r"\bpcl[- ]?(?:5|five)\b", re.IGNORECASE),
+    "gad_7": re.compile(r"\bgad(?:[- ]?(?:7|seven)\b|-?7(?=(?:1\d|2[01]|\d)\b))", re.IGNORECASE),
+    "pcl_5": re.compile(r"\bpcl(?:[- ]?(?:5|five)\b|-?5(?=(?:[1-7]\d|80|\d)\b))", re.IGNORECASE),
+    # ... and the SUD and VOC with theirs: "SUD2 at end", "VOC6".
     "sud": re.compile(
-        r"\bsuds?\b|\bsubjective units? of (?:distress|disturbance)\b", re.IGNORECASE
+        r"\bsuds?\b|\bsud(?=(?:100|\d{1,2})\b)|\bsubjective units? of (?:distress|disturbance)\b",
+        re.IGNORECASE,
     ),
     "voc": re.compile(
-        # "VOC on the positive cognition was a 3": the belief it rates may be named with it.
-        r"\bvoc\b(?:\s++(?:on|for|of)\s++(?:the\s++|her\s++|his\s++|their\s++)?"
-        r"(?:positive\s++(?:cognition|belief)|pc)\b)?"
+        # "VOC on the positive cognition was a 3": the belief it rates may be named with it, or
+        # pointed back to ("VOC on that was a 2 out of 7", just after the cognition).
+        r"\bvoc(?=[1-7]\b)|\bvoc\b(?:\s++(?:on|for|of)\s++(?:the\s++|her\s++|his\s++|their\s++)?"
+        r"(?:positive\s++(?:cognition|belief)|pc)\b|\s++(?:on|for)\s++(?:that|it)\b)?"
         r"|\bvalidity of (?:the )?(?:positive )?(?:cognition|belief)\b",
         re.IGNORECASE,
     ),
@@ -872,6 +880,10 @@ def _rating_described_first(text: str, at: int) -> Reading | None:
         if _number_at(tokens, i) is not None:
             # From the word before the number, so that read_after sees the number as linked.
             reading = read_after(text, tokens[i - 1].start) if i > 0 else None
+            if reading is None:
+                # A word that links nothing before it, as Whisper hears "put at": "mood she
+                # put it 4 out of 10". The scale, required below, says it is the rating.
+                reading = read_after(text, token.start)
             return reading if reading is not None and reading.out_of is not None else None
     return None
 

@@ -513,6 +513,9 @@ _REFERS_TO_TARGET = re.compile(
 _POINTS_TO_TARGET = re.compile(r"\b(?:the|that|this|our)\s++(?:same\s++)?$", re.IGNORECASE)
 
 
+_SUBJECTS = frozenset({"she", "he", "they", "we", "i", "it", "client", "pt"})
+
+
 def _target(sentence: Sentence) -> Iterable[FieldValue]:
     text = sentence.text
     for match in _TARGET.finditer(text):
@@ -541,7 +544,14 @@ def _target(sentence: Sentence) -> Iterable[FieldValue]:
             span, words = described, text[described[0] : described[1]].split()
         # After "target:" any words are the memory, as typed notes give it ("target: dog
         # attack at age 9"); after a verb they must open as a description does.
-        labelled = match.group().rstrip().endswith(":")
+        # Whisper hears that colon as a comma in a clipped note read aloud: "..., phase three,
+        # target, father shouting in the kitchen, ..." (the label opening its own clause).
+        said, before = match.group().rstrip(), text[: match.start()].rstrip()
+        labelled = said.endswith(":") or (
+            said.lower() in ("target,", "target memory,", "target image,")
+            and (not before or before.endswith(","))
+            and words[0].lower() not in _SUBJECTS  # "target, she picked ...": a clause
+        )
         if (labelled or _opens_a_target(words[0])) and len(words) <= _TARGET_WORDS:
             narrowed = _NARROWED.match(text, span[1])
             more = None if narrowed is None else _phrase_at(text, narrowed.end())
@@ -636,6 +646,9 @@ def _or_next_after(
 
     return extract
 
+
+# A committed action's label that ends its sentence: the action is the next one.
+_LABEL_ENDS_SENTENCE = re.compile(r"\bcommitted actions?\s*+[.:]?\s*+$", re.IGNORECASE)
 
 # The sentence before the values are named: "Then we moved into values work."
 _VALUES_WORK = re.compile(r"\bvalues\b", re.IGNORECASE)
@@ -1012,10 +1025,10 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 r"|indicated|listed|included|reflected|had)\b\s*+|\s*+:\s*+)"
             ),
             # "Her diary card targets this week were drinking, ...": the week may be said.
-            # Whisper writes "were" there as "we're".
+            # Whisper writes "were" there as "we're" or "where".
             _described(
                 r"\bdiary card targets?(?:\s++(?:this|last|for\s++the|over\s++the(?:\s++past)?)"
-                r"\s++week)?\s++(?:were|we're|was|are|is|included|includes?)\b\s*+"
+                r"\s++week)?\s++(?:were|we're|where|was|are|is|included|includes?)\b\s*+"
             ),
             # The card named first, its targets after a comma: "Reviewed the diary card, targets
             # this week were bingeing, ...", "diary card half filled in, targets tracked ...".
@@ -1101,12 +1114,18 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                 r"\s++"
             ),
         ),
-        "committed_action": _any_of(
-            _described(
-                r"\bcommitted actions?\b(?:\s++for\s++(?:the|this|next)\s++week\b)?"
-                r"(?:\s*+(?:(?:is|was|will\s++be)\b|[:,]))*+\s*+(?:to\s++)?"
+        "committed_action": _or_next_after(
+            _any_of(
+                _described(
+                    r"\bcommitted actions?\b(?:\s++for\s++(?:the|this|next)\s++week\b)?"
+                    r"(?:\s*+(?:(?:is|was|will\s++be)\b|[:,]))*+\s*+(?:to\s++)?"
+                ),
+                _described(r"\bcommit(?:s|ted)?\s++to\s++"),
             ),
-            _described(r"\bcommit(?:s|ted)?\s++to\s++"),
+            # The label said with a pause after it, which Whisper writes as a full stop:
+            # "Okay, plan for committed action. She will walk the park loop on Saturday."
+            _LABEL_ENDS_SENTENCE,
+            _described(r"^\s*+(?=(?:she|he|they|the\s++client)\s++(?:will|is\s++going\s++to)\b)"),
         ),
         **_common(),
     },

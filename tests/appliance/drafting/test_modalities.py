@@ -82,6 +82,12 @@ def _said(text: str, value: FieldValue) -> str:
         ("SUD seven at start. SUD five by close.", {"sud_start": "7", "sud_end": "5"}),
         ("SUD was 7 at the start and 2 by the close.", {"sud_start": "7", "sud_end": "2"}),
         ("VOC six at session end.", {"voc_end": "6"}),
+        # Whisper's fused "SUD2", "VOC6", and a VOC pointing back to the cognition just said.
+        (
+            "SUD8 at start, SUD2 at end, VOC6 at end.",
+            {"sud_start": "8", "sud_end": "2", "voc_end": "6"},
+        ),
+        ("PC I can protect myself, VOC on that was a 2 out of 7.", {"voc_start": "2"}),
     ],
 )
 def test_emdr_scales_hold_their_start_and_end_values(text: str, expected: dict[str, str]) -> None:
@@ -189,6 +195,8 @@ def test_the_target_holds_the_memorys_description(text: str, target: str) -> Non
         "We will pick the first target memory on Monday.",
         "Desensitization continued with 18 sets.",
         "The target was discussed.",
+        # A label's comma followed by a clause, not a description.
+        "Phase 3, target, she picked it herself after some thought.",
     ],
 )
 def test_a_target_named_for_later_or_only_talked_about_is_not_a_target(text: str) -> None:
@@ -922,6 +930,11 @@ def test_diary_card_targets_said_with_their_week_are_kept() -> None:
             "Her diary card targets this week we're skipping meals and purging.",
             "skipping meals and purging",
         ),
+        # ... and its "where" (probe set F, 2026-11-29).
+        (
+            "Um, diary card targets this week where anger outbursts, drinking, and isolating.",
+            "anger outbursts, drinking, and isolating",
+        ),
         (
             "DBT, 50 minutes, diary card targets, urges to quit, spending, and poor sleep.",
             "urges to quit, spending, and poor sleep",
@@ -1159,6 +1172,13 @@ def test_emdr_fields_said_in_a_clinicians_own_words(
             "committed_action",
             "swimming twice this week",
         ),
+        # The label said with a pause that Whisper wrote as a full stop.
+        (
+            "act",
+            "Okay, plan for committed action. She will walk the park loop on Saturday morning.",
+            "committed_action",
+            "She will walk the park loop on Saturday morning",
+        ),
         (
             "act",
             "When we looked at values she said courage and kindness, and she teared up.",
@@ -1356,6 +1376,12 @@ def test_a_cognition_typed_in_quotes_after_its_abbreviation_is_kept() -> None:
             "The target is the crash by the stadium, specifically the moment he was on the ground.",
             "the crash by the stadium, specifically the moment he was on the ground",
         ),
+        # A clipped note read aloud: Whisper hears the label's colon as a comma.
+        (
+            "Resource still there, phase three, target, brother locking her in the shed, image "
+            "is the padlock.",
+            "brother locking her in the shed",
+        ),
     ],
 )
 def test_a_target_typed_or_narrowed_is_kept_whole(text: str, target: str) -> None:
@@ -1438,6 +1464,43 @@ def test_an_earlier_score_heard_with_hyphens_or_after_a_stop_is_kept(
 ) -> None:
     (found,) = _fields("integrative", text)["gad_7"]
     assert (found.value, found.previous) == (value, previous)
+
+
+# Whisper fuses a questionnaire's name with the score said after it (probe set F, Piper).
+@pytest.mark.parametrize(
+    ("text", "field", "value", "said"),
+    [
+        ("Affect constricted, PHQ-914, down from 19 at intake.", "phq_9", "14", "14"),
+        ("Nightmares twice, GAD-713, EMDR session four.", "gad_7", "13", "13"),
+        ("Taking prazosin nightly, PCL552, session four.", "pcl_5", "52", "52"),
+        ("Mood low, PHQ-92 last week.", "phq_9", "2", "2"),
+    ],
+)
+def test_a_score_fused_with_its_questionnaires_name_is_read(
+    text: str, field: str, value: str, said: str
+) -> None:
+    (found,) = _fields("integrative", text)[field]
+    assert found.value == value and _said(text, found) == said
+
+
+def test_a_rating_heard_after_an_unlinking_word_is_read_by_its_scale() -> None:
+    # Whisper's "put it" for "put at"; the scale says it is the rating.
+    (mood,) = _fields("cbt", "Mood she put it 4 out of 10, and anxiety 7.")["mood_rating"]
+    assert (mood.value, mood.out_of) == ("4", "10")
+    assert "mood_rating" not in _values("cbt", "Mood she put it 4 days ago.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PHQ-928 was typed.",  # 28 is no PHQ-9 score
+        "GAD-722 was typed.",  # nor 22 a GAD-7 score
+        "PCL581 was typed.",  # nor 81 a PCL-5 score
+    ],
+)
+def test_digits_no_questionnaire_can_score_are_not_read_as_one(text: str) -> None:
+    got = _values("integrative", text)
+    assert not {k for k in got if k in {"phq_9", "gad_7", "pcl_5"}}, got
 
 
 def test_self_energy_heard_in_lower_case_after_a_percentage_is_kept() -> None:
