@@ -24,7 +24,12 @@ from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
 from appliance.drafting.headings import spoken_heading
 from appliance.drafting.modalities import FieldValue, extract_fields
-from appliance.drafting.placement import HEADER, section_probabilities, shared_classifier
+from appliance.drafting.placement import (
+    HEADER,
+    likeliest_concept,
+    section_probabilities,
+    shared_classifier,
+)
 from appliance.drafting.placement import RISK as RISK_CONCEPT
 from appliance.drafting.risk import (
     NOT_ADDRESSED,
@@ -302,7 +307,7 @@ def _continues_risk(concept: Mapping[str, float]) -> bool:
     is nothing he could use at home." It names no risk of its own, so the cues cannot see it;
     left alone it would be a denial filed under some other heading (risk has no home among the
     format's sections, so the classifier alone cannot send it there)."""
-    return bool(concept) and max(concept, key=concept.__getitem__) == RISK_CONCEPT
+    return likeliest_concept(concept)[0] == RISK_CONCEPT
 
 
 def _file(
@@ -414,8 +419,7 @@ def build_draft(
             heading = named
         else:
             learned = section_probabilities(concept, homes) if homes else {}
-            likeliest = max(concept, key=concept.__getitem__) if concept else None
-            sureness = concept[likeliest] if likeliest is not None else 0.0
+            likeliest, sureness = likeliest_concept(concept)
             key, how = _route(
                 form,
                 sentence,

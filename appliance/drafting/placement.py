@@ -176,6 +176,14 @@ def shared_classifier() -> ConceptClassifier:
         return _shared
 
 
+def likeliest_concept(concepts: Mapping[str, float]) -> tuple[str | None, float]:
+    """The sentence's single likeliest concept and its probability; (None, 0.0) without any."""
+    if not concepts:
+        return None, 0.0
+    key = max(concepts, key=concepts.__getitem__)
+    return key, concepts[key]
+
+
 def section_probabilities(
     concepts: Mapping[str, float], homes: Mapping[str, str]
 ) -> dict[str, float]:
@@ -187,7 +195,8 @@ def section_probabilities(
     sections there are would send it confidently somewhere it does not belong, so the cues and
     the model decide instead. Nothing is renormalised, so that "how sure" means the same in
     every format."""
-    if not concepts or homes.get(max(concepts, key=concepts.__getitem__)) is None:
+    likeliest, _ = likeliest_concept(concepts)
+    if likeliest is None or homes.get(likeliest) is None:
         return {}
     totals: dict[str, float] = {}
     for concept, probability in concepts.items():

@@ -17,7 +17,9 @@ neighbour's section.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+
+from appliance.drafting.placement import likeliest_concept
 
 # How sure the classifier must be of each clause's likeliest concept, and the least chance the
 # boundary model must give the gap. Chosen on the development set and probe sets E and F, from
@@ -28,13 +30,6 @@ LEAST_CHANCE = 0.1
 MIN_CLAUSE_WORDS = 3
 
 ConceptReading = Callable[[list[str]], list[dict[str, float]]]
-
-
-def _likeliest(concepts: Mapping[str, float]) -> tuple[str | None, float]:
-    if not concepts:
-        return None, 0.0
-    key = max(concepts, key=concepts.__getitem__)
-    return key, concepts[key]
 
 
 def with_topic_shifts(
@@ -52,7 +47,7 @@ def with_topic_shifts(
     texts = [" ".join(clause) for clause in clauses]
     distinct = list(dict.fromkeys(t for t in texts if any(c.isalpha() for c in t)))
     read_back = dict(zip(distinct, read(distinct), strict=True))
-    likeliest = [_likeliest(read_back.get(text, {})) for text in texts]
+    likeliest = [likeliest_concept(read_back.get(text, {})) for text in texts]
     raised = list(chances)
     for i, gap in enumerate(commas):
         (before, sure_before), (after, sure_after) = likeliest[i], likeliest[i + 1]

@@ -10,7 +10,6 @@ from appliance.drafting.draft import build_draft
 from appliance.drafting.topic_shifts import (
     CLAUSE_CERTAINTY,
     LEAST_CHANCE,
-    ConceptReading,
     with_topic_shifts,
 )
 
@@ -22,16 +21,16 @@ CLIPPED = (
 )
 
 
-def _reader(by_clause: Mapping[str, dict[str, float]]) -> ConceptReading:
-    """A classifier that knows each clause's concepts, and counts what it is asked."""
+class _Reader:
+    """A classifier that knows each clause's concepts, and keeps what it was asked."""
 
-    def read(texts: list[str]) -> list[dict[str, float]]:
-        asked.extend(texts)
-        return [by_clause[text] for text in texts]
+    def __init__(self, by_clause: Mapping[str, dict[str, float]]) -> None:
+        self.by_clause = by_clause
+        self.asked: list[str] = []
 
-    asked: list[str] = []
-    read.asked = asked  # type: ignore[attr-defined]
-    return read
+    def __call__(self, texts: list[str]) -> list[dict[str, float]]:
+        self.asked.extend(texts)
+        return [self.by_clause[text] for text in texts]
 
 
 WORDS = [
@@ -46,7 +45,7 @@ def _chances(at_comma: float) -> list[float]:
 
 
 def test_a_comma_between_clauses_that_say_different_things_is_a_cut() -> None:
-    read = _reader(
+    read = _Reader(
         {
             "she engaged well in the exercise,": {"response": 0.9, "plan": 0.1},
             "homework is two more records": {"plan": 0.8, "response": 0.2},
@@ -69,7 +68,7 @@ def test_a_comma_between_clauses_that_say_different_things_is_a_cut() -> None:
 def test_no_cut_where_the_topic_does_not_clearly_change(
     after: dict[str, float], chance: float
 ) -> None:
-    read = _reader(
+    read = _Reader(
         {
             "she engaged well in the exercise,": {"response": 0.9, "plan": 0.1},
             "homework is two more records": after,
@@ -80,7 +79,7 @@ def test_no_cut_where_the_topic_does_not_clearly_change(
 
 def test_a_clause_too_short_to_classify_is_no_evidence() -> None:
     words = ["phase", "three,", "she", "settled", "quickly", "after", "the", "scan"]
-    read = _reader(
+    read = _Reader(
         {
             "phase three,": {"intervention": 0.9},
             "she settled quickly after the scan": {"response": 0.9},
@@ -92,9 +91,9 @@ def test_a_clause_too_short_to_classify_is_no_evidence() -> None:
 
 def test_each_distinct_clause_is_read_once() -> None:
     words = ("calm and settled today, " * 200).split()
-    read = _reader({"calm and settled today,": {"observation": 0.9}})
+    read = _Reader({"calm and settled today,": {"observation": 0.9}})
     with_topic_shifts(words, [0.5] * (len(words) - 1), read)
-    assert read.asked == ["calm and settled today,"]  # type: ignore[attr-defined]
+    assert read.asked == ["calm and settled today,"]
 
 
 def test_clipped_notes_read_aloud_keep_the_response_apart_from_the_plan() -> None:
