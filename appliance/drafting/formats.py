@@ -60,6 +60,8 @@ _REPORT = (
     "reports",
     "said",
     "stated",
+    # Clipped: 'States "nobody at work would notice if I left."'
+    " states ",
     "described",
     "shared",
     "complained",
@@ -158,6 +160,13 @@ _RESPOND = (
     "reported relief",
     "calmer",
     "resisted",
+    # A rating clipped to when it was taken: "Mood 5/10 at end.", "SUD 2 by close." The session's
+    # end is the response to it; its start (the baseline) is what the client came in with.
+    " at end ",
+    " by end ",
+    " at close ",
+    " by close ",
+    " at session end ",
 )
 _PLAN = (
     "homework",

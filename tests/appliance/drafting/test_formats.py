@@ -107,6 +107,9 @@ def test_what_we_spent_time_on_is_the_intervention(note_format: str) -> None:
             "girp",
             "intervention",
         ),
+        # Clipped: the client's words after "States", and a rating taken at the session's end.
+        ('States "nobody would notice if I left the team."', "soap", "subjective"),
+        ("Anxiety four at close.", "birp", "response"),
     ],
 )
 def test_these_cues_place_what_the_classifier_was_unsure_of(
@@ -123,6 +126,13 @@ def test_weekly_is_no_report_of_the_week_but_the_weekend_is() -> None:
     assert soap.scores("Continue weekly, same time.")["subjective"] == 0
     assert soap.scores("Over the weekend she slept badly.")["subjective"] >= 1
     assert soap.scores("She had a hard week.")["subjective"] >= 1
+
+
+def test_the_session_end_cues_are_whole_words() -> None:
+    birp = cue_index(BUILT_IN["birp"])
+    assert birp.scores("SUD 2 by close.")["response"] == 1
+    assert birp.scores("To that end we met twice.")["response"] == 0
+    assert birp.scores("She is close to her sister at end-of-year parties.")["response"] == 0
 
 
 def test_what_a_session_focused_on_is_the_intervention() -> None:
