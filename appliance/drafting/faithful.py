@@ -26,7 +26,7 @@ import re
 from enum import StrEnum
 
 from appliance.drafting.grounding import implausible_scores, specifics, ungrounded
-from appliance.drafting.risk import RISK_PATTERN
+from appliance.drafting.risk import RISK_PATTERN, risk_terms
 
 # The normalisation WER and the eval use ("fourteen" = "14", "PHQ9" = "PHQ-9"); pure Python.
 from speech_io.normalise import normalise
@@ -146,7 +146,7 @@ _RISK_TOPICS = (
 def _risk_topics(text: str) -> set[str]:
     """What a text says risk is about, so "SI" and "suicidal ideation" are the same topic."""
     topics = set()
-    for match in RISK_PATTERN.finditer(text):
+    for match in risk_terms(text):
         term = " ".join(match.group(0).lower().split())
         # "ideation" alone is only ever part of "suicidal/homicidal ideation" or a mishearing
         # of it (appliance.drafting.risk): it names no topic of its own.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from appliance.drafting.risk_polarity import HARMING, Polarity, read_mentions
+from appliance.drafting.risk_polarity import GREETING, HARMING, Polarity, read_mentions
 from appliance.drafting.segment import Sentence
 
 # Passive ideation in the words clients use, as the C-SSRS's first question asks about it
@@ -85,11 +85,18 @@ NOT_ADDRESSED = "Not addressed in dictation."
 RISK_REPORTED = "risk_reported"
 
 
+def risk_terms(text: str) -> list[re.Match[str]]:
+    """RISK_PATTERN's matches in `text`, less the greeting "hi" ("just said hi to it")."""
+    greetings = [m.span() for m in GREETING.finditer(text)]
+    return [
+        match
+        for match in RISK_PATTERN.finditer(text)
+        if not any(start <= match.start() < end for start, end in greetings)
+    ]
+
+
 def is_risk_sentence(sentence: Sentence) -> bool:
-    return (
-        RISK_PATTERN.search(sentence.text) is not None
-        or DEATH_WISH.search(sentence.text) is not None
-    )
+    return bool(risk_terms(sentence.text)) or DEATH_WISH.search(sentence.text) is not None
 
 
 def reported_death_wishes(text: str) -> list[str]:

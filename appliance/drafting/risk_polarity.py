@@ -85,6 +85,13 @@ _IDEATION = re.compile(
     rf"|self[- ]?injur\w*|nssi|{HARMING}"
 )
 _SCREEN = re.compile(r"c-?ssrs")
+# "hi" the greeting, not HI: "she noticed the guard come up and just said hi to it" (an IFS
+# client greeting a part), "waved hi", "hi there". Capitals ("said HI") are still the shorthand.
+GREETING = re.compile(
+    r"(?:\b(?:say|says|said|saying|wave|waves|waved|waving)\s++(?:a\s++)?(?:quick\s++)?)"
+    r"(?-i:hi|Hi)\b|\b(?-i:hi|Hi)(?=\s++(?:to|there|back)\b)",
+    re.IGNORECASE,
+)
 # What joins the mentions of one list ("SI/HI", "SI, HI, or self-harm", "SI and HI"), and the
 # signs that may sit between them ("-SI/-HI", "no SI +HI").
 # Spoken: "S I slash H I" is written "SI slash HI" or "S.I. slash H.I.".
@@ -152,11 +159,14 @@ class _Token:
 
 
 def _tokens(text: str) -> list[_Token]:
+    greetings = [m.span() for m in GREETING.finditer(text)]
     tokens = []
     for match in _TOKEN.finditer(text):
         word = match.group().lower()
         screen = _SCREEN.fullmatch(word) is not None
         mention = screen or _IDEATION.fullmatch(word) is not None
+        if mention and word == "hi" and any(a <= match.start() < b for a, b in greetings):
+            mention = False
         tokens.append(
             _Token(word, match.start(), match.end(), word not in _PUNCTUATION, mention, screen)
         )

@@ -380,3 +380,10 @@ def test_a_reported_thought_of_harming_oneself_is_flagged_for_review(
 )
 def test_harm_to_anything_but_a_person_is_not_risk(said: str) -> None:
     assert not is_risk_sentence(_sentence(said))
+
+
+def test_a_client_saying_hi_to_a_part_is_no_risk_statement() -> None:
+    said = "Her anxiety went from a six to a three. She noticed the guard and just said hi to it."
+    draft = build_draft(said, "ifs", "girp")
+    filed_in = [section for section, s in draft.statements() if "said hi" in s.text]
+    assert filed_in and RISK not in filed_in

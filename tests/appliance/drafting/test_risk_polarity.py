@@ -54,6 +54,11 @@ def test_each_mention_keeps_its_characters() -> None:
         ("SI has been assessed", [("SI", STATED)]),
         # Nothing says which way: unclear.
         ("The client dies suicidal ideation.", [("suicidal", None), ("ideation", None)]),
+        # "hi" the greeting is no mention; in capitals, or in a list, it is HI.
+        ("She noticed the guard come up and just said hi to it", []),
+        ("He waved hi to the group, hi there", []),
+        ("Says hi to staff on arrival; HI denied", [("HI", DENIED)]),
+        ("Denies SI/hi", [("SI", DENIED), ("hi", DENIED)]),
     ],
 )
 def test_mentions_are_read_with_their_own_polarity(
