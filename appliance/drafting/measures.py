@@ -788,6 +788,10 @@ def _rated_later(text: str, at: int) -> Reading | None:
         if token.text in ("at", "as"):
             reading = read_after(text, token.end)
             return reading if reading is not None and reading.out_of is not None else None
+        if token.text in ("a", "an"):
+            # "He rated his anxiety that week a six": a point on its scale, as "a 6 out of 10".
+            reading = read_after(text, token.start)
+            return reading if reading is not None and _said_as_a_rating(text, reading) else None
     return None
 
 
@@ -863,6 +867,8 @@ _RATED_THINGS = frozenset(
     }
 )
 _NOT_IN_DESCRIBED_GAP = frozenset({"and", "but", "or", "while", "whereas", "when"}) | _RATED_THINGS
+# Verbs by which someone gives a rating: "mood she put at a five", "anxiety he called a seven".
+_GIVEN = frozenset({"put", "puts", "rated", "rates", "gave", "gives", "called", "calls"})
 
 
 def _rating_described_first(text: str, at: int) -> Reading | None:
@@ -884,7 +890,14 @@ def _rating_described_first(text: str, at: int) -> Reading | None:
                 # A word that links nothing before it, as Whisper hears "put at": "mood she
                 # put it 4 out of 10". The scale, required below, says it is the rating.
                 reading = read_after(text, token.start)
-            return reading if reading is not None and reading.out_of is not None else None
+            if reading is None:
+                return None
+            # "Mood she put at a five, up from a three": said as given by someone, with an
+            # article, a number is a point on the rating's scale without the scale said.
+            given = any(t.text in _GIVEN for t in tokens[:i])
+            if reading.out_of is not None or (given and _said_as_a_rating(text, reading)):
+                return reading
+            return None
     return None
 
 

@@ -797,7 +797,8 @@ def _went_on_to(name: str, text: str, after: int) -> tuple[str, int, int] | None
 _EMDR_MENTIONS = {
     "sud": re.compile(
         rf"{MEASURES['sud'].pattern}|(?<!sleep\s)\b(?:level\s++of\s++)?disturbance\b"
-        r"|\brated\s++(?:the\s++|that\s++|this\s++)?(?:target\s++)?memory\b",
+        # ... and "he rated the crash memory a seven": one word may say which memory.
+        r"|\brated\s++(?:the\s++|that\s++|this\s++)?(?:[\w'-]++\s++)?(?:target\s++)?memory\b",
         re.IGNORECASE,
     ),
     # "Her positive cognition is I can learn, and she rated that a two at the start": how true

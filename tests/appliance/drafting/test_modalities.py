@@ -1491,6 +1491,21 @@ def test_a_rating_heard_after_an_unlinking_word_is_read_by_its_scale() -> None:
     assert "mood_rating" not in _values("cbt", "Mood she put it 4 days ago.")
 
 
+def test_a_rating_someone_gave_is_read_without_its_scale() -> None:
+    (mood,) = _fields("cbt", "Mood she put at a five, up from a three last session.")["mood_rating"]
+    assert (mood.value, mood.previous) == ("5", "3")
+    (anxiety,) = _fields("cbt", "He rated his anxiety that week a six.")["anxiety_rating"]
+    assert anxiety.value == "6"
+    # A count is no rating, given or not.
+    assert "mood_rating" not in _values("cbt", "Mood she put at a five days ago.")
+    assert "anxiety_rating" not in _values("cbt", "He rated his anxiety that week a 6 days.")
+
+
+def test_the_memory_rated_may_be_named_by_a_word() -> None:
+    found = _values("emdr", "Going in, he rated the crash memory a seven on the SUD scale.")
+    assert found["sud_start"] == ["7"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
