@@ -421,7 +421,8 @@ _COGNITION_ABBREVIATIONS = {"positive": "PC", "negative": "NC"}
 # Who chose it, said between the label and its words: "the positive cognition she chose was,
 # I can keep myself safe".
 _CHOSEN = (
-    r"(?:\s++(?:she|he|they|the\s++client|we)\s++"
+    # ("Negative cognition, she came up with I'm not safe": the label may be said as a heading)
+    r"(?:(?:\s*+,)?\s++(?:she|he|they|the\s++client|we)\s++"
     r"(?:chose|picked|named|identified|wanted|wants|selected|came\s++up\s++with|settled\s++on)\b)?"
 )
 
@@ -1009,6 +1010,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         "homework": _any_of(
             _described(
                 # "HW" is the typed shorthand ("HW: thought record daily", "HW - TR daily").
+                # Not last week's, reviewed: "Reviewed thought record from HW; pt identified ...".
+                r"(?<!\bfrom\s)(?<!\bfrom\sthe\s)(?<!\bfrom\sher\s)(?<!\bfrom\shis\s)"
                 r"\b(?:homework|hw)\b(?:\s++(?:is|was|will\s++be)\b)?(?:\s++to\b)?[\s,:]*+"
                 r"(?:-\s++)?",
                 fallback=True,
@@ -1073,7 +1076,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         "chain_analysis": _any_of(
             _described(
                 r"\bchain analys[ie]s\b(?:\s++(?:(?:was|were)\s++)?(?:of|on|for|about|regarding"
-                r"|focused\s++on|looked\s++at|centered\s++on)\b)?[\s,:]*+",
+                r"|focused\s++on|looked\s++at|centered\s++on|went)\b)?[\s,:]*+",
                 fallback=True,
             )
         ),
@@ -1107,6 +1110,8 @@ FIELDS: dict[str, dict[str, Extractor]] = {
                     # "when we looked at values she said family and honesty"
                     r"|\bvalues,?\s++(?:she|he|they|the\s++client)\s++(?:said|named|chose|picked"
                     r"|identified|listed)\s++(?!what\s++matters\b)"
+                    # "... she named her values as being a steady, present daughter"
+                    r"(?:(?:her|his|their)\s++values\s++(?:as|were|are)\s++)?"
                 ),
             ),
             _VALUES_WORK,
@@ -1209,7 +1214,10 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             },
         ),
         "transference": _any_of(_transference(r"\btransference")),
-        "countertransference": _any_of(_transference(r"\bcountertransference")),
+        # "CT:" is how a psychodynamic note types it, as a heading (with its colon only).
+        "countertransference": _any_of(
+            _transference(r"(?:\bcountertransference|\b(?-i:CT)(?=\s*+:))")
+        ),
         **_common(),
     },
     "integrative": _common(),

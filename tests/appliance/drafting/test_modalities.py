@@ -1591,3 +1591,43 @@ def test_a_transference_that_seems_to_be_something_is_that_thing() -> None:
     assert values["transference"] == [
         "an expectation that I, like her parents, will prefer someone else"
     ]
+
+
+# Written for these tests, in the ways probe set G's dictations said them.
+@pytest.mark.parametrize(
+    ("modality", "text", "field", "value"),
+    [
+        (
+            "emdr",
+            "Negative cognition, she came up with I'm not safe anywhere.",
+            "negative_cognition",
+            "I'm not safe anywhere",
+        ),
+        (
+            "act",
+            "When we turned to values, he named his values as being a patient father.",
+            "values",
+            "being a patient father",
+        ),
+        (
+            "dbt",
+            "The chain analysis went vulnerability of no sleep, prompting event a missed bus.",
+            "chain_analysis",
+            "vulnerability of no sleep, prompting event a missed bus",
+        ),
+        ("psychodynamic", "CT: urge to rescue him.", "countertransference", "urge to rescue him"),
+    ],
+)
+def test_a_field_said_after_a_heading_or_a_verb_holds_only_its_content(
+    modality: str, text: str, field: str, value: str
+) -> None:
+    assert _values(modality, text)[field] == [value]
+
+
+def test_last_weeks_homework_reviewed_is_not_this_weeks() -> None:
+    text = "Reviewed thought record from HW; pt spotted mind reading. HW: 2 job applications."
+    assert _values("cbt", text)["homework"] == ["2 job applications"]
+
+
+def test_ct_is_countertransference_only_as_a_heading() -> None:
+    assert "countertransference" not in _values("psychodynamic", "The CT scan was normal.")
