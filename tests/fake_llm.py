@@ -37,6 +37,18 @@ class FakeLLM:
         return [r for r in self.requests if kind in _schema(r)["properties"]]
 
 
+def wait_until_started(
+    server: uvicorn.Server, thread: threading.Thread, seconds: float = 30
+) -> None:
+    """Wait for `server`, run on `thread`, to listen: a clear failure if the thread died (the port
+    taken, say) or it is not up within `seconds`, rather than a wait without end."""
+    deadline = time.monotonic() + seconds
+    while not server.started:
+        assert thread.is_alive(), "the server thread ended before it started listening"
+        assert time.monotonic() < deadline, f"the server did not start within {seconds} s"
+        time.sleep(0.01)
+
+
 def _schema(body: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = body["response_format"]["json_schema"]["schema"]
     return schema
@@ -71,8 +83,7 @@ def fake_llm() -> Iterator[FakeLLM]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    wait_until_started(server, thread)
     try:
         yield state
     finally:

@@ -220,10 +220,15 @@ def test_what_a_worker_leaves_behind_holding_its_pipes_is_killed_with_it(
     with pytest.raises(SoundCheckFailed, match="ran longer than 2 s"):
         has_sound_isolated(b"RIFF" + bytes(64), max_seconds=60, limits=WorkerLimits(wall_seconds=2))
     assert time.monotonic() - started < 10
-    time.sleep(0.2)  # SIGKILL is delivered asynchronously
-    survivors = [
-        pid for pid in os.listdir("/proc") if pid.isdigit() and marker.encode() in _cmdline(pid)
-    ]
+    # SIGKILL is delivered asynchronously: look again until none is left, for up to 10 s.
+    deadline = time.monotonic() + 10
+    while True:
+        survivors = [
+            pid for pid in os.listdir("/proc") if pid.isdigit() and marker.encode() in _cmdline(pid)
+        ]
+        if not survivors or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert survivors == []
 
 

@@ -74,16 +74,38 @@ def _not_blank(path: Path) -> None:
 
 
 class Authenticator:
-    """The phone: codes for the time steps around enrolment, so the journey does not depend on
-    when a 30-second step happens to end (every code below stays inside the accepted window)."""
+    """The phone. Each code is made when it is typed, from the 30-second step current then, so
+    none expires while a slow machine runs the journey. The server accepts a code of the step
+    either side of its own and refuses one of a step at or before the last it accepted
+    (appliance.identity.mfa), so each code meant to work is of a later step than that one."""
 
     def __init__(self, secret: str) -> None:
         self.totp = pyotp.TOTP(secret)
-        self.enrolled_at = time.time()
+        self.spent_step: int | None = None  # the last step the server accepted
 
-    def code(self, steps: int) -> str:
-        """The code `steps` time steps after the one before enrolment (0: the enrolment's)."""
-        return self.totp.at(self.enrolled_at + 30 * (steps - 1))
+    def code(self) -> str:
+        """A code the server would accept now; not counted as spent."""
+        return self.totp.at(self._usable_step() * 30)
+
+    def spend(self) -> str:
+        """A code the server will accept now, counted as spent: later codes are of later steps."""
+        self.spent_step = self._usable_step()
+        return self.totp.at(self.spent_step * 30)
+
+    def spent(self) -> str:
+        """The code of the last step spent: refused as a replay."""
+        assert self.spent_step is not None
+        return self.totp.at(self.spent_step * 30)
+
+    def _usable_step(self) -> int:
+        """The current step, or a later one than the last spent: the next step at most (the
+        server's window), so when the next one is spent too, wait for the step after."""
+        while True:
+            now = int(time.time()) // 30
+            step = now if self.spent_step is None else max(now, self.spent_step + 1)
+            if step <= now + 1:
+                return step
+            time.sleep(30 - time.time() % 30 + 0.05)
 
 
 def _sign_in(page: Any, base: str, username: str, code: str = "") -> None:
@@ -132,7 +154,7 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
         page.goto(base + "/account/mfa")
         page.click("main button[type=submit]")
         phone = Authenticator(page.inner_text("code.secret").replace(" ", ""))
-        page.fill("#code", phone.code(0))
+        page.fill("#code", phone.spend())
         page.click("main button[type=submit]")
         assert "recovery" in page.inner_text("main").lower()
         page.goto(base + "/account")
@@ -210,11 +232,11 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
 
         # 4. A wrong password is refused; the next TOTP step signs (the enrolment's is spent).
         page.fill("#sign-password", "not-my-password-at-all")
-        page.fill("#sign-code", phone.code(1))
+        page.fill("#sign-code", phone.code())
         page.click("#sign-form button[type=submit]")
         assert "password is not right" in page.inner_text("main")
         page.fill("#sign-password", PASSWORD)
-        page.fill("#sign-code", phone.code(0))  # the enrolment's code: spent
+        page.fill("#sign-code", phone.spent())  # the enrolment's code: spent
         page.click("#sign-form button[type=submit]")
         assert "code is not right" in page.inner_text("main")
         # A last edit, not yet saved when "Sign note" is pressed: saved first, then signed.
@@ -222,7 +244,7 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
             "Plan to continue weekly CBT sessions, next on Monday morning."
         )
         page.fill("#sign-password", PASSWORD)
-        page.fill("#sign-code", phone.code(1))
+        page.fill("#sign-code", phone.spend())
         page.click("#sign-form button[type=submit]")
         page.wait_for_url(re.compile(r".*done=note_signed.*"))
         assert "next on Monday morning." in page.inner_text("#signed-note")
@@ -255,7 +277,7 @@ def test_a_clinician_reviews_signs_and_amends_a_note_in_chromium(
         page.goto(note_url)
         page.fill("#addendum-text", "PHQ-9 was 13, not 31: misheard.")
         page.fill("#addendum-password", PASSWORD)
-        page.fill("#addendum-code", phone.code(2))
+        page.fill("#addendum-code", phone.spend())
         page.click("#addendum button[type=submit]")
         page.wait_for_url(re.compile(r".*done=addendum_signed.*"))
         addendum_digest = re.search(r"[0-9a-f]{64}", page.inner_text("#addendum-1"))

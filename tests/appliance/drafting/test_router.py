@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from starlette.routing import Route
 
 from appliance.drafting.router import LLMSectionClassifier
 from appliance.inference.llm import LLMClient
+from tests.fake_llm import wait_until_started
 from tests.served_app import free_port
 
 SECTIONS = [("data", "What happened."), ("plan", "What comes next.")]
@@ -41,8 +41,7 @@ def fake_llm() -> Iterator[tuple[str, list[dict[str, Any]], list[str]]]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    wait_until_started(server, thread)
     yield f"http://127.0.0.1:{port}/v1", seen, replies
     server.should_exit = True
     thread.join(timeout=5)

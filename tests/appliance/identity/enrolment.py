@@ -31,14 +31,26 @@ def enrol(appliance: Appliance, user_id: int) -> tuple[str, list[str]]:
     return enrolment.secret, codes
 
 
+# A code of the previous step (what enrol() confirms with) works only until the current step
+# ends: one made in a step's last seconds may be checked after it, so wait for the next step.
+STEP_MARGIN_SECONDS = 3.0
+
+
 def totp_code(secret: str, steps: int = 0) -> str:
-    """The authenticator's code `steps` 30-second steps from now."""
+    """The authenticator's code `steps` 30-second steps from now; never from the last
+    STEP_MARGIN_SECONDS of a step (it waits for the next), so the code is checked in the same
+    step it was made in."""
+    left = 30 - time.time() % 30
+    if left < STEP_MARGIN_SECONDS:
+        time.sleep(left + 0.05)
     return pyotp.TOTP(secret).at(time.time() + 30 * steps)
 
 
 def wrong_code(secret: str) -> str:
-    """A six-digit code that is none of the codes the window accepts right now."""
-    accepted = {totp_code(secret, steps) for steps in (-1, 0, 1)}
+    """A six-digit code that is none of the codes the window accepts now, nor a moment later
+    (the steps either side of the window too: the window may move before it is checked)."""
+    totp = pyotp.TOTP(secret)
+    accepted = {totp.at(time.time() + 30 * steps) for steps in (-2, -1, 0, 1, 2)}
     return next(c for c in ("123456", "234567", "345678", "456789") if c not in accepted)
 
 

@@ -4,7 +4,6 @@ shredding that follows, and a record that nothing can change."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pyotp
@@ -24,6 +23,7 @@ from appliance.practice.preferences import set_note_due_days, set_transcript_ret
 from appliance.records.dictations import read_transcript
 from appliance.roles import Actor
 from appliance.runtime import Appliance
+from tests.appliance.identity.enrolment import totp_code
 from tests.appliance.notes.conftest import (
     NO_RISK,
     blocking_flag,
@@ -190,7 +190,7 @@ def _enrol(appliance: Appliance, user_id: int) -> str:
         secret = begin_enrolment(db, appliance.keys, accounts.get_user(db, user_id)).secret
     with appliance.unit_of_work() as db:
         user = accounts.get_user(db, user_id)
-        confirm_enrolment(db, appliance.keys, user, pyotp.TOTP(secret).at(time.time() - 30))
+        confirm_enrolment(db, appliance.keys, user, totp_code(secret, -1))
     return secret
 
 
