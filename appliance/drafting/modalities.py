@@ -154,7 +154,9 @@ _NEGATION_WORDS = 4  # at most this many words between the negator and the menti
 # and a determiner ("did not do exposure", "didn't use the TIPP skill", "no exposure"), not
 # through a verb of its own ("did not unburden the exile" says nothing against the exile).
 _TERM_NEGATED_GAP = re.compile(
-    r"\s*+(?:(?:able|time|get|got)\s++to\s++|time\s++for\s++)?"
+    r"\s*+(?:(?:able|time|get|got)\s++to\s++|time\s++for\s++"
+    # "we didn't get near an exile today"
+    r"|(?:get|got|go|went)\s++(?:near|into)\s++)?"
     r"(?:(?:do|use|practice|try|complete|review|assign|introduce|start|begin|get\s++to)\s++)?"
     r"(?:(?:any|a|an|the|some)\s++)?",
     re.IGNORECASE,
@@ -270,7 +272,7 @@ _NOT_DONE_AFTER = re.compile(
 # mark may come between: in "Used TIPP, opposite action not tried" the TIPP was used.
 _NOT_TRIED_RIGHT_AFTER = re.compile(
     r"\s++(?:[a-z]++\s++){0,2}?not\s++(?:yet\s++)?(?:tried|attempted|used|practi[cs]ed|done"
-    r"|started)\b",
+    r"|started|addressed|covered|reached|introduced)\b",
     re.IGNORECASE,
 )
 
@@ -278,6 +280,7 @@ _NOT_TRIED_RIGHT_AFTER = re.compile(
 def _term_in(
     sentences: list[Sentence], term: str, pattern: re.Pattern[str], unless: re.Pattern[str] | None
 ) -> FieldValue | None:
+    intended: FieldValue | None = None
     for sentence in sentences:
         text = sentence.text
         for match in pattern.finditer(text):
@@ -292,8 +295,15 @@ def _term_in(
             )
             if skipped is not None:
                 return _not_done(sentence, term, match.start(), skipped.end())
+            if _planned(text, match.start()):
+                # "We were going to start the exposure hierarchy but we ran out of time, so no
+                # exposure this week": meant, then said not done. A term only planned is still
+                # named (the field lists terms done or planned), unless a later mention says it
+                # was not done; Whisper may have cut the sentence between the two.
+                intended = intended or _value(sentence, term, match.start(), match.end())
+                continue
             return _value(sentence, term, match.start(), match.end())
-    return None
+    return intended
 
 
 # Where a phrase ends: a clause mark, a closing quote, or a conjunction that starts the next
@@ -572,8 +582,19 @@ _STARTS_LATER = re.compile(
 )
 
 
+# A sentence that opens as the plan is the plan to its end, past its commas: "Next session:
+# resource installation, then begin phase four if stable."
+_OPENS_AS_PLAN = re.compile(
+    r"\s*+(?:(?:the\s++)?next\s++(?:session|time|week|visit|appointment)"
+    r"|(?:the\s++)?plan(?:\s*+:|\s++is\b|\s++for\s++next\b)|p\s*+:|f/u\b)",
+    re.IGNORECASE,
+)
+
+
 def _phase(sentence: Sentence) -> Iterable[FieldValue]:
     text = sentence.text
+    if _OPENS_AS_PLAN.match(text):
+        return
     for match in _PHASE.finditer(text):
         number = number_after(text, match.end())
         if number is None or not 1 <= int(float(number.value)) <= 8:
@@ -584,7 +605,20 @@ def _phase(sentence: Sentence) -> Iterable[FieldValue]:
             return
         if not _planned(text, match.start()) and not _STARTS_LATER.match(text, number.end):
             yield _value(sentence, number.value, number.start, number.end)
-            return
+
+
+def _phases(sentences: list[Sentence]) -> list[FieldValue]:
+    """Each phase worked in, once: "Continued phase four, ... and once the SUD reached zero we
+    moved to phase five". A phase said not done counts only when none was done."""
+    done: dict[str, FieldValue] = {}
+    not_done: list[FieldValue] = []
+    for sentence in sentences:
+        for value in _phase(sentence):
+            if value.status == NOT_DONE:
+                not_done.append(value)
+            else:
+                done.setdefault(value.value, value)
+    return list(done.values()) or not_done[:1]
 
 
 def _described(
@@ -1136,7 +1170,7 @@ FIELDS: dict[str, dict[str, Extractor]] = {
         **_common(),
     },
     "emdr": {
-        "phase": _first(_phase),
+        "phase": _phases,
         "target": _first(_target),
         "negative_cognition": _cognition("negative"),
         "positive_cognition": _cognition("positive"),

@@ -1631,3 +1631,41 @@ def test_last_weeks_homework_reviewed_is_not_this_weeks() -> None:
 
 def test_ct_is_countertransference_only_as_a_heading() -> None:
     assert "countertransference" not in _values("psychodynamic", "The CT scan was normal.")
+
+
+def test_every_phase_worked_in_is_kept_once_and_none_only_planned() -> None:
+    said = (
+        "Continued phase four, desensitization, and once the SUD reached zero we moved to phase "
+        "five. Phase four went well. Next session: installation check, then begin phase six."
+    )
+    assert _values("emdr", said)["phase"] == ["4", "5"]
+    # A phase not reached counts only when no phase was worked in.
+    assert [v.status for v in _fields("emdr", "We did not get to phase 4.")["phase"]] == [
+        "not_done"
+    ]
+    assert _values("emdr", "Phase 3 today. We did not get to phase 4.")["phase"] == ["3"]
+
+
+@pytest.mark.parametrize(
+    ("modality", "said", "field", "term"),
+    [
+        (
+            "cbt",
+            "We were going to start the exposure hierarchy but we ran out of time, so no "
+            "exposure this week.",
+            "interventions",
+            "exposure",
+        ),
+        ("ifs", "We didn't get near an exile today.", "parts", "exile"),
+        ("act", "Self-as-context not addressed today.", "hexaflex_processes", "self-as-context"),
+    ],
+)
+def test_a_term_said_not_done_is_not_done(modality: str, said: str, field: str, term: str) -> None:
+    (value,) = _fields(modality, said)[field]
+    assert (value.value, value.status) == (term, "not_done")
+
+
+def test_a_term_planned_and_then_done_cites_where_it_was_done() -> None:
+    said = "Next week we start exposure. We did a thought record on exposure fears."
+    (value,) = [v for v in _fields("cbt", said)["interventions"] if v.value == "exposure"]
+    assert value.status == "done" and value.sentence == 1
