@@ -442,8 +442,18 @@ def earlier_value_opening(text: str) -> Number | None:
 
 # Every word the loop of read_after can step over or stop at (a number in words, a link, a
 # marker): a first word outside them ends the reading before more of the text is tokenized.
+# "Her anxiety going in was a six and coming out a three": when in the session, said as the
+# client arriving and leaving (with "in" or "out" after it).
+_ARRIVING = frozenset({"going", "coming", "walking", "walked"})
+# The second value of such a pair: ", and coming out a three", "and walking out about a 2".
+_AND_LEAVING = re.compile(
+    r"\s*+,?\s*+(?:and\s++)?(?:then\s++)?(?:going|coming|walking|walked)\s++out\b"
+    r"(?:\s++(?:it\s++)?(?:was|at))?(?:\s++(?:about|around|maybe|roughly))?(?=\s)",
+    re.IGNORECASE,
+)
 _MAY_LEAD_TO_A_NUMBER = frozenset(
     {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and", "when"}
+    | _ARRIVING
     | _TOPIC_OPENS
     | _START_LINKS
     | _END_LINKS
@@ -548,6 +558,7 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
     role: str | None = None
     earlier_session = False
     came_from = False
+    arriving = False  # the value was marked as the one "going in"
     # Words of a topic ("anxiety about the subway a 7 out of 10"); with them the number counts
     # only if its scale is said.
     topic_words = 0
@@ -568,6 +579,10 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
             role = END  # "dropped to 2", "went to 2": where it ended
         elif word in _START_LINKS:
             role = START
+        elif word in _ARRIVING and i + 1 < len(tokens) and tokens[i + 1].text in ("in", "out"):
+            role = START if tokens[i + 1].text == "in" else END
+            arriving = role == START
+            i += 1  # past its "in" or "out"
         elif word in _END_LINKS:
             role = END
         elif word in ("in", "back") and i > 0 and tokens[i - 1].text in ("came", "come", "comes"):
@@ -699,6 +714,9 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
     if marked_end and role is None and to is None:
         role = END
     end_of_reading = tokens[i - 1].end if i > 0 else value.end
+    if arriving and to is None:
+        leaving = _AND_LEAVING.match(text, end_of_reading, _clause_stop(text, end_of_reading, 40))
+        to = None if leaving is None else number_after(text, leaving.end())
     if role is None and to is None:
         stop = _clause_stop(text, end_of_reading, 40)
         if _AFTER_END.match(text, end_of_reading, stop):

@@ -1669,3 +1669,28 @@ def test_a_term_planned_and_then_done_cites_where_it_was_done() -> None:
     said = "Next week we start exposure. We did a thought record on exposure fears."
     (value,) = [v for v in _fields("cbt", said)["interventions"] if v.value == "exposure"]
     assert value.status == "done" and value.sentence == 1
+
+
+@pytest.mark.parametrize(
+    ("modality", "said", "field", "values"),
+    [
+        (
+            "integrative",
+            "Her anxiety going in was a six and coming out a three.",
+            "anxiety_rating",
+            ["6", "3"],
+        ),
+        (
+            "integrative",
+            "Anxiety going in 7/10, coming out 4/10.",
+            "anxiety_rating",
+            ["7 out of 10", "4 out of 10"],
+        ),
+        ("emdr", "SUD going in was 8 and walking out maybe a 3.", "sud_end", ["3"]),
+        ("integrative", "Anxiety going into the meeting was high.", "anxiety_rating", []),
+    ],
+)
+def test_a_rating_taken_going_in_and_coming_out_is_read_as_start_and_end(
+    modality: str, said: str, field: str, values: list[str]
+) -> None:
+    assert _values(modality, said).get(field, []) == values
