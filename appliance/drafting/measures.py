@@ -208,8 +208,10 @@ _MARKER_BEFORE = re.compile(
 )
 # Joins the first of two values to the second: "8 at the start and 3 at the end", "an 8 when
 # he started talking and was about a 4 by the end".
+# ("end" is Whisper's "and" there: "she rated her mood a 4 coming in end a 6 by the end".)
 _AND = re.compile(
-    r"\s*+(?:,\s*+(?:(?:and|then)\s++)?|(?:and|then)\s++)(?:then\s++)?(?:(?:it\s++)?was\s++)?"
+    r"\s*+(?:,\s*+(?:(?:and|then)\s++)?|(?:and|then|end)\s++)(?:then\s++)?"
+    r"(?:(?:it\s++)?was\s++)?"
     r"(?:(?:about|around|roughly|maybe)\s++)?",
     re.IGNORECASE,
 )
@@ -793,7 +795,8 @@ INSTRUMENTS = frozenset({"phq_9", "gad_7", "pcl_5"})
 RATINGS = frozenset({"mood_rating", "anxiety_rating"})
 # "The client rated anxiety before the last meeting at 8 out of 10": after "rated ... <name>",
 # a few words may come before "at <n> out of <m>".
-_RATED_BEFORE = re.compile(r"\brat(?:ed|es|ing)\b", re.IGNORECASE)
+# ("raided" is how Whisper hears "rated": "She raided her mood at three out of ten.")
+_RATED_BEFORE = re.compile(r"\b(?:rat(?:ed|es|ing)|raided)\b", re.IGNORECASE)
 _RATED_GAP_TOKENS = 8
 
 

@@ -833,7 +833,8 @@ _EMDR_MENTIONS = {
     "sud": re.compile(
         rf"{MEASURES['sud'].pattern}|(?<!sleep\s)\b(?:level\s++of\s++)?disturbance\b"
         # ... and "he rated the crash memory a seven": one word may say which memory.
-        r"|\brated\s++(?:the\s++|that\s++|this\s++)?(?:[\w'-]++\s++)?(?:target\s++)?memory\b",
+        r"|\b(?:rated|raided)\s++(?:the\s++|that\s++|this\s++)?(?:[\w'-]++\s++)?(?:target\s++)?"
+        r"memory\b",
         re.IGNORECASE,
     ),
     # "Her positive cognition is I can learn, and she rated that a two at the start": how true
@@ -1106,6 +1107,12 @@ FIELDS: dict[str, dict[str, Extractor]] = {
             # Not one of Linehan's skills, but taught with them for urges (DBT for substance use).
             "urge surfing",
             case_sensitive=("GIVE", "FAST", "ACCEPTS", "STOP"),
+            # Heard in lower case, the word "skill" says it is the skill: "the stop skill".
+            written_as={
+                "STOP": ("stop skill", "Stop skill", "STOP skill"),
+                "GIVE": ("give skill", "Give skill", "GIVE skill"),
+                "FAST": ("fast skill", "Fast skill", "FAST skill"),
+            },
         ),
         "chain_analysis": _any_of(
             _described(

@@ -1694,3 +1694,26 @@ def test_a_rating_taken_going_in_and_coming_out_is_read_as_start_and_end(
     modality: str, said: str, field: str, values: list[str]
 ) -> None:
     assert _values(modality, said).get(field, []) == values
+
+
+# As Whisper wrote them from probe set G's Piper audio.
+@pytest.mark.parametrize(
+    ("modality", "heard", "field", "values"),
+    [
+        (
+            "act",
+            "She raided her mood at three out of ten in her anxiety at six.",
+            "anxiety_rating",
+            ["6"],
+        ),
+        ("emdr", "Going in, he raided the crash memory of 7 on the SUD scale.", "sud_start", ["7"]),
+        ("dbt", "She rated her mood a 4 coming in end a 6 by the end.", "mood_rating", ["4", "6"]),
+        ("dbt", "I also taught and rehearsed the stop skill.", "skills_used", ["STOP"]),
+        # Lower case without "skill" is the plain word.
+        ("dbt", "She wanted to stop drinking.", "skills_used", []),
+    ],
+)
+def test_a_value_is_read_as_whisper_writes_it(
+    modality: str, heard: str, field: str, values: list[str]
+) -> None:
+    assert _values(modality, heard).get(field, []) == values
