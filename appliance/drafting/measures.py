@@ -453,6 +453,13 @@ _AND_LEAVING = re.compile(
     r"(?:\s++(?:it\s++)?(?:was|at))?(?:\s++(?:about|around|maybe|roughly))?(?=\s)",
     re.IGNORECASE,
 )
+# When a first value was taken, between it and "to" and the second: "from 7 at the start of that
+# exercise to 4", "from 8 initially to 3".
+_START_BEFORE_TO = re.compile(
+    r"\s*+(?:at\s++(?:the\s++)?(?:start|beginning)(?:\s++of\s++(?:[\w'-]++\s++){0,2}?[\w'-]++)?"
+    r"|initially|at\s++first|at\s++baseline)(?=\s++to\b)",
+    re.IGNORECASE,
+)
 _MAY_LEAD_TO_A_NUMBER = frozenset(
     {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and", "when"}
     | _ARRIVING
@@ -642,6 +649,15 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
     )
     if marked_end:
         i += 3
+    if came_from and i < len(tokens):
+        # "went from 7 at the start of that exercise to 4": when the first value was taken,
+        # said before the second.
+        fill(i + 10)
+        when = _START_BEFORE_TO.match(text, tokens[i - 1].end)
+        if when is not None:
+            k = next((k for k in range(i, len(tokens)) if tokens[k].start >= when.end()), None)
+            if k is not None and tokens[k].text == "to":
+                i = k
     j = i
     fill(j + 8)
     change = _earlier_aside_end(tokens, i)
@@ -942,7 +958,10 @@ def _said_as_a_rating(text: str, reading: Reading) -> bool:
     if _COUNTED_AFTER.match(text, value.end):
         return False
     article = _ARTICLE_BEFORE.search(text, max(0, value.start - 4), value.start) is not None
-    return article or reading.role is not None
+    # "went from 7 at the start to 4": a change between two points of the scale.
+    to = reading.to
+    changed = to is not None and to.value.isdigit() and int(to.value) <= _HIGHEST_RATING
+    return article or reading.role is not None or changed
 
 
 def read_measure(name: str, text: str, mention: re.Match[str]) -> Reading | None:

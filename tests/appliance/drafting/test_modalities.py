@@ -1717,3 +1717,30 @@ def test_a_value_is_read_as_whisper_writes_it(
     modality: str, heard: str, field: str, values: list[str]
 ) -> None:
     assert _values(modality, heard).get(field, []) == values
+
+
+@pytest.mark.parametrize(
+    ("modality", "said", "field", "values"),
+    [
+        (
+            "act",
+            "His anxiety went from 7 at the start to 4 at the end.",
+            "anxiety_rating",
+            ["7", "4"],
+        ),
+        (
+            "act",
+            "His anxiety rating went from seven out of ten at the start of that exercise to four.",
+            "anxiety_rating",
+            ["7 out of 10", "4 out of 10"],
+        ),
+        ("act", "His anxiety went from 7 to 4.", "anxiety_rating", ["7", "4"]),
+        ("emdr", "SUD went from 8 at the start of processing to 2.", "sud_end", ["2"]),
+        # Counts, not points of a scale.
+        ("act", "Anxiety went from 7 days to 4 days a week.", "anxiety_rating", []),
+    ],
+)
+def test_a_rating_that_went_from_one_point_to_another_keeps_both(
+    modality: str, said: str, field: str, values: list[str]
+) -> None:
+    assert _values(modality, said).get(field, []) == values
