@@ -347,7 +347,7 @@ _EARLIER_TIMES = frozenset({"last", "intake", "baseline", "previous", "prior", "
 _EARLIER_GAP_TOKENS = 6
 # The same time said after the earlier value ("it was 19 when we started", "it was 22 at
 # intake"), within this many words of it.
-_EARLIER_AFTER = _EARLIER_TIMES | {"started", "began", "joined", "walked"}
+_EARLIER_AFTER = _EARLIER_TIMES | {"started", "began", "joined", "walked", "back"}
 _EARLIER_AFTER_TOKENS = 4
 
 
@@ -689,7 +689,7 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
         # "17 today, at intake it was 22"
         (previous, i), earlier_session = then, True
     elif (
-        joined_by - {","} - _NOW == {"it"}
+        joined_by - {",", "and"} - _NOW == {"it"}
         and tokens[j - 1].text == "it"
         and not came_from
         and (then := _it_was_then_after(tokens, j - 1))

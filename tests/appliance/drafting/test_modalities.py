@@ -1744,3 +1744,11 @@ def test_a_rating_that_went_from_one_point_to_another_keeps_both(
     modality: str, said: str, field: str, values: list[str]
 ) -> None:
     assert _values(modality, said).get(field, []) == values
+
+
+def test_an_earlier_score_said_as_and_it_was_back_then_is_the_previous() -> None:
+    said = "Um, her PCL-5 was 48, and it was 52 back in March, so, you know, a little movement."
+    (pcl,) = _fields("emdr", said)["pcl_5"]
+    assert (pcl.value, pcl.previous) == ("48", "52")
+    (pcl,) = _fields("emdr", "PCL-5 was 48, and it was hard for her.")["pcl_5"]
+    assert pcl.previous is None
