@@ -69,6 +69,10 @@ RISK_PATTERN = re.compile(
     # "kill herself", "hurt others": HARMING, below.
     r"safety plan\w*|SI\b|HI\b|overdos\w*|harm to others|"
     r"crisis line|988|lethal means|firearms?|plan or intent|ideation|c-?ssrs|[SH]\.I\.|\b[SH]-I\b|"
+    # The clinician's own word on risk: "No safety concerns.", "no risk concerns today", "no
+    # acute risk", "risk assessment completed".
+    r"(?:safety|risk)\s++(?:concerns?|issues?)\b|(?:acute|imminent)\s++risk\b|"
+    r"risk\s++(?:level|assessment|screen(?:ing)?)\b|"
     # DBT's "urges to cut": cutting as self-harm with no one named.
     rf"urges?\s++to\s++cut\b{_NOT_SELF_HARM_CUTTING}(?!\s++(?:up|in|through|the|a|an|his|her)\b))"
     rf"|{HARMING}",

@@ -387,3 +387,20 @@ def test_a_client_saying_hi_to_a_part_is_no_risk_statement() -> None:
     draft = build_draft(said, "ifs", "girp")
     filed_in = [section for section, s in draft.statements() if "said hi" in s.text]
     assert filed_in and RISK not in filed_in
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "No safety concerns.",
+        "No risk concerns today.",
+        "No acute risk.",
+        "Risk assessment completed, low risk.",
+    ],
+)
+def test_the_clinicians_own_word_on_risk_addresses_it(said: str) -> None:
+    for note_format in ("soap", "dap", "birp", "girp"):
+        draft = build_draft(f"{BEFORE}{said}{AFTER}", "integrative", note_format)
+        assert [s.text for s in draft.sections[RISK]] == [said]
+        assert "risk_not_addressed" not in [f.code for f in draft.flags]
+        assert _risk_flags(draft) == []
