@@ -22,9 +22,10 @@ from appliance.drafting.boundaries import spoken_statements
 from appliance.drafting.deadline import Deadline
 from appliance.drafting.formats import FORMATS, NoteFormat, cue_index
 from appliance.drafting.grounding import implausible_scores, ungrounded
-from appliance.drafting.headings import spoken_heading
+from appliance.drafting.headings import says_only_its_heading, spoken_heading
 from appliance.drafting.modalities import FieldValue, extract_fields
 from appliance.drafting.placement import (
+    GOAL,
     HEADER,
     likeliest_concept,
     section_probabilities,
@@ -402,6 +403,7 @@ def build_draft(
     previous: Sentence | None = None  # the sentence filed last, to join pieces of one sentence
     previous_key: str | None = None
     heading: str | None = None  # the section the clinician last named, up to the next one
+    heading_reach: int | None = None  # how many sentences after it a heading still holds
     for number, (sentence, concept) in enumerate(
         zip(sentences, learned_concepts, strict=True), start=1
     ):
@@ -416,8 +418,17 @@ def build_draft(
             # The clinician named the section ("Okay, plan: ..."): its own sentence goes there
             # whatever else it says, and the ones after it lean there (_route).
             key, how = named, "cue"
-            heading = named
+            heading, heading_reach = named, None
+            if form.section(named).concepts == (GOAL,):
+                # A goal is said in a sentence, and what follows is the session's work: "Goal:
+                # return to climbing. Individual psychotherapy, session six. Acceptance
+                # practice, ..." A goals heading holds its own sentence, or the one after a
+                # heading said alone ("Goals. Reduce panic avoidance.").
+                heading_reach = 1 if says_only_its_heading(sentence.text, form) else 0
         else:
+            if heading_reach is not None:
+                heading = heading if heading_reach > 0 else None
+                heading_reach -= 1
             learned = section_probabilities(concept, homes) if homes else {}
             likeliest, sureness = likeliest_concept(concept)
             key, how = _route(

@@ -98,6 +98,16 @@ def spoken_heading(text: str, form: NoteFormat) -> str | None:
     return None
 
 
+def says_only_its_heading(text: str, form: NoteFormat) -> bool:
+    """Whether `text` is a heading and nothing else: "Goals.", "Okay, plan:"."""
+    stripped = text.strip()
+    for pattern, _ in _heading_patterns(form):
+        match = pattern.match(stripped)
+        if match is not None:
+            return not stripped[match.end() :].strip(" .:,;-")
+    return False
+
+
 # The built-in formats' section titles as they may be said, for cutting a run-on where one is
 # said (appliance.drafting.boundaries, which reads a dictation before its format is applied).
 _TITLE_WORDS = frozenset(

@@ -156,3 +156,21 @@ def test_a_heading_whisper_heard_inside_a_run_on_starts_a_statement_of_its_secti
         "response, he was irritated at first and said I was reading too much into it, then "
         "went quiet."
     ]
+
+
+def test_a_goal_heading_holds_its_own_sentence_not_the_sessions_work_after_it() -> None:
+    text = (
+        "Goal: get back to running the trail despite fear of falling. Individual psychotherapy, "
+        "session four. Acceptance practice with ankle sensations. Present moment, three-minute "
+        "breath anchor."
+    )
+    placed = _placed(build_draft(text, "act", "girp"))
+    assert placed["Goal: get back to running the trail despite fear of falling."] == "goals"
+    assert placed["Present moment, three-minute breath anchor."] == "intervention"
+
+
+def test_a_goals_heading_said_alone_holds_the_sentence_after_it() -> None:
+    text = "Goals. Reduce panic avoidance so he can ride the train. Session by video, session 11."
+    placed = _placed(build_draft(text, "cbt", "girp"))
+    assert placed["Reduce panic avoidance so he can ride the train."] == "goals"
+    assert placed["Session by video, session 11."] == "intervention"
