@@ -89,6 +89,7 @@ _LINKS = frozenset(
         "peaked",  # "her SUD peaked at seventy"
         "equals",  # Whisper's word for "=" ("GAD-7 equals 16")
         "went",
+        "got",  # "Self-energy got up to maybe sixty percent", "SUD got down to 2"
         "came",
         "come",
         "comes",
@@ -321,6 +322,7 @@ def _clause_stop(text: str, at: int, limit: int) -> int:
 
 
 _SCORED = frozenset({"scored", "scoring", "totaled", "totalled"})
+_SCORERS = frozenset({"she", "he", "they", "client", "pt"})
 
 
 def _said_earlier(
@@ -477,12 +479,32 @@ _WHEN_STARTED = frozenset({"started", "began", "first", "arrived", "start", "beg
 _WHEN_ENDED = frozenset({"ended", "end", "stopped", "finished", "closed", "left", "leaving"})
 
 
+# The tops of the scales a clinician rates on ("of ten", "of seven" for the VOC, "of five" for
+# DBT urges), and the words that may follow one ("five of ten at the start").
+_SCALE_TOPS = frozenset({"5", "7", "10", "100"})
+_AFTER_A_SCALE = frozenset({"at", "by", "and", "today", "now", "this", "in", "on", "then"})
+
+
 def _with_scale(tokens: list[_Token], value: Number, i: int) -> tuple[Number, str | None, int]:
     """`value` (ending at tokens[i]) with the scale said after it ("out of 10", "/10") or as a
     percentage, and the index after them."""
     if i + 2 < len(tokens) and tokens[i].text == "out" and tokens[i + 1].text == "of":
         scale = _number_at(tokens, i + 2)
         if scale is not None:
+            return value, scale[0].value, scale[1]
+    elif i + 1 < len(tokens) and tokens[i].text == "of":
+        # Clipped: "Mood four of ten.", "VOC 5 of 7"; only a rating scale's top, and not a
+        # count of something ("two of ten sessions").
+        scale = _number_at(tokens, i + 1)
+        if (
+            scale is not None
+            and scale[0].value in _SCALE_TOPS
+            and (
+                scale[1] >= len(tokens)
+                or not tokens[scale[1]].text.isalpha()
+                or tokens[scale[1]].text in _AFTER_A_SCALE
+            )
+        ):
             return value, scale[0].value, scale[1]
     elif i + 1 < len(tokens) and (
         tokens[i].text in ("/", "slash") or [t.text for t in tokens[i : i + 2]] == ["-", "slash"]
@@ -524,6 +546,8 @@ def _corrected(tokens: list[_Token], i: int) -> tuple[Number, int] | None:
     k = i + 1
     if tokens[k].text in _CORRECTIONS:
         k += 1
+        if k < len(tokens) and tokens[k].text == "wait":
+            k += 1  # "twelve, no wait, eleven"
     elif tokens[k].text == "i" and tokens[k + 1].text == "mean":
         k += 2
     else:
@@ -563,6 +587,11 @@ def read_after(text: str, at: int, aside: bool = True) -> Reading | None:
         if len(tokens) > 1 and tokens[1].text in _ASIDE_OPENS:
             closing = next((t for t in tokens[2:] if t.text == ","), None)
             return None if closing is None else read_after(text, closing.end, aside=False)
+        # "He completed the PHQ-9, scoring nine", "GAD seven, he scored thirteen": the score
+        # said after a comma, by who scored it.
+        scorer = 2 if len(tokens) > 2 and tokens[1].text in _SCORERS else 1
+        if len(tokens) > scorer and tokens[scorer].text in _SCORED:
+            return read_after(text, tokens[scorer].end, aside=False)
 
     role: str | None = None
     earlier_session = False

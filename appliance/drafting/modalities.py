@@ -181,7 +181,8 @@ def _negation(text: str, at: int) -> int | None:
 # did it there and then ("the manager agreed to unblend, and she felt more Self").
 _FUTURE = re.compile(
     r"\b(?:will|shall|next\s++(?:session|time|week|wk|visit|appointment|appt)|"
-    r"plan(?:s|ned)?\s++to|(?<!part\s)(?<!parts\s)(?<!manager\s)(?<!protector\s)"
+    # "We'd planned interoceptive exposure, but ..."
+    r"plan(?:s|ned)?\s++to|(?:'d|had|we|I)\s++planned|(?<!part\s)(?<!parts\s)(?<!manager\s)(?<!protector\s)"
     r"(?<!firefighter\s)(?<!exile\s)agreed\s++to|going\s++to|intend(?:s|ed)?\s++to|hope\s++to|"
     r"to\s++(?:begin|start|continue)|f/u|rtc)\b",
     re.IGNORECASE,
@@ -265,7 +266,10 @@ def _terms(
 _NOT_DONE_AFTER = re.compile(
     r"(?:(?!\b(?:and|but|while|although|whereas|which|who)\b)[^.;!?]){0,120}?"
     r"\b(?:(?:was|were)(?:\s++not|n't)\s++(?:done|completed|attempted|started|begun|finished"
-    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped)\b",
+    r"|reached|covered|possible|assigned|introduced)|(?:was|were|got)\s++skipped"
+    # "I had intended to introduce self-as-context today, we did not get to it"
+    r"|(?:we|I)\s++(?:did\s++not|didn't|never)\s++(?:get|got)\s++to\s++(?:it|that|them)"
+    r"|(?:we|I)\s++ran\s++out\s++of\s++time\s++for\s++(?:it|that|them))\b",
     re.IGNORECASE,
 )
 # Clipped, straight after the term: "Opposite action not tried.", "TIPP not used this week". No

@@ -1752,3 +1752,48 @@ def test_an_earlier_score_said_as_and_it_was_back_then_is_the_previous() -> None
     assert (pcl.value, pcl.previous) == ("48", "52")
     (pcl,) = _fields("emdr", "PCL-5 was 48, and it was hard for her.")["pcl_5"]
     assert pcl.previous is None
+
+
+# Written for these tests, in the ways probe set H's dictations said them.
+@pytest.mark.parametrize(
+    ("modality", "said", "field", "values"),
+    [
+        ("integrative", "Mood four of ten.", "mood_rating", ["4"]),
+        ("act", "Pain anxiety eight of ten at start, five at end.", "anxiety_rating", ["8", "5"]),
+        ("integrative", "Mood two of ten sessions were bad.", "mood_rating", []),
+        ("integrative", "PHQ nine was, uh, twelve, no wait, eleven.", "phq_9", ["11"]),
+        ("ifs", "His Self-energy got up to maybe sixty percent.", "self_energy", ["60%"]),
+        ("cbt", "He completed the PHQ-9, scoring nine.", "phq_9", ["9"]),
+        ("cbt", "GAD seven, he scored thirteen, down from sixteen.", "gad_7", ["13"]),
+        ("cbt", "PHQ-9, he said it was fine.", "phq_9", []),
+    ],
+)
+def test_a_value_said_in_clipped_or_corrected_speech_is_read(
+    modality: str, said: str, field: str, values: list[str]
+) -> None:
+    assert [v.value for v in _fields(modality, said)[field]] == values
+
+
+@pytest.mark.parametrize(
+    ("modality", "said", "field", "term"),
+    [
+        (
+            "cbt",
+            "We'd planned interoceptive exposure, but the connection kept dropping, so no "
+            "exposure this week.",
+            "interventions",
+            "exposure",
+        ),
+        (
+            "act",
+            "Although I had intended to introduce self-as-context today, we did not get to it.",
+            "hexaflex_processes",
+            "self-as-context",
+        ),
+    ],
+)
+def test_a_term_meant_for_today_and_not_reached_is_not_done(
+    modality: str, said: str, field: str, term: str
+) -> None:
+    (value,) = _fields(modality, said)[field]
+    assert (value.value, value.status) == (term, "not_done")
