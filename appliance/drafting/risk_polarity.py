@@ -65,12 +65,25 @@ class Mention:
 # method ("urges to burn herself", "cut himself", "scratching herself"), but not "cut herself off
 # from friends" or "burned himself out".
 _SELF = r"(?:him|her|them|my|your|our|one)sel(?:f|ves)\b"
+# Violence toward another person, in thought: "images of punching Gareth in the face",
+# "thoughts about killing her husband", "urges to hit him". Only as a thought, image, urge or
+# fantasy, so "hit her head" is none; a name only in capitals (tokens are matched against the
+# words as written for it).
+VIOLENT_THOUGHT = (
+    r"\b(?:thoughts?|images?|fantas(?:y|ies)|urges?|impulses?)\s++(?:of|about|to)\s++"
+    r"(?:(?:really|just|actually|seriously|physically|violently)\s++)?"
+    r"(?:kill|hurt|harm|stab|shoot|strangl|punch|attack|hit)\w*"
+    r"\s++(?:(?:his|her|their|my)\s++[\w'-]++|him|her|them|someone|somebody|anyone"
+    r"|(?-i:[A-Z][a-z]++))\b"
+)
+_VIOLENT_THOUGHT = re.compile(VIOLENT_THOUGHT, re.IGNORECASE)
 HARMING = (
     rf"\b(?:harm|hurt|kill)(?:s|ing|ed)?\s++(?:{_SELF}"
     r"|anyone\b|anybody\b|someone\b|somebody\b|others\b|each\s++other\b)"
     r"|\b(?:cut(?:s|ting)?|burn(?:s|ing|ed|t)?|scratch(?:es|ing|ed)?|hit(?:s|ting)?"
     rf"|punch(?:es|ing|ed)?|bit(?:e|es|ing)?|starv(?:e|es|ing|ed))\s++{_SELF}"
     r"(?!\s++(?:off|out|short)\b)"
+    rf"|{VIOLENT_THOUGHT}"
 )
 _TOKEN = re.compile(
     rf"{HARMING}|"
@@ -165,6 +178,7 @@ def _tokens(text: str) -> list[_Token]:
         word = match.group().lower()
         screen = _SCREEN.fullmatch(word) is not None
         mention = screen or _IDEATION.fullmatch(word) is not None
+        mention = mention or _VIOLENT_THOUGHT.fullmatch(match.group()) is not None
         if mention and word == "hi" and any(a <= match.start() < b for a, b in greetings):
             mention = False
         tokens.append(

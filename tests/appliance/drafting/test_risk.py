@@ -404,3 +404,37 @@ def test_the_clinicians_own_word_on_risk_addresses_it(said: str) -> None:
         assert [s.text for s in draft.sections[RISK]] == [said]
         assert "risk_not_addressed" not in [f.code for f in draft.flags]
         assert _risk_flags(draft) == []
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "He disclosed that a part of him has had images of punching Gareth in the face.",
+        "She has thoughts about killing her husband, no plan.",
+        "He reports urges to hit him when they argue.",
+    ],
+)
+def test_violent_thoughts_about_another_person_land_in_risk_and_are_flagged(said: str) -> None:
+    draft = build_draft(said, "integrative", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [said]
+    assert [f.code for f in draft.flags] == ["risk_reported"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "He had urges to hit the wall.",
+        "She had thoughts of how to beat him at chess.",
+        "He hit his head on the cupboard.",
+    ],
+)
+def test_violence_not_thought_toward_a_person_is_no_risk(said: str) -> None:
+    draft = build_draft(said, "integrative", "soap")
+    assert draft.sections[RISK] == []
+
+
+def test_denied_violent_thoughts_address_risk_without_a_review_flag() -> None:
+    said = "Denies SI, thoughts of hurting him, or self-harm."
+    draft = build_draft(said, "integrative", "soap")
+    assert [s.text for s in draft.sections[RISK]] == [said]
+    assert _risk_flags(draft) == []
