@@ -12,6 +12,7 @@ the draft only when appliance.drafting.faithful accepts them.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +28,8 @@ from appliance.drafting.modalities import FieldValue, extract_fields
 from appliance.drafting.placement import (
     GOAL,
     HEADER,
+    OBSERVATION,
+    RESPONSE,
     likeliest_concept,
     section_probabilities,
     shared_classifier,
@@ -287,7 +290,35 @@ def _concepts(reader: ConceptReader, sentences: Sequence[Sentence]) -> list[dict
     letter says nothing the classifier could read."""
     readable = list(dict.fromkeys(s.text for s in sentences if any(c.isalpha() for c in s.text)))
     guesses = dict(zip(readable, reader.probabilities(readable), strict=True))
-    return [guesses.get(s.text, {}) for s in sentences]
+    return [_as_session_end_rating(s.text, guesses.get(s.text, {})) for s in sentences]
+
+
+# A rating taken as the session ended, clipped to a line of its own: "Mood six of ten at close.",
+# "SUD 2 by end.", "Anxiety four at session end." The classifier reads these as measurements
+# (observation), as it does the same rating at the start; but the end's rating is how the client
+# responded (BIRP's Response; in SOAP, DAP and GIRP the two concepts share a section).
+_SESSION_END_RATING = re.compile(
+    r"^\W*+(?:(?:her|his|their|the|client'?s?|pt'?s?)\s++)?"
+    r"(?:mood|anxiety|suds?|voc|distress|urges?|stress|anger|shame|sadness|pain)\b"
+    r"[^.;!?]{0,40}?\b(?:at|by)\s++(?:the\s++)?(?:end|close)(?:\s++of\s++(?:the\s++)?session)?"
+    r"[\s.!]*+$"
+    r"|^[^.;!?]{0,60}\b(?:at|by)\s++session\s++(?:end|close)[\s.!]*+$",
+    re.IGNORECASE,
+)
+_SESSION_START = re.compile(r"\b(?:start|beginning|going in|coming in|check-?in)\b", re.IGNORECASE)
+
+
+def _as_session_end_rating(text: str, concept: dict[str, float]) -> dict[str, float]:
+    if len(text.split()) > _CLIPPED_WORDS or not _SESSION_END_RATING.search(text):
+        return concept
+    if _SESSION_START.search(text) or concept.get(OBSERVATION, 0.0) <= concept.get(RESPONSE, 0.0):
+        return concept
+    swapped = dict(concept)
+    swapped[OBSERVATION], swapped[RESPONSE] = concept.get(RESPONSE, 0.0), concept[OBSERVATION]
+    return swapped
+
+
+_CLIPPED_WORDS = 12
 
 
 def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, float]]) -> int:

@@ -299,3 +299,15 @@ def test_an_unsure_sentence_goes_to_its_likeliest_concepts_section_not_the_broad
     draft = build_draft("The weather was grey.", "integrative", "dap", concepts=LeansToPlan())
     assert [s.text for s in draft.sections["plan"]] == ["The weather was grey."]
     assert draft.sections["data"] == []
+
+
+def test_a_clipped_rating_at_the_end_is_the_response_and_at_the_start_the_baseline() -> None:
+    said = (
+        "Mood five out of ten at start. Explored the argument with her sister. "
+        "Mood six of ten at close. SUD 2 by end."
+    )
+    draft = build_draft(said, "integrative", "birp")
+    filed = {s.text: section for section, s in draft.statements()}
+    assert filed["Mood five out of ten at start."] == "behavior"
+    assert filed["Mood six of ten at close."] == "response"
+    assert filed["SUD 2 by end."] == "response"
