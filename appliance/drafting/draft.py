@@ -306,6 +306,7 @@ _SESSION_END_RATING = re.compile(
     re.IGNORECASE,
 )
 _SESSION_START = re.compile(r"\b(?:start|beginning|going in|coming in|check-?in)\b", re.IGNORECASE)
+_CLIPPED_WORDS = 12  # longer, the sentence says more than the rating
 
 
 def _as_session_end_rating(text: str, concept: dict[str, float]) -> dict[str, float]:
@@ -316,9 +317,6 @@ def _as_session_end_rating(text: str, concept: dict[str, float]) -> dict[str, fl
     swapped = dict(concept)
     swapped[OBSERVATION], swapped[RESPONSE] = concept.get(RESPONSE, 0.0), concept[OBSERVATION]
     return swapped
-
-
-_CLIPPED_WORDS = 12
 
 
 def _preamble(sentences: Sequence[Sentence], concepts: Sequence[Mapping[str, float]]) -> int:
