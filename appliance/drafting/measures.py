@@ -444,8 +444,6 @@ def earlier_value_opening(text: str) -> Number | None:
     return number
 
 
-# Every word the loop of read_after can step over or stop at (a number in words, a link, a
-# marker): a first word outside them ends the reading before more of the text is tokenized.
 # "Her anxiety going in was a six and coming out a three": when in the session, said as the
 # client arriving and leaving (with "in" or "out" after it).
 _ARRIVING = frozenset({"going", "coming", "walking", "walked"})
@@ -462,6 +460,8 @@ _START_BEFORE_TO = re.compile(
     r"|initially|at\s++first|at\s++baseline)(?=\s++to\b)",
     re.IGNORECASE,
 )
+# Every word the loop of read_after can step over or stop at (a number in words, a link, a
+# marker): a first word outside them ends the reading before more of the text is tokenized.
 _MAY_LEAD_TO_A_NUMBER = frozenset(
     {*_TENS, *_TEENS, *_UNITS, "a", "one", ",", "from", "to", "in", "back", "and", "when"}
     | _ARRIVING
