@@ -290,7 +290,7 @@ def _concepts(reader: ConceptReader, sentences: Sequence[Sentence]) -> list[dict
     letter says nothing the classifier could read."""
     readable = list(dict.fromkeys(s.text for s in sentences if any(c.isalpha() for c in s.text)))
     guesses = dict(zip(readable, reader.probabilities(readable), strict=True))
-    return [_as_session_end_rating(s.text, guesses.get(s.text, {})) for s in sentences]
+    return [_as_rated_when_taken(s.text, guesses.get(s.text, {})) for s in sentences]
 
 
 # A rating taken as the session ended, clipped to a line of its own: "Mood six of ten at close.",
@@ -305,17 +305,42 @@ _SESSION_END_RATING = re.compile(
     r"|^[^.;!?]{0,60}\b(?:at|by)\s++session\s++(?:end|close)[\s.!]*+$",
     re.IGNORECASE,
 )
-_SESSION_START = re.compile(r"\b(?:start|beginning|going in|coming in|check-?in)\b", re.IGNORECASE)
+_SESSION_START = re.compile(
+    r"\b(?:start|beginning|going in|coming in|came in|walked in|check-?in)\b", re.IGNORECASE
+)
+_SESSION_END = re.compile(r"\b(?:end|close|coming out|going out|leaving)\b", re.IGNORECASE)
+_RATED = re.compile(
+    r"\b(?:mood|anxiety|suds?|voc|distress|urges?|stress|anger|shame|sadness|pain)\b",
+    re.IGNORECASE,
+)
 _CLIPPED_WORDS = 12  # longer, the sentence says more than the rating
+_SHORT_WORDS = 15
 
 
-def _as_session_end_rating(text: str, concept: dict[str, float]) -> dict[str, float]:
-    if len(text.split()) > _CLIPPED_WORDS or not _SESSION_END_RATING.search(text):
-        return concept
-    if _SESSION_START.search(text) or concept.get(OBSERVATION, 0.0) <= concept.get(RESPONSE, 0.0):
+def _as_rated_when_taken(text: str, concept: dict[str, float]) -> dict[str, float]:
+    """`concept` with observation and response swapped where a short sentence is a rating the
+    words date to the session's end (the response) or its start (the baseline) and the
+    classifier read it the other way."""
+    observed, responded = concept.get(OBSERVATION, 0.0), concept.get(RESPONSE, 0.0)
+    words = len(text.split())
+    at_end = (
+        words <= _CLIPPED_WORDS
+        and observed > responded
+        and _SESSION_END_RATING.search(text) is not None
+        and _SESSION_START.search(text) is None
+    )
+    # "He came in tense and said his anxiety going in was a seven": the baseline.
+    at_start = (
+        words <= _SHORT_WORDS
+        and responded > observed
+        and _RATED.search(text) is not None
+        and _SESSION_START.search(text) is not None
+        and _SESSION_END.search(text) is None
+    )
+    if not (at_end or at_start):
         return concept
     swapped = dict(concept)
-    swapped[OBSERVATION], swapped[RESPONSE] = concept.get(RESPONSE, 0.0), concept[OBSERVATION]
+    swapped[OBSERVATION], swapped[RESPONSE] = responded, observed
     return swapped
 
 

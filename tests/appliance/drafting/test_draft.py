@@ -311,3 +311,14 @@ def test_a_clipped_rating_at_the_end_is_the_response_and_at_the_start_the_baseli
     assert filed["Mood five out of ten at start."] == "behavior"
     assert filed["Mood six of ten at close."] == "response"
     assert filed["SUD 2 by end."] == "response"
+
+
+def test_a_short_sentence_with_the_rating_taken_coming_in_is_the_baseline() -> None:
+    said = (
+        "He came in tense and said his anxiety going in was a seven. We worked with the "
+        "protector. Anxiety three at close."
+    )
+    draft = build_draft(said, "ifs", "birp")
+    filed = {s.text: section for section, s in draft.statements()}
+    assert filed["He came in tense and said his anxiety going in was a seven."] == "behavior"
+    assert filed["Anxiety three at close."] == "response"
