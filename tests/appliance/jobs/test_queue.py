@@ -43,31 +43,29 @@ class Recorder:
             self.beaten_enough.set()
 
 
-@pytest.fixture
-def short_lease(appliance: Appliance, monkeypatch: pytest.MonkeyPatch) -> Appliance:
-    # The heartbeat beats every quarter of the lease: 0.1 s here.
-    update = {"job_lease_seconds": 0.4}
+def _with_lease(appliance: Appliance, monkeypatch: pytest.MonkeyPatch, seconds: float) -> Appliance:
+    # The heartbeat beats every quarter of the lease.
+    update = {"job_lease_seconds": seconds}
     monkeypatch.setattr(appliance, "settings", appliance.settings.model_copy(update=update))
     return appliance
 
 
-def test_the_claim_is_renewed_while_a_job_is_worked(short_lease: Appliance) -> None:
+def test_the_claim_is_renewed_while_a_job_is_worked(
+    appliance: Appliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short_lease = _with_lease(appliance, monkeypatch, 0.4)  # a beat every 0.1 s
     jobs = Recorder("slow", [], work_until_beats=2)
     work_while_claimed(short_lease, jobs.job_type, "j1")
     assert jobs.worked == ["j1"]
     assert len(jobs.renewed) >= 2 and set(jobs.renewed) == {"j1"}
 
 
-@pytest.fixture
-def long_lease(appliance: Appliance, monkeypatch: pytest.MonkeyPatch) -> Appliance:
+def test_a_quick_job_needs_no_heartbeat(
+    appliance: Appliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A beat every 10 s: a quick job ends well before the first one is due, even when a loaded
     # machine stalls it for a moment (at 0.1 s a stall of that length recorded a beat).
-    update = {"job_lease_seconds": 40}
-    monkeypatch.setattr(appliance, "settings", appliance.settings.model_copy(update=update))
-    return appliance
-
-
-def test_a_quick_job_needs_no_heartbeat(long_lease: Appliance) -> None:
+    long_lease = _with_lease(appliance, monkeypatch, 40)
     jobs = Recorder("quick", [])
     work_while_claimed(long_lease, jobs.job_type, "j1")
     assert jobs.renewed == []
