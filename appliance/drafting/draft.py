@@ -297,9 +297,10 @@ def _concepts(reader: ConceptReader, sentences: Sequence[Sentence]) -> list[dict
 # "SUD 2 by end.", "Anxiety four at session end." The classifier reads these as measurements
 # (observation), as it does the same rating at the start; but the end's rating is how the client
 # responded (BIRP's Response; in SOAP, DAP and GIRP the two concepts share a section).
+_RATING_WORDS = r"(?:mood|anxiety|suds?|voc|distress|urges?|stress|anger|shame|sadness|pain)\b"
 _SESSION_END_RATING = re.compile(
     r"^\W*+(?:(?:her|his|their|the|client'?s?|pt'?s?)\s++)?"
-    r"(?:mood|anxiety|suds?|voc|distress|urges?|stress|anger|shame|sadness|pain)\b"
+    rf"{_RATING_WORDS}"
     r"[^.;!?]{0,40}?\b(?:at|by)\s++(?:the\s++)?(?:end|close)(?:\s++of\s++(?:the\s++)?session)?"
     r"[\s.!]*+$"
     r"|^[^.;!?]{0,60}\b(?:at|by)\s++session\s++(?:end|close)[\s.!]*+$",
@@ -309,10 +310,7 @@ _SESSION_START = re.compile(
     r"\b(?:start|beginning|going in|coming in|came in|walked in|check-?in)\b", re.IGNORECASE
 )
 _SESSION_END = re.compile(r"\b(?:end|close|coming out|going out|leaving)\b", re.IGNORECASE)
-_RATED = re.compile(
-    r"\b(?:mood|anxiety|suds?|voc|distress|urges?|stress|anger|shame|sadness|pain)\b",
-    re.IGNORECASE,
-)
+_RATED = re.compile(rf"\b{_RATING_WORDS}", re.IGNORECASE)
 _CLIPPED_WORDS = 12  # longer, the sentence says more than the rating
 _SHORT_WORDS = 15
 
