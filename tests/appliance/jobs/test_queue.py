@@ -14,10 +14,8 @@ from appliance.runtime import Appliance
 class Recorder:
     """A job type kept in memory: ids waiting to be claimed, and what happened to them."""
 
-    def __init__(
-        self, name: str, waiting: list[str], work_seconds: float = 0.0, work_until_beats: int = 0
-    ) -> None:
-        self.waiting, self.work_seconds = waiting, work_seconds
+    def __init__(self, name: str, waiting: list[str], work_until_beats: int = 0) -> None:
+        self.waiting = waiting
         # A job that works until the heartbeat has beaten this often (or 10 s pass): a fixed
         # sleep let a loaded CI machine starve the heartbeat thread and fail the test by chance.
         self.work_until_beats = work_until_beats
@@ -30,7 +28,6 @@ class Recorder:
         return self.waiting.pop(0) if self.waiting else None
 
     def work(self, _appliance: Appliance, job_id: str) -> None:
-        time.sleep(self.work_seconds)
         if self.work_until_beats:
             self.beaten_enough.wait(timeout=10)
         if job_id == "poison":
